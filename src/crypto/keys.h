@@ -1,0 +1,79 @@
+// Signing keys: ed25519 and ECDSA P-256 (SHA-256), over OpenSSL EVP_PKEY.
+#ifndef WARDEN_CRYPTO_KEYS_H_
+#define WARDEN_CRYPTO_KEYS_H_
+
+#include <memory>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace warden::crypto {
+
+enum class KeyType { kEd25519, kEcdsaP256 };
+
+// Name used in TUF metadata and our JSON: "ed25519" or "ecdsa".
+std::string_view KeyTypeName(KeyType type);
+
+class PublicKey {
+ public:
+  // SubjectPublicKeyInfo, DER or PEM. Only ed25519 and P-256 keys are
+  // accepted; anything else is kInvalidArgument.
+  static Result<PublicKey> FromDer(ByteView spki_der);
+  static Result<PublicKey> FromPem(std::string_view pem);
+  // Raw forms: 32-byte ed25519 key; 65-byte uncompressed SEC1 P-256 point.
+  static Result<PublicKey> FromRaw(KeyType type, ByteView raw);
+
+  KeyType type() const { return type_; }
+  Bytes ToDer() const;  // SubjectPublicKeyInfo
+  std::string ToPem() const;
+  Bytes ToRaw() const;
+  // Hex SHA-256 of the SPKI DER: a stable identifier for the key.
+  std::string Fingerprint() const;
+
+  // ed25519: pure EdDSA over `data`. ECDSA: SHA-256 then DER signature.
+  // A signature that does not verify is kBadSignature.
+  Status Verify(ByteView data, ByteView signature) const;
+
+  bool operator==(const PublicKey& o) const { return ToDer() == o.ToDer(); }
+
+  EVP_PKEY* raw() const { return pkey_.get(); }
+
+ private:
+  PublicKey(std::shared_ptr<EVP_PKEY> pkey, KeyType type)
+      : pkey_(std::move(pkey)), type_(type) {}
+  std::shared_ptr<EVP_PKEY> pkey_;
+  KeyType type_;
+  friend class PrivateKey;
+};
+
+class PrivateKey {
+ public:
+  static Result<PrivateKey> Generate(KeyType type);
+  // PKCS#8 PEM, unencrypted. Other key types are kInvalidArgument.
+  static Result<PrivateKey> FromPem(std::string_view pem);
+
+  KeyType type() const { return type_; }
+  // PKCS#8 PEM. The caller must store it with 0600 permissions and wipe the
+  // string when done.
+  std::string ToPem() const;
+  PublicKey public_key() const;
+
+  // ed25519: 64-byte signature. ECDSA P-256: DER-encoded (r, s) over
+  // SHA-256(data).
+  Result<Bytes> Sign(ByteView data) const;
+
+  EVP_PKEY* raw() const { return pkey_.get(); }
+
+ private:
+  PrivateKey(std::shared_ptr<EVP_PKEY> pkey, KeyType type)
+      : pkey_(std::move(pkey)), type_(type) {}
+  std::shared_ptr<EVP_PKEY> pkey_;
+  KeyType type_;
+};
+
+}  // namespace warden::crypto
+
+#endif  // WARDEN_CRYPTO_KEYS_H_
