@@ -47,7 +47,9 @@ class Point {
   static Result<Point> FromBytes(ByteView sec1);
   static Point Generator();
 
-  Bytes ToUncompressed() const;  // 65 bytes
+  // 65 bytes. The identity, which only a zero scalar can produce, has no
+  // such form and comes out as the single byte 0x00.
+  Bytes ToUncompressed() const;
   bool IsIdentity() const;
 
   // k * this. The result may be the identity only when k is zero.

@@ -22,17 +22,24 @@ class SecretBytes {
  public:
   SecretBytes() = default;
   explicit SecretBytes(Bytes b) : b_(std::move(b)) {}
-  ~SecretBytes() { Wipe(b_); }
+  ~SecretBytes() { crypto::Wipe(b_); }
   SecretBytes(SecretBytes&& o) noexcept : b_(std::move(o.b_)) {}
   SecretBytes& operator=(SecretBytes&& o) noexcept {
     if (this != &o) {
-      Wipe(b_);
+      crypto::Wipe(b_);
       b_ = std::move(o.b_);
     }
     return *this;
   }
   SecretBytes(const SecretBytes&) = delete;
   SecretBytes& operator=(const SecretBytes&) = delete;
+
+  // Overwrites the bytes now and leaves the value empty (the buffer itself
+  // is released later, already zeroed).
+  void Wipe() {
+    crypto::Wipe(b_);
+    b_.clear();
+  }
 
   ByteView view() const { return b_; }
   const Bytes& bytes() const { return b_; }

@@ -72,6 +72,10 @@ class Prover {
   // X = x*P + w0*M (65 bytes).
   Bytes share_p() const;
   // Checks Y and confirmV; on success returns confirmP and K_shared.
+  // Y must be a 65-byte uncompressed point other than w0*N, else
+  // kInvalidArgument and the prover is unchanged. A wrong confirmV is
+  // kUnauthenticated. Once a confirmation has been checked the prover is
+  // spent: any further call is kFailedPrecondition.
   Result<ProverResult> Finish(ByteView share_v, ByteView confirm_v);
 
   Prover(Prover&&) noexcept;
@@ -89,9 +93,13 @@ class Verifier {
   static Result<Verifier> Create(HashAlg hash, Identities ids, ByteView w0,
                                  ByteView L, Rng& rng,
                                  std::optional<ByteView> y = std::nullopt);
-  // Takes X, returns Y and confirmV. Call once.
+  // Takes X, returns Y and confirmV. X must be a 65-byte uncompressed point
+  // other than w0*M, else kInvalidArgument and the verifier is unchanged.
+  // Succeeds once; later calls are kFailedPrecondition.
   Result<VerifierResponse> Respond(ByteView share_p);
-  // Checks confirmP; on success returns K_shared.
+  // Checks confirmP; on success returns K_shared. Before a successful
+  // Respond, or after any earlier Confirm, kFailedPrecondition. A wrong
+  // confirmP is kUnauthenticated and spends the verifier: no second guess.
   Result<SecretBytes> Confirm(ByteView confirm_p);
 
   Verifier(Verifier&&) noexcept;
@@ -103,6 +111,25 @@ class Verifier {
   explicit Verifier(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The pieces of the RFC 9383 key schedule, exposed for known-answer tests.
+// Protocol code uses Prover and Verifier.
+namespace internal {
+
+// TT (RFC 9383 section 3.3): each field prefixed with its length as 8 bytes
+// little-endian; M and N are the suite's fixed points, uncompressed.
+Bytes Transcript(const Identities& ids, ByteView share_p, ByteView share_v,
+                 ByteView z, ByteView v, ByteView w0);
+
+struct KeySchedule {
+  SecretBytes k_main;      // Hash(TT)
+  SecretBytes k_confirm_p;
+  SecretBytes k_confirm_v;
+  SecretBytes k_shared;
+};
+Result<KeySchedule> DeriveKeySchedule(HashAlg hash, ByteView transcript);
+
+}  // namespace internal
 
 }  // namespace warden::crypto::spake2plus
 

@@ -1,0 +1,86 @@
+// Fuzzes the owner API's request path: raw bytes through the HTTP parser
+// with wardend's limits, then into the DeviceService exactly as the TLS
+// server hands requests over (an unpaired device without an app).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+
+#include "api/device_service.h"
+#include "crypto/spake2plus.h"
+
+using namespace warden;
+namespace http = boost::beast::http;
+
+namespace {
+
+struct Fixture {
+  FakeClock clock;
+  std::unique_ptr<store::StateStore> store;
+  std::unique_ptr<api::DeviceService> service;
+
+  Fixture() {
+    char tmpl[] = "/tmp/warden-fuzz-http-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    store = std::move(*store::StateStore::Open(dir + "/state.db"));
+    Bytes salt(16, 1);
+    auto secrets = crypto::spake2plus::DeriveProverSecrets(24681357, salt, 1000);
+    auto record = crypto::spake2plus::MakeVerifierRecord(*secrets);
+    api::DeviceFacts facts;
+    facts.info.serial = "SN-FUZZ";
+    facts.info.model = "Fuzz";
+    facts.info.maker = "Acme";
+    facts.info.contact = "mailto:s@acme.example";
+    facts.info.policy_url = "https://acme.example/p";
+    facts.info.languages = {"en"};
+    facts.info.support_end = "2031-01-01";
+    facts.info.firmware_version = "1.0.0";
+    facts.verifier = {"SN-FUZZ", record->w0.bytes(), record->L, salt, 1000};
+    facts.canonical_url = "https://127.0.0.1:1/.well-known/security.txt";
+    api::ServiceOptions options;
+    options.password_hash = auth::HashParams::Fastest();
+    service = std::make_unique<api::DeviceService>(
+        facts, *store, nullptr, clock, SystemRng(), options, nullptr);
+    std::filesystem::remove_all(dir);  // the open database stays usable
+  }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixture* fixture = new Fixture();
+  const api::HttpLimits& limits = fixture->service->limits();
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<uint32_t>(limits.header_bytes));
+  parser.body_limit(limits.body_bytes);
+  parser.eager(true);
+  boost::beast::error_code ec;
+  parser.put(boost::asio::buffer(data, size), ec);
+  if (ec || !parser.is_done()) return 0;
+  api::Request request = parser.release();
+  if (request.target().size() > limits.target_bytes) return 0;
+
+  api::Peer peer;
+  peer.address = "127.0.0.1";
+  peer.exporter = []() -> Result<Bytes> { return Bytes(32, 5); };
+  boost::asio::io_context io;
+  bool answered = false;
+  boost::asio::co_spawn(io, fixture->service->Handle(std::move(request), peer),
+                        [&](std::exception_ptr e, api::Response r) {
+                          if (e) std::abort();
+                          // An unpaired device never grants owner access.
+                          if (r.result() == http::status::ok &&
+                              r.body().find("\"paired\":false") ==
+                                  std::string::npos &&
+                              fixture->store->IsPaired().value_or(false)) {
+                            std::abort();
+                          }
+                          answered = true;
+                        });
+  io.run();
+  if (!answered) std::abort();
+  return 0;
+}

@@ -1,0 +1,129 @@
+// The Warden app SDK: what a device application links to talk to wardend.
+//
+// wardend starts the application with one end of a Unix socket pair whose
+// descriptor number is in WARDEN_APP_FD. The application declares its
+// capabilities (each a key, a description, whether the owner may write it,
+// and a JSON Schema for its value), publishes their current values, and
+// handles commands. wardend checks every command against the capability's
+// schema before it reaches the application, so a handler receives values
+// that already have the declared shape.
+//
+//   auto app = warden::sdk::App::FromEnvironment(&error);
+//   app->Declare({"setpoint", "Target temperature in °C", true,
+//                 {{"type", "number"}, {"minimum", 5}, {"maximum", 30}}});
+//   app->OnCommand([&](const std::string& key, const nlohmann::json& value,
+//                      std::string* why) { ...; return true; });
+//   app->Start("thermostat", "1.0.0", &error);
+//   app->Publish("setpoint", 21.5, &error);
+//   while (app->ProcessPending(1000, &error)) { ... }
+//
+// Nothing in this API throws: failures return false with a reason in
+// `*error` (which may be null). Exceptions a command handler throws are
+// caught and reported to wardend as a refused command. The App is not
+// thread-safe: use it from one thread.
+#ifndef WARDEN_SDK_APP_H_
+#define WARDEN_SDK_APP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace warden::sdk {
+
+// Largest frame either side sends or accepts (the JSON text, without the
+// 4-byte length prefix).
+inline constexpr size_t kMaxFrameSize = 64 * 1024;
+// The app socket protocol version this SDK speaks.
+inline constexpr int kProtocolVersion = 1;
+// At most this many capabilities; keys match ^[a-z][a-z0-9_]{0,31}$.
+inline constexpr size_t kMaxCapabilities = 64;
+
+struct Capability {
+  std::string key;          // ^[a-z][a-z0-9_]{0,31}$, unique
+  std::string description;  // shown to the owner
+  bool writable = false;    // whether the owner may send commands for it
+  nlohmann::json schema;    // JSON Schema for the value (see wardend docs)
+};
+
+class App {
+ public:
+  // Handles one command. `value` has already passed the capability's schema.
+  // Return true to accept; false with a reason in `*error` (never null) to
+  // refuse. Publishing the new value from within the handler, before
+  // returning, lets the owner read it back as soon as the command completes.
+  using CommandHandler = std::function<bool(
+      const std::string& key, const nlohmann::json& value, std::string* error)>;
+  // Called when wardend refused a message this App sent (for instance a
+  // published value that violates its schema).
+  using RefusalHandler = std::function<void(const std::string& message)>;
+
+  // Takes the socket wardend passed in WARDEN_APP_FD. Fails (nullopt, with
+  // a reason) when the variable is missing or is not an open stream socket.
+  static std::optional<App> FromEnvironment(std::string* error);
+  // Takes ownership of a connected stream socket `fd`.
+  static std::optional<App> FromFd(int fd, std::string* error);
+
+  App(App&&) noexcept;
+  App& operator=(App&&) noexcept;
+  ~App();  // closes the socket
+
+  // Adds a capability to the hello message. Only before Start(); a repeated
+  // key replaces the earlier declaration.
+  void Declare(Capability capability);
+  void OnCommand(CommandHandler handler);
+  void OnRefusal(RefusalHandler handler);
+
+  // Sends hello with the declared capabilities and waits up to `timeout_ms`
+  // for wardend's welcome. Fails with wardend's reason when it refuses the
+  // hello (an invalid key or schema, for instance).
+  bool Start(std::string name, std::string version, std::string* error,
+             int timeout_ms = 10000);
+
+  // Sends the current value of a declared capability. Only after Start().
+  // Fails for an undeclared key, a value whose encoding exceeds
+  // kMaxFrameSize, or a broken socket. wardend checks the value against the
+  // schema and, if it refuses it, the refusal handler is called later.
+  bool Publish(const std::string& key, const nlohmann::json& value,
+               std::string* error);
+
+  // The socket, for the application's own poll loop: readable means
+  // ProcessPending() has something to do.
+  int fd() const;
+
+  // Waits up to `timeout_ms` (0: do not wait, -1: forever) for messages
+  // from wardend, then handles every complete one: commands go to the
+  // handler and are answered. Returns true when the connection is still up
+  // (also when nothing arrived or a signal interrupted the wait); false
+  // when wardend closed the socket or broke the protocol.
+  bool ProcessPending(int timeout_ms, std::string* error);
+
+ private:
+  struct State;
+  explicit App(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// The directory wardend gives the application for its own files
+// (WARDEN_APP_STATE_DIR), or nullopt when it is not set.
+std::optional<std::string> StateDir();
+
+// Replaces `path` atomically with `data` (temporary file, fsync, rename,
+// fsync of the directory), so a power cut leaves the old or the new
+// content. Mode 0600.
+bool WriteFileAtomic(const std::string& path, std::string_view data,
+                     std::string* error);
+
+// Reads a whole file of at most `max_size` bytes. nullopt (with a reason)
+// when it is missing, unreadable or larger.
+std::optional<std::string> ReadSmallFile(const std::string& path,
+                                         size_t max_size, std::string* error);
+
+}  // namespace warden::sdk
+
+#endif  // WARDEN_SDK_APP_H_

@@ -1,0 +1,588 @@
+#include "api/device_service.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "app/app_host.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+#include "pairing/pairing_protocol.h"
+
+namespace warden::api {
+namespace {
+
+using http::status;
+using http::verb;
+
+bool IsCapabilityKey(std::string_view key) {
+  if (key.empty() || key.size() > 32) return false;
+  if (key[0] < 'a' || key[0] > 'z') return false;
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+ApiError MakeError(status s, Code code, std::string message,
+                   std::string field = "", std::string rule = "") {
+  ApiError e;
+  e.status = s;
+  e.code = code;
+  e.message = std::move(message);
+  e.field = std::move(field);
+  e.rule = std::move(rule);
+  return e;
+}
+
+ApiError FromMessageError(const pairing::MessageError& m) {
+  return MakeError(status::bad_request, Code::kInvalidArgument,
+                   m.field.empty() ? m.message
+                                   : m.field.substr(1) + " " + m.message,
+                   m.field, m.rule);
+}
+
+ApiError PasswordRefused(const Status& why, std::string field) {
+  return MakeError(status::bad_request, Code::kInvalidArgument,
+                   "password refused: " + why.message(), std::move(field),
+                   "password_policy");
+}
+
+std::string_view MethodOf(const Request& r) { return r.method_string(); }
+
+}  // namespace
+
+DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
+                             app::AppHost* app, Clock& clock, Rng& rng,
+                             ServiceOptions options, EventSink events)
+    : facts_(std::move(facts)),
+      store_(store),
+      app_(app),
+      clock_(clock),
+      rng_(rng),
+      options_(std::move(options)),
+      events_(std::move(events)),
+      login_throttle_(clock, options_.login_policy),
+      pairing_guard_(clock, options_.pairing_policy),
+      sessions_(clock, rng, options_.session_lifetime) {
+  if (!events_) events_ = [](std::string_view, std::string_view) {};
+}
+
+Status DeviceService::Init() {
+  WARDEN_ASSIGN_OR_RETURN(auto stored, store_.Sessions());
+  std::vector<std::pair<std::string, int64_t>> sessions;
+  for (const auto& s : stored) sessions.emplace_back(s.token_hash, s.expires_at);
+  return sessions_.Import(sessions);
+}
+
+void DeviceService::SaveSessions() {
+  std::vector<store::StoredSession> out;
+  for (const auto& [hash, expires] : sessions_.Export()) {
+    out.push_back({hash, expires});
+  }
+  Status st = store_.ReplaceSessions(out);
+  if (!st.ok()) events_("store_error", st.ToString());
+}
+
+auth::PasswordContext DeviceService::PasswordContext() const {
+  return auth::PasswordContext{facts_.info.serial, facts_.info.model,
+                               facts_.info.maker};
+}
+
+Response DeviceService::Fail(const ApiError& error, const Request& request) {
+  return ErrorResponse(error, request.version());
+}
+
+Result<schema::Json> DeviceService::ParseBody(const Request& request,
+                                              ApiError* error,
+                                              bool allow_empty) {
+  if (request.body().empty() && allow_empty) return schema::Json::object();
+  auto type = request[http::field::content_type];
+  auto semi = type.find(';');
+  std::string_view media = type.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (!boost::beast::iequals(media, "application/json")) {
+    *error = MakeError(status::unsupported_media_type, Code::kInvalidArgument,
+                       "request body must be application/json", "",
+                       "content_type");
+    return InvalidArgumentError("unsupported content type");
+  }
+  schema::JsonError json_error;
+  auto body = schema::ParseJson(request.body(), options_.limits.json,
+                                &json_error);
+  if (!body.ok()) {
+    *error = MakeError(status::bad_request, Code::kInvalidArgument,
+                       "request body is not acceptable JSON: " +
+                           json_error.message,
+                       "", json_error.rule);
+    return body.status();
+  }
+  return body;
+}
+
+Result<store::Owner> DeviceService::Authenticate(const Request& request,
+                                                 const Peer& peer) {
+  if (peer.client_key_fingerprint) {
+    WARDEN_ASSIGN_OR_RETURN(auto owner,
+                            store_.FindOwner(*peer.client_key_fingerprint));
+    if (owner) return *owner;
+  }
+  auto auth = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() > kBearer.size() &&
+      boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
+    std::string_view token = auth.substr(kBearer.size());
+    if (sessions_.Validate(token)) {
+      WARDEN_ASSIGN_OR_RETURN(auto owners, store_.Owners());
+      if (!owners.empty()) return owners.front();
+    }
+  }
+  return UnauthenticatedError("owner authentication required");
+}
+
+boost::asio::awaitable<Response> DeviceService::Handle(Request request,
+                                                       Peer& peer) {
+  std::string target(request.target());
+  auto q = target.find('?');
+  std::string path = target.substr(0, q);
+  const verb method = request.method();
+
+  // Routes that wait for the app are coroutines; everything else answers
+  // at once.
+  constexpr std::string_view kStatePrefix = "/v1/state/";
+  if (path.size() > kStatePrefix.size() &&
+      path.compare(0, kStatePrefix.size(), kStatePrefix) == 0 &&
+      method == verb::put) {
+    auto owner = Authenticate(request, peer);
+    if (!owner.ok()) co_return Fail(ErrorFromStatus(owner.status()), request);
+    co_return co_await PutState(request, path.substr(kStatePrefix.size()));
+  }
+
+  struct Entry {
+    std::string_view path;
+    verb method;
+    bool needs_owner;
+    std::function<Response()> handler;
+  };
+  const Entry routes[] = {
+      {"/.well-known/security.txt", verb::get, false,
+       [&] { return SecurityTxt(request); }},
+      {"/v1/info", verb::get, false, [&] { return Info(request); }},
+      {"/v1/pair/begin", verb::post, false,
+       [&] { return PairBegin(request, peer); }},
+      {"/v1/pair/exchange", verb::post, false,
+       [&] { return PairExchange(request, peer); }},
+      {"/v1/pair/confirm", verb::post, false,
+       [&] { return PairConfirm(request, peer); }},
+      {"/v1/login", verb::post, false, [&] { return Login(request, peer); }},
+      {"/v1/logout", verb::post, true, [&] { return Logout(request); }},
+      {"/v1/owner/password", verb::put, true,
+       [&] { return SetPassword(request); }},
+      {"/v1/capabilities", verb::get, true,
+       [&] { return Capabilities(request); }},
+      {"/v1/state", verb::get, true, [&] { return State(request); }},
+      {"/v1/reset", verb::post, true, [&] { return Reset(request); }},
+  };
+
+  std::string allowed;
+  for (const auto& route : routes) {
+    if (route.path != path) continue;
+    if (route.method != method) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += std::string(http::to_string(route.method));
+      continue;
+    }
+    if (route.needs_owner) {
+      auto owner = Authenticate(request, peer);
+      if (!owner.ok()) co_return Fail(ErrorFromStatus(owner.status()), request);
+    }
+    co_return route.handler();
+  }
+  if (path.size() > kStatePrefix.size() &&
+      path.compare(0, kStatePrefix.size(), kStatePrefix) == 0) {
+    if (method != verb::get) {
+      allowed = "GET, PUT";
+    } else {
+      auto owner = Authenticate(request, peer);
+      if (!owner.ok()) co_return Fail(ErrorFromStatus(owner.status()), request);
+      co_return StateKey(request, std::string_view(path).substr(
+                                      kStatePrefix.size()));
+    }
+  }
+  if (!allowed.empty()) {
+    Response res = Fail(MakeError(status::method_not_allowed,
+                                  Code::kInvalidArgument,
+                                  std::string(MethodOf(request)) +
+                                      " is not allowed on " + path),
+                        request);
+    res.set(http::field::allow, allowed);
+    co_return res;
+  }
+  co_return Fail(MakeError(status::not_found, Code::kNotFound,
+                           "no such endpoint: " + path.substr(0, 128)),
+                 request);
+}
+
+Response DeviceService::SecurityTxt(const Request& request) {
+  Response res(status::ok, request.version());
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.body() = provision::RenderSecurityTxt(facts_.info, clock_.Now(),
+                                            facts_.canonical_url);
+  res.prepare_payload();
+  return res;
+}
+
+Response DeviceService::Info(const Request& request) {
+  auto paired = store_.IsPaired();
+  if (!paired.ok()) return Fail(ErrorFromStatus(paired.status()), request);
+  const auto& info = facts_.info;
+  return JsonResponse(status::ok,
+                      {{"serial", info.serial},
+                       {"model", info.model},
+                       {"maker", info.maker},
+                       {"firmware_version", info.firmware_version},
+                       {"support_end", info.support_end},
+                       {"paired", *paired},
+                       {"api", "warden/1"}},
+                      request.version());
+}
+
+void DeviceService::PairingFailed(Peer& peer, std::string_view why) {
+  peer.pairing.reset();
+  pairing_guard_.RecordFailure();
+  events_("pairing_failed", std::string(why) + " from " + peer.address);
+  if (pairing_guard_.locked()) {
+    events_("pairing_locked", "pairing locked after " +
+                                  std::to_string(pairing_guard_.failures()) +
+                                  " failed attempts");
+  }
+}
+
+Response DeviceService::PairBegin(const Request& request, Peer& peer) {
+  ApiError error;
+  auto body = ParseBody(request, &error, /*allow_empty=*/true);
+  if (!body.ok()) return Fail(error, request);
+  if (!body->is_object() || !body->empty()) {
+    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                          "pair/begin takes an empty object", "",
+                          "additionalProperties"),
+                request);
+  }
+  auto paired = store_.IsPaired();
+  if (!paired.ok()) return Fail(ErrorFromStatus(paired.status()), request);
+  if (*paired) {
+    return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
+                          "device is already paired; the owner must reset "
+                          "it first",
+                          "", "already_paired"),
+                request);
+  }
+  auto decision = pairing_guard_.Check();
+  if (!decision.allowed) {
+    ApiError e = MakeError(status::too_many_requests, Code::kResourceExhausted,
+                           pairing_guard_.locked()
+                               ? "pairing is locked after too many failed "
+                                 "attempts"
+                               : "too many pairing attempts; retry later");
+    e.retry_after_seconds = decision.retry_after.count();
+    return Fail(e, request);
+  }
+  if (!peer.exporter) {
+    return Fail(ErrorFromStatus(InternalError("no TLS exporter")), request);
+  }
+  auto exporter = peer.exporter();
+  if (!exporter.ok()) return Fail(ErrorFromStatus(exporter.status()), request);
+  auto session = pairing::ServerSession::Create(facts_.verifier, *exporter,
+                                                rng_);
+  if (!session.ok()) return Fail(ErrorFromStatus(session.status()), request);
+  peer.pairing.emplace(std::move(*session));
+  return JsonResponse(status::ok, peer.pairing->BeginResponse(),
+                      request.version());
+}
+
+Response DeviceService::PairExchange(const Request& request, Peer& peer) {
+  ApiError error;
+  auto body = ParseBody(request, &error, false);
+  if (!body.ok()) return Fail(error, request);
+  if (!peer.pairing || peer.pairing->exchanged()) {
+    return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
+                          "no pairing begun on this connection", "",
+                          "sequence"),
+                request);
+  }
+  auto decision = pairing_guard_.Check();
+  if (!decision.allowed) {
+    peer.pairing.reset();
+    ApiError e = MakeError(status::too_many_requests, Code::kResourceExhausted,
+                           "too many pairing attempts; retry later");
+    e.retry_after_seconds = decision.retry_after.count();
+    return Fail(e, request);
+  }
+  pairing::MessageError message_error;
+  auto share = pairing::ParseExchangeRequest(*body, &message_error);
+  if (!share.ok()) {
+    PairingFailed(peer, "malformed exchange");
+    return Fail(FromMessageError(message_error), request);
+  }
+  auto reply = peer.pairing->Exchange(*share);
+  if (!reply.ok()) {
+    PairingFailed(peer, "invalid share");
+    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                          "share_p is not a valid point", "/share_p", "point"),
+                request);
+  }
+  return JsonResponse(status::ok, *reply, request.version());
+}
+
+Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
+  ApiError error;
+  auto body = ParseBody(request, &error, false);
+  if (!body.ok()) return Fail(error, request);
+  if (!peer.pairing || !peer.pairing->exchanged() || peer.pairing->spent()) {
+    return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
+                          "no pairing exchange on this connection", "",
+                          "sequence"),
+                request);
+  }
+  pairing::MessageError message_error;
+  auto confirm = pairing::ParseConfirmRequest(*body, &message_error);
+  if (!confirm.ok()) return Fail(FromMessageError(message_error), request);
+
+  // The password is judged before the proof is spent, so a refused
+  // password can be replaced without a new exchange.
+  std::optional<std::string> password_hash;
+  if (confirm->password) {
+    Status policy = auth::CheckPassword(*confirm->password, PasswordContext());
+    if (!policy.ok()) return Fail(PasswordRefused(policy, "/password"), request);
+  }
+
+  auto owner = peer.pairing->Confirm(std::move(*confirm));
+  if (!owner.ok()) {
+    PairingFailed(peer, owner.status().message());
+    return Fail(MakeError(status::unauthorized, Code::kUnauthenticated,
+                          "pairing failed: the setup code does not match"),
+                request);
+  }
+  peer.pairing.reset();
+  if (owner->password) {
+    auto hash = auth::HashPassword(*owner->password, options_.password_hash);
+    if (!hash.ok()) return Fail(ErrorFromStatus(hash.status()), request);
+    password_hash = *hash;
+  }
+  store::Owner record;
+  record.name = owner->name;
+  record.spki_der = owner->key.ToDer();
+  record.fingerprint = owner->key.Fingerprint();
+  record.created_at = UnixSeconds(clock_.Now());
+  Status st = store_.CompletePairing(record, password_hash);
+  if (!st.ok()) {
+    if (st.code() == Code::kFailedPrecondition) {
+      return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
+                            "device is already paired", "", "already_paired"),
+                  request);
+    }
+    return Fail(ErrorFromStatus(st), request);
+  }
+  pairing_guard_.RecordSuccess();
+  sessions_.RevokeAll();
+  SaveSessions();
+  events_("paired", "owner \"" + record.name + "\" key " +
+                        record.fingerprint.substr(0, 16) + " from " +
+                        peer.address);
+  return JsonResponse(status::ok,
+                      {{"owner", record.name},
+                       {"serial", facts_.info.serial},
+                       {"device_fingerprint", facts_.certificate_fingerprint}},
+                      request.version());
+}
+
+Response DeviceService::Login(const Request& request, const Peer& peer) {
+  auto decision = login_throttle_.Check(peer.address);
+  if (!decision.allowed) {
+    ApiError e = MakeError(status::too_many_requests, Code::kResourceExhausted,
+                           "too many failed logins; retry later");
+    e.retry_after_seconds = decision.retry_after.count();
+    events_("login_throttled", peer.address);
+    return Fail(e, request);
+  }
+  ApiError error;
+  auto body = ParseBody(request, &error, false);
+  if (!body.ok()) return Fail(error, request);
+  if (!body->is_object() || body->size() != 1 || !body->contains("password") ||
+      !(*body)["password"].is_string()) {
+    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                          "body must be {\"password\": string}", "/password",
+                          "required"),
+                request);
+  }
+  const std::string& password = (*body)["password"].get_ref<const std::string&>();
+  auto stored = store_.PasswordHash();
+  if (!stored.ok()) return Fail(ErrorFromStatus(stored.status()), request);
+  bool good = stored->has_value() && password.size() <= 128 &&
+              auth::VerifyPassword(**stored, password);
+  if (!good) {
+    login_throttle_.RecordFailure(peer.address);
+    events_("login_failed", peer.address);
+    return Fail(MakeError(status::unauthorized, Code::kUnauthenticated,
+                          "wrong password"),
+                request);
+  }
+  login_throttle_.RecordSuccess(peer.address);
+  auto session = sessions_.Create();
+  if (!session.ok()) return Fail(ErrorFromStatus(session.status()), request);
+  SaveSessions();
+  events_("login", peer.address);
+  return JsonResponse(status::ok,
+                      {{"token", session->token},
+                       {"expires_at", UnixSeconds(session->expires_at)}},
+                      request.version());
+}
+
+Response DeviceService::Logout(const Request& request) {
+  auto auth = request[http::field::authorization];
+  if (auth.size() > 7) sessions_.Revoke(auth.substr(7));
+  SaveSessions();
+  return EmptyResponse(status::no_content, request.version());
+}
+
+Response DeviceService::SetPassword(const Request& request) {
+  ApiError error;
+  auto body = ParseBody(request, &error, false);
+  if (!body.ok()) return Fail(error, request);
+  if (!body->is_object() || body->size() != 1 || !body->contains("password") ||
+      !(*body)["password"].is_string()) {
+    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                          "body must be {\"password\": string}", "/password",
+                          "required"),
+                request);
+  }
+  const std::string& password = (*body)["password"].get_ref<const std::string&>();
+  Status policy = auth::CheckPassword(password, PasswordContext());
+  if (!policy.ok()) return Fail(PasswordRefused(policy, "/password"), request);
+  auto hash = auth::HashPassword(password, options_.password_hash);
+  if (!hash.ok()) return Fail(ErrorFromStatus(hash.status()), request);
+  Status st = store_.SetPasswordHash(*hash);
+  if (!st.ok()) return Fail(ErrorFromStatus(st), request);
+  sessions_.RevokeAll();
+  events_("password_changed", "");
+  return EmptyResponse(status::no_content, request.version());
+}
+
+Response DeviceService::Capabilities(const Request& request) {
+  if (!app_ || !app_->ready()) {
+    return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
+                          "the device application is not running"),
+                request);
+  }
+  schema::Json list = schema::Json::array();
+  for (const auto& cap : app_->capabilities()) {
+    list.push_back({{"key", cap.key},
+                    {"description", cap.description},
+                    {"writable", cap.writable},
+                    {"schema", cap.schema.json()}});
+  }
+  return JsonResponse(status::ok, {{"capabilities", list}}, request.version());
+}
+
+Response DeviceService::State(const Request& request) {
+  if (!app_ || !app_->ready()) {
+    return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
+                          "the device application is not running"),
+                request);
+  }
+  return JsonResponse(status::ok, {{"state", app_->Values()}},
+                      request.version());
+}
+
+Response DeviceService::StateKey(const Request& request, std::string_view key) {
+  if (!app_ || !app_->ready()) {
+    return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
+                          "the device application is not running"),
+                request);
+  }
+  if (!IsCapabilityKey(key) || app_->Find(key) == nullptr) {
+    return Fail(MakeError(status::not_found, Code::kNotFound,
+                          "no such capability"),
+                request);
+  }
+  auto value = app_->Value(key);
+  return JsonResponse(status::ok,
+                      {{"key", std::string(key)},
+                       {"value", value ? *value : schema::Json()}},
+                      request.version());
+}
+
+boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
+                                                         std::string key) {
+  if (!app_ || !app_->ready()) {
+    co_return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
+                             "the device application is not running"),
+                   request);
+  }
+  const app::Capability* cap =
+      IsCapabilityKey(key) ? app_->Find(key) : nullptr;
+  if (cap == nullptr) {
+    co_return Fail(MakeError(status::not_found, Code::kNotFound,
+                             "no such capability"),
+                   request);
+  }
+  if (!cap->writable) {
+    co_return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
+                             key + " is read-only", "", "readOnly"),
+                   request);
+  }
+  ApiError error;
+  auto body = ParseBody(request, &error, false);
+  if (!body.ok()) co_return Fail(error, request);
+  if (!body->is_object()) {
+    co_return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                             "body must be an object {\"value\": ...}", "",
+                             "type"),
+                   request);
+  }
+  for (const auto& [member, unused] : body->items()) {
+    if (member != "value") {
+      co_return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                               member + " is not allowed", "/" + member,
+                               "additionalProperties"),
+                     request);
+    }
+  }
+  if (!body->contains("value")) {
+    co_return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                             "value is required", "/value", "required"),
+                   request);
+  }
+  const schema::Json& value = (*body)["value"];
+  if (auto violation = cap->schema.Check(value)) {
+    co_return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                             key + ": " + violation->message,
+                             "/value" + violation->pointer, violation->rule),
+                   request);
+  }
+  Status st = co_await app_->Command(key, value);
+  if (!st.ok()) {
+    ApiError e = ErrorFromStatus(st);
+    if (st.code() == Code::kFailedPrecondition) {
+      e.status = status::unprocessable_entity;
+      e.message = "the device refused the value: " + st.message();
+    }
+    co_return Fail(e, request);
+  }
+  events_("state_changed", key);
+  co_return JsonResponse(status::ok, {{"key", key}, {"value", value}},
+                         request.version());
+}
+
+Response DeviceService::Reset(const Request& request) {
+  ApiError error;
+  auto body = ParseBody(request, &error, /*allow_empty=*/true);
+  if (!body.ok()) return Fail(error, request);
+  Status st = store_.Reset();
+  if (!st.ok()) return Fail(ErrorFromStatus(st), request);
+  sessions_.RevokeAll();
+  events_("owner_reset", "all owner keys, the password and sessions removed");
+  return JsonResponse(status::ok, {{"paired", false}}, request.version());
+}
+
+}  // namespace warden::api

@@ -1,0 +1,124 @@
+// The owner API of one device: routing, authentication, pairing, login
+// throttling and the checks every request body passes before anything acts
+// on it (docs/PROTOCOLS.md). Transport-free: the TLS server hands it parsed
+// requests with facts about the connection, so tests and the fuzzer drive
+// it without sockets.
+#ifndef WARDEN_API_DEVICE_SERVICE_H_
+#define WARDEN_API_DEVICE_SERVICE_H_
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "api/http.h"
+#include "auth/password.h"
+#include "auth/session.h"
+#include "auth/throttle.h"
+#include "base/clock.h"
+#include "base/rng.h"
+#include "pairing/pairing_session.h"
+#include "provision/device.h"
+#include "store/state_store.h"
+
+namespace warden::app {
+class AppHost;
+}
+
+namespace warden::api {
+
+// What the service knows about the connection a request came on.
+struct Peer {
+  std::string address;  // remote IP, the key for per-client throttling
+  // Hex SHA-256 of the SPKI of the TLS client certificate, if one was shown.
+  std::optional<std::string> client_key_fingerprint;
+  // The connection's TLS exporter value for pairing (kExporterLabel).
+  std::function<Result<Bytes>()> exporter;
+  // The pairing exchange in progress on this connection.
+  std::optional<pairing::ServerSession> pairing;
+};
+
+struct DeviceFacts {
+  provision::DeviceInfo info;
+  pairing::VerifierParams verifier;
+  std::string certificate_fingerprint;  // hex SHA-256 of the device cert DER
+  std::string canonical_url;            // where security.txt is served
+};
+
+struct ServiceOptions {
+  HttpLimits limits;
+  auth::Throttle::Policy login_policy;
+  auth::PairingGuard::Policy pairing_policy;
+  auth::HashParams password_hash;
+  std::chrono::seconds session_lifetime{12 * 3600};
+};
+
+// A security-relevant event, for the daemon's log and telemetry.
+using EventSink =
+    std::function<void(std::string_view event, std::string_view detail)>;
+
+class DeviceService {
+ public:
+  // `app` may be null (no app configured): state endpoints answer 503.
+  DeviceService(DeviceFacts facts, store::StateStore& store, app::AppHost* app,
+                Clock& clock, Rng& rng, ServiceOptions options,
+                EventSink events);
+
+  // Restores login sessions saved by an earlier run.
+  Status Init();
+
+  // Answers one request. Never throws; every failure is an error reply.
+  boost::asio::awaitable<Response> Handle(Request request, Peer& peer);
+
+  const HttpLimits& limits() const { return options_.limits; }
+
+  // Where security.txt says it lives; known once the socket is bound.
+  void set_canonical_url(std::string url) {
+    facts_.canonical_url = std::move(url);
+  }
+
+ private:
+  struct Route;
+  Result<Response> Dispatch(const Request& request, Peer& peer,
+                            std::optional<store::Owner>& owner);
+
+  Response Fail(const ApiError& error, const Request& request);
+  Result<store::Owner> Authenticate(const Request& request, const Peer& peer);
+  Result<schema::Json> ParseBody(const Request& request, ApiError* error,
+                                 bool allow_empty);
+
+  Response SecurityTxt(const Request& request);
+  Response Info(const Request& request);
+  Response PairBegin(const Request& request, Peer& peer);
+  Response PairExchange(const Request& request, Peer& peer);
+  Response PairConfirm(const Request& request, Peer& peer);
+  Response Login(const Request& request, const Peer& peer);
+  Response Logout(const Request& request);
+  Response SetPassword(const Request& request);
+  Response Capabilities(const Request& request);
+  Response State(const Request& request);
+  Response StateKey(const Request& request, std::string_view key);
+  boost::asio::awaitable<Response> PutState(const Request& request,
+                                            std::string key);
+  Response Reset(const Request& request);
+
+  // Counts a failed pairing attempt and drops the connection's exchange.
+  void PairingFailed(Peer& peer, std::string_view why);
+  void SaveSessions();
+  auth::PasswordContext PasswordContext() const;
+
+  DeviceFacts facts_;
+  store::StateStore& store_;
+  app::AppHost* app_;
+  Clock& clock_;
+  Rng& rng_;
+  ServiceOptions options_;
+  EventSink events_;
+  auth::Throttle login_throttle_;
+  auth::PairingGuard pairing_guard_;
+  auth::SessionTable sessions_;
+};
+
+}  // namespace warden::api
+
+#endif  // WARDEN_API_DEVICE_SERVICE_H_

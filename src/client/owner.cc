@@ -1,0 +1,252 @@
+#include "client/owner.h"
+
+#include "client/api_error.h"
+#include "crypto/secret.h"
+#include "platform/file.h"
+
+namespace warden::client {
+namespace {
+
+constexpr size_t kMaxSecret = 4096;
+
+Result<std::string> TrimSecret(std::string text) {
+  if (!text.empty() && text.back() == '\n') {
+    text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+  }
+  if (text.empty()) return InvalidArgumentError("the password is empty");
+  if (text.find('\n') != std::string::npos) {
+    crypto::Wipe(text);
+    return InvalidArgumentError("the password must be one line");
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<PairResult> PairDevice(const std::string& home,
+                              std::string_view url_text, uint32_t passcode,
+                              std::string_view name,
+                              std::optional<std::string> password,
+                              const Clock& clock, Rng& rng,
+                              const ConnectOptions& connect) {
+  WARDEN_ASSIGN_OR_RETURN(Url url, ParseUrl(url_text));
+  if (!name.empty()) WARDEN_TRY(ValidateDeviceName(name));
+  WARDEN_TRY(EnsureHomeDir(home));
+  WARDEN_ASSIGN_OR_RETURN(Registry registry, Registry::Load(home));
+  if (!name.empty() && registry.devices().count(std::string(name)) != 0) {
+    return AlreadyExistsError("a device named \"" + std::string(name) +
+                              "\" is already registered (choose --name)");
+  }
+  WARDEN_ASSIGN_OR_RETURN(OwnerIdentity identity,
+                          LoadOrCreateOwnerIdentity(home, clock));
+
+  PairRequest request;
+  request.url = url;
+  request.passcode = passcode;
+  request.name = std::string(name);
+  request.password = std::move(password);
+  request.connect = connect;
+  request.check_name = [&registry](const std::string& n) -> Status {
+    Status valid = ValidateDeviceName(n);
+    if (!valid.ok()) {
+      return InvalidArgumentError("the unit's serial is not usable as a name (" +
+                                  valid.message() + "); choose --name");
+    }
+    if (registry.devices().count(n) != 0) {
+      return AlreadyExistsError("a device named \"" + n +
+                                "\" is already registered (choose --name)");
+    }
+    return Status::Ok();
+  };
+  WARDEN_ASSIGN_OR_RETURN(PairResult result, Pair(std::move(request),
+                                                  identity, rng));
+
+  DeviceRecord record{
+      .name = result.name,
+      .url = url,
+      .fingerprint = result.fingerprint,
+      .serial = result.serial,
+      .model = result.model,
+      .paired_at = FormatUtc(UnixSeconds(clock.Now())),
+  };
+  Status saved = registry.Add(record);
+  if (saved.ok()) saved = registry.Save();
+  if (!saved.ok()) {
+    return saved.WithContext("paired with " + result.serial +
+                             " (certificate " + result.fingerprint +
+                             ") but could not record it in " + home);
+  }
+  return result;
+}
+
+Status ValidateKey(std::string_view key) {
+  bool ok = !key.empty() && key.size() <= 32 && key.front() >= 'a' &&
+            key.front() <= 'z';
+  for (char c : key) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    return InvalidArgumentError(
+        "a key is a lowercase letter followed by up to 31 lowercase letters, "
+        "digits or '_'");
+  }
+  return Status::Ok();
+}
+
+Result<DeviceSession> DeviceSession::Open(const std::string& home,
+                                          std::string_view name,
+                                          const ConnectOptions& connect) {
+  WARDEN_ASSIGN_OR_RETURN(Registry registry, Registry::Load(home));
+  WARDEN_ASSIGN_OR_RETURN(DeviceRecord record, registry.Find(name));
+  WARDEN_ASSIGN_OR_RETURN(OwnerIdentity identity, LoadOwnerIdentity(home));
+  ConnectOptions options = connect;
+  options.pinned_fingerprint = record.fingerprint;
+  options.client_key = &identity.key;
+  options.client_certificate = &identity.certificate;
+  // The SSL context keeps its own references to the key and certificate.
+  WARDEN_ASSIGN_OR_RETURN(Connection conn,
+                          Connection::Open(record.url, options));
+  return DeviceSession(std::move(record), std::move(conn));
+}
+
+Result<schema::Json> DeviceSession::Call(
+    std::string_view method, std::string_view target,
+    const std::optional<schema::Json>& body, std::string_view context) {
+  WARDEN_ASSIGN_OR_RETURN(HttpResponse r, conn_.Request(method, target, body));
+  WARDEN_TRY(StatusFromResponse(r, context));
+  if (r.status == 204) return schema::Json::object();
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, r.Json());
+  if (!j.is_object()) {
+    return UnavailableError("device reply is not a JSON object");
+  }
+  return j;
+}
+
+Result<schema::Json> DeviceSession::Info() {
+  return Call("GET", "/v1/info", std::nullopt, "device refused info");
+}
+
+Result<schema::Json> DeviceSession::State() {
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j, Call("GET", "/v1/state", std::nullopt,
+                           "device refused state"));
+  auto it = j.find("state");
+  if (it == j.end() || !it->is_object()) {
+    return UnavailableError("device state reply lacks \"state\"");
+  }
+  return *it;
+}
+
+Result<schema::Json> DeviceSession::Capabilities() {
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j, Call("GET", "/v1/capabilities", std::nullopt,
+                           "device refused capabilities"));
+  auto it = j.find("capabilities");
+  if (it == j.end() || !it->is_array()) {
+    return UnavailableError(
+        "device capabilities reply lacks \"capabilities\"");
+  }
+  return *it;
+}
+
+Result<schema::Json> DeviceSession::Get(std::string_view key) {
+  WARDEN_TRY(ValidateKey(key));
+  std::string k(key);
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j,
+      Call("GET", "/v1/state/" + k, std::nullopt, "device refused " + k));
+  if (!j.contains("value")) {
+    return UnavailableError("device reply lacks \"value\"");
+  }
+  return j;
+}
+
+Result<schema::Json> DeviceSession::Set(std::string_view key,
+                                        const schema::Json& value) {
+  WARDEN_TRY(ValidateKey(key));
+  std::string k(key);
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
+                          Call("PUT", "/v1/state/" + k,
+                               schema::Json{{"value", value}},
+                               "device refused " + k));
+  if (!j.contains("value")) {
+    return UnavailableError("device reply lacks \"value\"");
+  }
+  return j;
+}
+
+Status DeviceSession::SetPassword(std::string password) {
+  schema::Json body = {{"password", password}};
+  crypto::Wipe(password);
+  Result<schema::Json> r =
+      Call("PUT", "/v1/owner/password", body, "device refused the password");
+  crypto::Wipe(body["password"].get_ref<std::string&>());
+  return r.status();
+}
+
+Status DeviceSession::Reset() {
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j,
+      Call("POST", "/v1/reset", schema::Json::object(), "device refused reset"));
+  auto it = j.find("paired");
+  if (it == j.end() || !it->is_boolean() || it->get<bool>()) {
+    return UnavailableError("device did not confirm the reset");
+  }
+  return Status::Ok();
+}
+
+Status ResetDevice(const std::string& home, std::string_view name,
+                   const ConnectOptions& connect) {
+  {
+    WARDEN_ASSIGN_OR_RETURN(DeviceSession session,
+                            DeviceSession::Open(home, name, connect));
+    WARDEN_TRY(session.Reset());
+  }
+  WARDEN_ASSIGN_OR_RETURN(Registry registry, Registry::Load(home));
+  WARDEN_TRY(registry.Remove(name));
+  return registry.Save();
+}
+
+Result<std::string> ReadSecretFile(const std::string& path) {
+  Result<std::string> text = platform::ReadFile(path, kMaxSecret + 2);
+  if (!text.ok()) {
+    if (text.status().code() == Code::kResourceExhausted) {
+      return InvalidArgumentError("password file " + path +
+                                  " is longer than 4096 bytes");
+    }
+    return text.status();
+  }
+  return TrimSecret(std::move(text).value());
+}
+
+Result<std::string> ReadSecretStream(std::FILE* stream) {
+  std::string text;
+  char buf[512];
+  while (true) {
+    size_t n = std::fread(buf, 1, sizeof(buf), stream);
+    text.append(buf, n);
+    crypto::Wipe(buf, sizeof(buf));
+    if (text.size() > kMaxSecret + 2) {
+      crypto::Wipe(text);
+      return InvalidArgumentError("password is longer than 4096 bytes");
+    }
+    if (n < sizeof(buf)) break;
+  }
+  if (std::ferror(stream)) {
+    crypto::Wipe(text);
+    return IoError("cannot read the password");
+  }
+  return TrimSecret(std::move(text));
+}
+
+schema::Json ParseValueArgument(std::string_view text) {
+  schema::JsonLimits limits;
+  Result<schema::Json> j = schema::ParseJson(text, limits);
+  if (j.ok()) return std::move(j).value();
+  return schema::Json(std::string(text));
+}
+
+}  // namespace warden::client

@@ -1,0 +1,93 @@
+// What the owner does with paired devices, on top of the home directory,
+// the registry and pinned mutual-TLS connections. The `warden` tool is a
+// thin layer of argument parsing and printing over these calls.
+#ifndef WARDEN_CLIENT_OWNER_H_
+#define WARDEN_CLIENT_OWNER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/rng.h"
+#include "base/status.h"
+#include "client/connection.h"
+#include "client/home.h"
+#include "client/pair.h"
+#include "client/registry.h"
+#include "schema/json.h"
+
+namespace warden::client {
+
+// Pairs with the device at `url_text` and records it in the registry of
+// `home`, creating the home directory (0700) and the owner identity on
+// first use. `name` defaults to the unit's serial; it must be a valid
+// device name not yet registered, which is checked before the owner key is
+// sent. Nothing is registered when pairing fails. Errors as Pair, plus
+// kAlreadyExists for a taken name; if the device paired but the registry
+// cannot be written, the error says so and names the fingerprint.
+Result<PairResult> PairDevice(const std::string& home,
+                              std::string_view url_text, uint32_t passcode,
+                              std::string_view name,
+                              std::optional<std::string> password,
+                              const Clock& clock, Rng& rng,
+                              const ConnectOptions& connect = {});
+
+// A capability key: ^[a-z][a-z0-9_]{0,31}$. kInvalidArgument otherwise.
+Status ValidateKey(std::string_view key);
+
+// One connection to a registered device: pinned certificate, owner
+// certificate presented. Each call is one request; a refused request is a
+// Status from StatusFromResponse with context "device refused ...".
+class DeviceSession {
+ public:
+  // kNotFound for an unknown name; kNotFound/kDataLoss for a missing or
+  // broken owner identity; connection errors as Connection::Open
+  // (kUnauthenticated "device certificate changed" on a pin mismatch).
+  static Result<DeviceSession> Open(const std::string& home,
+                                    std::string_view name,
+                                    const ConnectOptions& connect = {});
+
+  const DeviceRecord& record() const { return record_; }
+
+  Result<schema::Json> Info();          // GET /v1/info
+  Result<schema::Json> State();         // GET /v1/state -> the "state" object
+  Result<schema::Json> Capabilities();  // GET /v1/capabilities -> the array
+  Result<schema::Json> Get(std::string_view key);  // -> {"key","value"}
+  Result<schema::Json> Set(std::string_view key,
+                           const schema::Json& value);  // -> {"key","value"}
+  // PUT /v1/owner/password. The password is wiped after sending.
+  Status SetPassword(std::string password);
+  // POST /v1/reset: the device forgets every owner.
+  Status Reset();
+
+ private:
+  DeviceSession(DeviceRecord record, Connection conn)
+      : record_(std::move(record)), conn_(std::move(conn)) {}
+  Result<schema::Json> Call(std::string_view method, std::string_view target,
+                            const std::optional<schema::Json>& body,
+                            std::string_view context);
+  DeviceRecord record_;
+  Connection conn_;
+};
+
+// Resets the device registered as `name` and then removes it from the
+// registry. The registry is left alone when the device refuses.
+Status ResetDevice(const std::string& home, std::string_view name,
+                   const ConnectOptions& connect = {});
+
+// Reads a secret (a password) from a file or a stream: at most 4 KiB, one
+// trailing "\n" or "\r\n" removed, must be non-empty. kInvalidArgument when
+// empty or too long.
+Result<std::string> ReadSecretFile(const std::string& path);
+Result<std::string> ReadSecretStream(std::FILE* stream);
+
+// A value typed on the command line: JSON when it parses as JSON, else the
+// text itself as a JSON string.
+schema::Json ParseValueArgument(std::string_view text);
+
+}  // namespace warden::client
+
+#endif  // WARDEN_CLIENT_OWNER_H_

@@ -1,0 +1,216 @@
+#include "client/pair.h"
+
+#include "client/api_error.h"
+#include "crypto/hash.h"
+#include "crypto/secret.h"
+#include "crypto/spake2plus.h"
+
+namespace warden::client {
+namespace {
+
+namespace spake = crypto::spake2plus;
+
+constexpr size_t kMaxServerString = 256;
+
+Result<std::string> StringField(const schema::Json& j, const char* key,
+                                std::string_view what) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) {
+    return UnavailableError(std::string(what) + ": reply lacks \"" + key +
+                            "\"");
+  }
+  std::string s = it->get<std::string>();
+  if (s.size() > 64 * 1024) {
+    return UnavailableError(std::string(what) + ": \"" + key +
+                            "\" is too long");
+  }
+  return s;
+}
+
+Result<Bytes> Base64Field(const schema::Json& j, const char* key,
+                          std::string_view what) {
+  WARDEN_ASSIGN_OR_RETURN(std::string text, StringField(j, key, what));
+  Result<Bytes> b = Base64Decode(text);
+  if (!b.ok()) {
+    return UnavailableError(std::string(what) + ": \"" + key +
+                            "\" is not base64");
+  }
+  return b;
+}
+
+Result<schema::Json> Call(Connection& conn, std::string_view method,
+                          std::string_view target,
+                          const std::optional<schema::Json>& body,
+                          std::string_view context) {
+  WARDEN_ASSIGN_OR_RETURN(HttpResponse r, conn.Request(method, target, body));
+  WARDEN_TRY(StatusFromResponse(r, context));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, r.Json());
+  if (!j.is_object()) {
+    return UnavailableError(std::string(context) +
+                            ": reply is not a JSON object");
+  }
+  return j;
+}
+
+bool PrintableText(std::string_view s) {
+  if (s.empty() || s.size() > kMaxServerString) return false;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
+                        Rng& rng) {
+  // Wipes the password whatever way we leave.
+  struct PasswordWiper {
+    std::optional<std::string>& p;
+    ~PasswordWiper() {
+      if (p.has_value()) crypto::Wipe(*p);
+    }
+  } wiper{request.password};
+
+  ConnectOptions options = request.connect;
+  options.pinned_fingerprint.reset();
+  options.client_key = &identity.key;
+  options.client_certificate = &identity.certificate;
+  WARDEN_ASSIGN_OR_RETURN(Connection conn,
+                          Connection::Open(request.url, options));
+
+  PairResult result;
+  result.fingerprint = conn.peer_fingerprint();
+
+  // Public information first, on the same connection.
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json info,
+      Call(conn, "GET", "/v1/info", std::nullopt, "device info"));
+  if (auto it = info.find("model"); it != info.end() && it->is_string()) {
+    result.model = Printable(it->get<std::string>(), kMaxServerString);
+  }
+
+  // 1. begin
+  Result<HttpResponse> begin_r =
+      conn.Request("POST", "/v1/pair/begin", schema::Json::object());
+  if (!begin_r.ok()) return begin_r.status();
+  if (begin_r->status == 409) {
+    return FailedPreconditionError(
+        "device is already paired (its owner must reset it first)");
+  }
+  WARDEN_TRY(StatusFromResponse(*begin_r, "pairing refused"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json begin, begin_r->Json());
+  if (!begin.is_object()) {
+    return UnavailableError("pairing: begin reply is not a JSON object");
+  }
+  WARDEN_ASSIGN_OR_RETURN(std::string suite,
+                          StringField(begin, "suite", "pairing"));
+  if (suite != kPairingSuite) {
+    return UnavailableError("pairing: device offers unsupported suite \"" +
+                            Printable(suite, 64) + "\"");
+  }
+  WARDEN_ASSIGN_OR_RETURN(Bytes salt, Base64Field(begin, "salt", "pairing"));
+  auto it_iter = begin.find("iterations");
+  if (it_iter == begin.end() || !it_iter->is_number_unsigned() ||
+      it_iter->get<uint64_t>() > UINT32_MAX) {
+    return UnavailableError("pairing: begin reply lacks \"iterations\"");
+  }
+  uint32_t iterations = static_cast<uint32_t>(it_iter->get<uint64_t>());
+  WARDEN_ASSIGN_OR_RETURN(result.serial,
+                          StringField(begin, "id_verifier", "pairing"));
+  if (!PrintableText(result.serial)) {
+    return UnavailableError("pairing: device serial is empty or unprintable");
+  }
+  result.name = request.name.empty() ? result.serial : request.name;
+  if (request.check_name) WARDEN_TRY(request.check_name(result.name));
+
+  // 2. exchange
+  WARDEN_ASSIGN_OR_RETURN(Bytes exporter,
+                          conn.ExportKeyingMaterial(kPairingExporterLabel, 32));
+  spake::Identities ids;
+  ids.context = ToBytes(kPairingContextPrefix);
+  ids.context.insert(ids.context.end(), exporter.begin(), exporter.end());
+  ids.id_prover = ToBytes(kProverIdentity);
+  ids.id_verifier = ToBytes(result.serial);
+  Result<spake::ProverSecrets> secrets =
+      spake::DeriveProverSecrets(request.passcode, salt, iterations);
+  if (!secrets.ok()) {
+    return UnavailableError("pairing: device sent unusable parameters: " +
+                            secrets.status().message());
+  }
+  WARDEN_ASSIGN_OR_RETURN(
+      spake::Prover prover,
+      spake::Prover::Create(crypto::HashAlg::kSha256, std::move(ids),
+                            secrets->w0.view(), secrets->w1.view(), rng));
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json exchange,
+      Call(conn, "POST", "/v1/pair/exchange",
+           schema::Json{{"share_p", Base64Encode(prover.share_p())}},
+           "pairing refused"));
+  WARDEN_ASSIGN_OR_RETURN(Bytes share_v,
+                          Base64Field(exchange, "share_v", "pairing"));
+  WARDEN_ASSIGN_OR_RETURN(Bytes confirm_v,
+                          Base64Field(exchange, "confirm_v", "pairing"));
+  Result<spake::ProverResult> finished = prover.Finish(share_v, confirm_v);
+  if (!finished.ok()) {
+    return UnauthenticatedError(
+        "pairing failed: wrong setup code, or the connection is being "
+        "relayed (" +
+        finished.status().message() + ")");
+  }
+
+  // 3. confirm: prove the owner key belongs to this exchange.
+  Bytes spki = identity.key.public_key().ToDer();
+  Bytes proof_input = ToBytes(kKeyProofLabel);
+  proof_input.insert(proof_input.end(), spki.begin(), spki.end());
+  Bytes key_proof =
+      crypto::HmacSha256(finished->shared_key.view(), proof_input);
+  schema::Json confirm_body = {
+      {"confirm_p", Base64Encode(finished->confirm_p)},
+      {"client_key", identity.key.public_key().ToPem()},
+      {"key_proof", Base64Encode(key_proof)},
+      {"name", result.name},
+  };
+  if (request.password.has_value()) {
+    confirm_body["password"] = *request.password;
+  }
+  Result<HttpResponse> confirm_r =
+      conn.Request("POST", "/v1/pair/confirm", confirm_body);
+  // nlohmann::json has no secure erase; overwrite the copy we made.
+  if (request.password.has_value()) {
+    std::string& held = confirm_body["password"].get_ref<std::string&>();
+    crypto::Wipe(held);
+  }
+  if (!confirm_r.ok()) return confirm_r.status();
+  if (confirm_r->status == 401) {
+    return UnauthenticatedError(
+        "pairing failed: the device did not accept our proof (wrong setup "
+        "code, or the connection is being relayed)");
+  }
+  WARDEN_TRY(StatusFromResponse(*confirm_r, "pairing refused"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json confirm, confirm_r->Json());
+  if (!confirm.is_object()) {
+    return UnavailableError("pairing: confirm reply is not a JSON object");
+  }
+  WARDEN_ASSIGN_OR_RETURN(
+      std::string reported,
+      StringField(confirm, "device_fingerprint", "pairing"));
+  for (char& c : reported) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (reported != result.fingerprint) {
+    return UnauthenticatedError(
+        "pairing: the device reports certificate " + Printable(reported, 80) +
+        " but the connection presented " + result.fingerprint);
+  }
+  if (auto it = confirm.find("serial");
+      it != confirm.end() && it->is_string() &&
+      it->get<std::string>() != result.serial) {
+    return UnauthenticatedError(
+        "pairing: the device reports a different serial than it began with");
+  }
+  conn.Close();
+  return result;
+}
+
+}  // namespace warden::client

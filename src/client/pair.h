@@ -1,0 +1,68 @@
+// Pairing: the owner proves knowledge of the unit's setup code with SPAKE2+
+// (docs/PROTOCOLS.md "Pairing") and registers the owner's public key, and
+// the device certificate seen on that connection becomes the pin for every
+// later connection.
+//
+// The three requests (begin, exchange, confirm) travel on one TLS
+// connection, and the SPAKE2+ context contains that connection's TLS
+// exporter value: a relay that terminates TLS on both sides derives a
+// different context on each, and the confirmation MACs fail. That is what
+// makes accepting an unknown certificate during pairing safe.
+#ifndef WARDEN_CLIENT_PAIR_H_
+#define WARDEN_CLIENT_PAIR_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/rng.h"
+#include "base/status.h"
+#include "client/connection.h"
+#include "client/home.h"
+#include "client/url.h"
+
+namespace warden::client {
+
+inline constexpr char kPairingContextPrefix[] = "warden pairing v1";
+inline constexpr char kPairingExporterLabel[] = "EXPORTER-warden-pairing";
+inline constexpr char kProverIdentity[] = "warden-owner";
+inline constexpr char kKeyProofLabel[] = "warden owner key";
+inline constexpr char kPairingSuite[] = "P256-SHA256-HKDF-SHA256-HMAC-SHA256";
+
+struct PairRequest {
+  Url url;
+  uint32_t passcode = 0;
+  // The owner label sent to the device; empty means the unit's serial.
+  std::string name;
+  // The owner password for browser logins; absent for none.
+  std::optional<std::string> password;
+  // Called with the final name after the device has been identified and
+  // before the owner key is sent; an error aborts pairing with nothing
+  // registered on the device. May be empty.
+  std::function<Status(const std::string& name)> check_name;
+  ConnectOptions connect;  // pinned_fingerprint and client key are ignored
+};
+
+struct PairResult {
+  std::string name;         // the owner label the device registered
+  std::string serial;       // the unit's serial (idVerifier)
+  std::string model;        // from /v1/info; may be empty
+  std::string fingerprint;  // hex SHA-256 of the device certificate DER
+};
+
+// Runs /v1/info, begin, exchange and confirm on one connection, presenting
+// `identity` as the TLS client certificate and registering its public key.
+// Errors: kUnauthenticated for a wrong setup code or a relayed connection
+// (the device's confirmation fails, or the device refuses ours), and when
+// the device reports a certificate other than the one seen;
+// kFailedPrecondition "already paired"; kResourceExhausted when throttled
+// (message carries the retry delay); kInvalidArgument for a refused
+// password or name (field and rule in the message); transport errors as in
+// Connection. The password is wiped from memory after sending.
+Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
+                        Rng& rng);
+
+}  // namespace warden::client
+
+#endif  // WARDEN_CLIENT_PAIR_H_

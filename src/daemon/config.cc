@@ -1,0 +1,115 @@
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+
+#include "platform/file.h"
+#include "schema/json.h"
+#include "schema/schema.h"
+
+namespace warden::daemon {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 64 * 1024;
+
+const schema::Schema& ConfigSchema() {
+  static const schema::Schema* schema = [] {
+    auto json = schema::Json::parse(R"({
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "listen": {"type": "string", "minLength": 3, "maxLength": 64},
+        "app": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["command"],
+          "properties": {
+            "command": {
+              "type": "array", "minItems": 1, "maxItems": 32,
+              "items": {"type": "string", "minLength": 1, "maxLength": 4096}
+            },
+            "user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"}
+          }
+        }
+      }
+    })");
+    auto compiled = schema::Schema::Compile(json);
+    return new schema::Schema(std::move(*compiled));
+  }();
+  return *schema;
+}
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    return InvalidArgumentError("listen address must be ADDR:PORT");
+  }
+  std::string host(text.substr(0, colon));
+  std::string port_text(text.substr(colon + 1));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+      return InvalidArgumentError("listen address: bad IPv6 address " + host);
+    }
+  } else {
+    in_addr a4;
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1) {
+      return InvalidArgumentError("listen address: bad IPv4 address " + host);
+    }
+  }
+  if (port_text.empty() || port_text.size() > 5) {
+    return InvalidArgumentError("listen address: bad port " + port_text);
+  }
+  unsigned port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') {
+      return InvalidArgumentError("listen address: bad port " + port_text);
+    }
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535) {
+    return InvalidArgumentError("listen address: port out of range");
+  }
+  return ListenAddress{host, static_cast<uint16_t>(port)};
+}
+
+Result<Config> ParseConfig(std::string_view text) {
+  schema::JsonError error;
+  auto json = schema::ParseJson(text, schema::JsonLimits{}, &error);
+  if (!json.ok()) return InvalidArgumentError("config: " + error.message);
+  if (auto v = ConfigSchema().Check(*json)) {
+    return InvalidArgumentError("config: " +
+                                (v->pointer.empty() ? "" : v->pointer + ": ") +
+                                v->message);
+  }
+  Config config;
+  if (json->contains("listen")) {
+    config.listen = (*json)["listen"].get<std::string>();
+    WARDEN_TRY(ParseListenAddress(config.listen));
+  }
+  if (json->contains("app")) {
+    AppConfig app;
+    app.command = (*json)["app"]["command"].get<std::vector<std::string>>();
+    if (app.command[0].empty() || app.command[0][0] != '/') {
+      return InvalidArgumentError(
+          "config: /app/command/0 must be an absolute path");
+    }
+    if ((*json)["app"].contains("user")) {
+      app.user = (*json)["app"]["user"].get<std::string>();
+    }
+    config.app = std::move(app);
+  }
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  WARDEN_ASSIGN_OR_RETURN(std::string text,
+                          platform::ReadFile(path, kMaxConfigBytes));
+  auto config = ParseConfig(text);
+  if (!config.ok()) return config.status().WithContext(path);
+  return config;
+}
+
+}  // namespace warden::daemon

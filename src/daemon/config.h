@@ -1,0 +1,43 @@
+// wardend's configuration file: JSON, checked against a schema before use.
+//
+//   {"listen": "127.0.0.1:8443",
+//    "app": {"command": ["/usr/lib/acme/thermostat", "--flag"],
+//            "user": "nobody"}}
+#ifndef WARDEN_DAEMON_CONFIG_H_
+#define WARDEN_DAEMON_CONFIG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace warden::daemon {
+
+struct AppConfig {
+  std::vector<std::string> command;  // argv; command[0] an absolute path
+  std::string user = "nobody";       // used when wardend runs as root
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:8443";
+  std::optional<AppConfig> app;
+};
+
+// Parses and checks a configuration document. Unknown members, wrong types
+// and out-of-range values are kInvalidArgument naming the member.
+Result<Config> ParseConfig(std::string_view text);
+
+// Reads and parses FILE (at most 64 KiB).
+Result<Config> LoadConfig(const std::string& path);
+
+// "ADDR:PORT" with ADDR an IPv4 address or a bracketed IPv6 one.
+struct ListenAddress {
+  std::string address;
+  uint16_t port = 0;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+}  // namespace warden::daemon
+
+#endif  // WARDEN_DAEMON_CONFIG_H_

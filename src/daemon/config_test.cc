@@ -1,0 +1,41 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace warden::daemon {
+namespace {
+
+TEST(ConfigTest, AcceptsAFullConfig) {
+  auto c = ParseConfig(R"({"listen": "[::1]:9443",
+      "app": {"command": ["/usr/bin/app", "-v"], "user": "appuser"}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen, "[::1]:9443");
+  ASSERT_TRUE(c->app.has_value());
+  EXPECT_EQ(c->app->command.size(), 2u);
+  EXPECT_EQ(c->app->user, "appuser");
+}
+
+TEST(ConfigTest, RefusesWhatItDoesNotKnow) {
+  EXPECT_FALSE(ParseConfig(R"({"listen": "0.0.0.0:80", "debug": true})").ok());
+  EXPECT_FALSE(ParseConfig(R"({"app": {"command": []}})").ok());
+  EXPECT_FALSE(ParseConfig(R"({"app": {"command": ["relative"]}})").ok());
+  EXPECT_FALSE(ParseConfig(R"({"app": {"command": ["/x"], "user": "Root!"}})")
+                   .ok());
+  EXPECT_FALSE(ParseConfig(R"({"listen": "localhost:80"})").ok());
+  EXPECT_FALSE(ParseConfig("[").ok());
+}
+
+TEST(ConfigTest, ListenAddresses) {
+  auto a = ParseListenAddress("127.0.0.1:8443");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->address, "127.0.0.1");
+  EXPECT_EQ(a->port, 8443);
+  EXPECT_EQ(ParseListenAddress("[::1]:0")->address, "::1");
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1").ok());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1:65536").ok());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1:-1").ok());
+  EXPECT_FALSE(ParseListenAddress("999.0.0.1:80").ok());
+}
+
+}  // namespace
+}  // namespace warden::daemon

@@ -1,0 +1,191 @@
+// wardend: the device runtime. Wiring and the event loop only: it loads the
+// unit's identity, opens its state, starts the app, and serves the owner API
+// on one TLS 1.3 port until SIGTERM.
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+
+#include "api/device_service.h"
+#include "api/server.h"
+#include "app/app_host.h"
+#include "base/clock.h"
+#include "base/rng.h"
+#include "daemon/config.h"
+#include "platform/file.h"
+#include "provision/device.h"
+#include "store/state_store.h"
+
+namespace warden::daemon {
+namespace {
+
+namespace asio = boost::asio;
+
+void Log(std::string_view event, std::string_view detail) {
+  std::fprintf(stderr, "wardend: %.*s%s%.*s\n", static_cast<int>(event.size()),
+               event.data(), detail.empty() ? "" : ": ",
+               static_cast<int>(detail.size()), detail.data());
+  std::fflush(stderr);
+}
+
+struct Options {
+  std::string state_dir;
+  std::string config_file;
+  std::string listen;
+  std::string app;
+  std::string app_user = "nobody";
+  bool reset_owner = false;
+};
+
+std::string StateDb(const std::string& state_dir) {
+  return platform::JoinPath(state_dir, "state.db");
+}
+
+int ResetOwner(const std::string& state_dir) {
+  auto store = store::StateStore::Open(StateDb(state_dir));
+  Status st = store.ok() ? (*store)->Reset() : store.status();
+  if (!st.ok()) {
+    Log("error", st.ToString());
+    return 1;
+  }
+  std::printf("owner reset: the device is unpaired\n");
+  return 0;
+}
+
+// Configuration from the file, then the command line on top.
+Result<Config> EffectiveConfig(const Options& options) {
+  Config config;
+  if (!options.config_file.empty()) {
+    WARDEN_ASSIGN_OR_RETURN(config, LoadConfig(options.config_file));
+  }
+  if (!options.listen.empty()) config.listen = options.listen;
+  if (!options.app.empty()) {
+    if (options.app[0] != '/') {
+      return InvalidArgumentError("--app must be an absolute path");
+    }
+    config.app = AppConfig{{options.app}, options.app_user};
+  }
+  WARDEN_TRY(ParseListenAddress(config.listen));
+  return config;
+}
+
+int Run(const Options& options) {
+  auto config = EffectiveConfig(options);
+  if (!config.ok()) {
+    Log("error", config.status().ToString());
+    return 2;
+  }
+  auto listen = ParseListenAddress(config->listen);
+  auto device = provision::LoadDevice(options.state_dir);
+  if (!device.ok()) {
+    Log("error", device.status().ToString());
+    return 1;
+  }
+  auto store = store::StateStore::Open(StateDb(options.state_dir));
+  if (!store.ok()) {
+    Log("error", store.status().ToString());
+    return 1;
+  }
+  auto tls = api::MakeServerTlsContext(device->key, device->certificate,
+                                       device->ca);
+  if (!tls.ok()) {
+    Log("error", tls.status().ToString());
+    return 1;
+  }
+
+  asio::io_context io(1);
+  std::unique_ptr<app::AppHost> app;
+  if (config->app) {
+    app::AppOptions app_options;
+    app_options.argv = config->app->command;
+    if (::geteuid() == 0) app_options.run_as_user = config->app->user;
+    app = std::make_unique<app::AppHost>(io, app_options, SystemClock());
+  }
+
+  api::DeviceFacts facts;
+  facts.info = device->info;
+  facts.verifier = pairing::VerifierParams{device->info.serial,
+                                           device->w0.bytes(), device->L,
+                                           device->salt, device->iterations};
+  facts.certificate_fingerprint = device->certificate.Fingerprint();
+  api::DeviceService service(std::move(facts), **store, app.get(),
+                             SystemClock(), SystemRng(), api::ServiceOptions{},
+                             Log);
+  Status st = service.Init();
+  if (!st.ok()) {
+    Log("error", st.ToString());
+    return 1;
+  }
+  api::Server server(io, **tls, service, api::ServerOptions{}, Log);
+  st = server.Listen(asio::ip::tcp::endpoint(
+      asio::ip::make_address(listen->address), listen->port));
+  if (!st.ok()) {
+    Log("error", st.ToString());
+    return 1;
+  }
+  auto bound = server.local_endpoint();
+  std::string host = bound.address().is_v6()
+                         ? "[" + bound.address().to_string() + "]"
+                         : bound.address().to_string();
+  std::string base_url = "https://" + host + ":" + std::to_string(bound.port());
+  service.set_canonical_url(base_url + "/.well-known/security.txt");
+
+  if (app) {
+    st = app->Start();
+    if (!st.ok()) {
+      Log("error", st.ToString());
+      return 1;
+    }
+  }
+  server.Start();
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    Log("stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    sd_notify(0, "STOPPING=1");
+    server.Stop();
+    if (app) app->Stop();
+    io.stop();
+  });
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Log("listening", base_url + " serial " + device->info.serial);
+  sd_notify(0, "READY=1");
+  io.run();
+  Log("stopped", "");
+  return 0;
+}
+
+}  // namespace
+}  // namespace warden::daemon
+
+int main(int argc, char** argv) {
+  warden::daemon::Options options;
+  CLI::App cli("wardend: the Warden device runtime");
+  cli.add_option("--state-dir", options.state_dir,
+                 "the unit's directory, as made by 'warden mfg provision'")
+      ->required();
+  cli.add_option("--config", options.config_file, "JSON configuration file");
+  cli.add_option("--listen", options.listen,
+                 "ADDR:PORT to serve on (default 127.0.0.1:8443)");
+  cli.add_option("--app", options.app,
+                 "absolute path of the device application to run");
+  cli.add_option("--app-user", options.app_user,
+                 "user the application runs as when wardend is root");
+  cli.add_flag("--reset-owner", options.reset_owner,
+               "remove the owner's keys, password and sessions, then exit");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "wardend: %s\n", e.what());
+    return 2;
+  }
+  if (options.reset_owner) return warden::daemon::ResetOwner(options.state_dir);
+  return warden::daemon::Run(options);
+}

@@ -1,0 +1,261 @@
+#include "provision/maker.h"
+
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "crypto/secret.h"
+#include "platform/file.h"
+#include "provision/device.h"
+#include "provision/validate.h"
+
+namespace warden::provision {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxPemFile = 16 * 1024;
+constexpr size_t kMaxMakerJson = 16 * 1024;
+constexpr size_t kMaxLanguages = 16;
+constexpr int kCaYears = 20;
+// Units' certificates outlive the support end by a year and must still
+// chain to the CA, so support may not end later than this after InitMaker.
+constexpr int kMaxSupportYears = kCaYears - 1;
+// Tolerates provisioning stations and units whose clocks are slightly off.
+constexpr auto kBackdate = std::chrono::hours(1);
+
+// `t` plus whole calendar years; 29 February becomes 28 February.
+WallTime AddYears(WallTime t, int years) {
+  time_t secs = static_cast<time_t>(UnixSeconds(t));
+  struct tm tm = {};
+  gmtime_r(&secs, &tm);
+  tm.tm_year += years;
+  if (tm.tm_mon == 1 && tm.tm_mday == 29) tm.tm_mday = 28;
+  return FromUnixSeconds(static_cast<int64_t>(timegm(&tm)));
+}
+
+bool IsEmptyDir(const std::string& path) {
+  std::error_code ec;
+  auto it = std::filesystem::directory_iterator(path, ec);
+  return !ec && it == std::filesystem::directory_iterator();
+}
+
+Result<std::string> ResolveSupportEnd(const MakerSettings& s, WallTime now) {
+  if (s.support_end) return *s.support_end;
+  return FormatDate(AddYears(now, s.support_years));
+}
+
+std::string MakerJson(const MakerSettings& s, const std::string& support_end) {
+  json j = {
+      {"name", s.name},
+      {"contact", s.contact},
+      {"policy_url", s.policy_url},
+      {"languages", s.languages},
+      {"support_years", s.support_years},
+      {"support_end", support_end},
+      {"vendor_id", s.vendor_id},
+      {"product_id", s.product_id},
+  };
+  return j.dump(2) + "\n";
+}
+
+Result<MakerSettings> ParseMakerJson(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return DataLossError("not a JSON object");
+  }
+  auto str = [&](const char* key) -> Result<std::string> {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) {
+      return DataLossError(std::string("\"") + key + "\" must be a string");
+    }
+    return it->get<std::string>();
+  };
+  auto uint = [&](const char* key, uint64_t max) -> Result<uint64_t> {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned() ||
+        it->get<uint64_t>() > max) {
+      return DataLossError(std::string("\"") + key +
+                           "\" must be an integer 0.." + std::to_string(max));
+    }
+    return it->get<uint64_t>();
+  };
+  MakerSettings s;
+  WARDEN_ASSIGN_OR_RETURN(s.name, str("name"));
+  WARDEN_ASSIGN_OR_RETURN(s.contact, str("contact"));
+  WARDEN_ASSIGN_OR_RETURN(s.policy_url, str("policy_url"));
+  WARDEN_ASSIGN_OR_RETURN(std::string end, str("support_end"));
+  s.support_end = end;
+  WARDEN_ASSIGN_OR_RETURN(uint64_t years, uint("support_years", 100));
+  WARDEN_ASSIGN_OR_RETURN(uint64_t vid, uint("vendor_id", 0xFFFF));
+  WARDEN_ASSIGN_OR_RETURN(uint64_t pid, uint("product_id", 0xFFFF));
+  s.support_years = static_cast<int>(years);
+  s.vendor_id = static_cast<uint16_t>(vid);
+  s.product_id = static_cast<uint16_t>(pid);
+  auto langs = j.find("languages");
+  if (langs == j.end() || !langs->is_array()) {
+    return DataLossError("\"languages\" must be an array of strings");
+  }
+  s.languages.clear();
+  for (const auto& l : *langs) {
+    if (!l.is_string()) {
+      return DataLossError("\"languages\" must be an array of strings");
+    }
+    s.languages.push_back(l.get<std::string>());
+  }
+  return s;
+}
+
+// Checks that hold whenever settings are stored; the support end is not
+// required to be in the future here (a maker may outlive its support).
+Status ValidateStatic(const MakerSettings& s) {
+  WARDEN_TRY(ValidateMakerName(s.name));
+  WARDEN_TRY(ValidateContact(s.contact));
+  WARDEN_TRY(ValidateHttpsUrl("policy_url", s.policy_url));
+  if (s.languages.empty() || s.languages.size() > kMaxLanguages) {
+    return InvalidArgumentError("languages: give 1.." +
+                                std::to_string(kMaxLanguages) + " tags");
+  }
+  for (const auto& l : s.languages) WARDEN_TRY(ValidateLanguageTag(l));
+  if (s.support_end) {
+    auto end = ParseDate(*s.support_end);
+    if (!end.ok()) return end.status().WithContext("support_end");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateMakerSettings(const MakerSettings& s, WallTime now) {
+  WARDEN_TRY(ValidateStatic(s));
+  if (s.support_years < 1 || s.support_years > kMaxSupportYears) {
+    return InvalidArgumentError("support_years must be 1.." +
+                                std::to_string(kMaxSupportYears));
+  }
+  if (s.support_end) {
+    WARDEN_ASSIGN_OR_RETURN(WallTime end, ParseDate(*s.support_end));
+    if (end <= now) {
+      return InvalidArgumentError("support_end " + *s.support_end +
+                                  " is not in the future");
+    }
+    if (end > AddYears(now, kMaxSupportYears)) {
+      return InvalidArgumentError("support_end must be within " +
+                                  std::to_string(kMaxSupportYears) +
+                                  " years, the device CA's lifetime");
+    }
+  }
+  return Status::Ok();
+}
+
+Status InitMaker(const std::string& dir, const MakerSettings& settings,
+                 Clock& clock) {
+  const WallTime now = clock.Now();
+  WARDEN_TRY(ValidateMakerSettings(settings, now));
+  WARDEN_ASSIGN_OR_RETURN(std::string support_end,
+                          ResolveSupportEnd(settings, now));
+
+  const bool existed = platform::Exists(dir);
+  if (existed) {
+    if (!platform::IsDirectory(dir)) {
+      return AlreadyExistsError(dir + " exists and is not a directory");
+    }
+    if (!IsEmptyDir(dir)) {
+      return AlreadyExistsError(dir + " is not empty: refusing to replace a "
+                                      "maker directory");
+    }
+  }
+
+  WARDEN_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::Generate(
+                                           crypto::KeyType::kEcdsaP256));
+  crypto::CertificateRequest req{
+      .common_name = settings.name + " Device CA",
+      .organization = settings.name,
+      .serial_number = std::nullopt,
+      .subject_key = ca_key.public_key(),
+      .not_before = now - kBackdate,
+      .not_after = AddYears(now, kCaYears),
+      .is_ca = true,
+  };
+  WARDEN_ASSIGN_OR_RETURN(auto ca_cert,
+                          crypto::IssueCertificate(req, ca_key, nullptr));
+
+  WARDEN_TRY(platform::MakeDirs(dir, 0700));
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    return platform::ErrnoStatus("chmod", dir, errno);
+  }
+  std::string key_pem = ca_key.ToPem();
+  Status st = platform::CreateFileExclusive(
+      platform::JoinPath(dir, kCaKeyFile), key_pem, 0600);
+  crypto::Wipe(key_pem);
+  if (st.ok()) {
+    st = platform::CreateFileExclusive(platform::JoinPath(dir, kCaCertFile),
+                                       ca_cert.ToPem(), 0644);
+  }
+  if (st.ok()) {
+    st = platform::CreateFileExclusive(platform::JoinPath(dir, kSerialsFile),
+                                       "", 0644);
+  }
+  // maker.json last: its presence marks a complete maker directory.
+  if (st.ok()) {
+    st = platform::CreateFileExclusive(platform::JoinPath(dir, kMakerJsonFile),
+                                       MakerJson(settings, support_end), 0644);
+  }
+  if (!st.ok()) {
+    for (const char* name :
+         {kMakerJsonFile, kSerialsFile, kCaCertFile, kCaKeyFile}) {
+      platform::RemoveFile(platform::JoinPath(dir, name)).IgnoreError();
+    }
+    if (!existed) ::rmdir(dir.c_str());
+    return st;
+  }
+  return Status::Ok();
+}
+
+Result<Maker> LoadMaker(const std::string& dir) {
+  const std::string json_path = platform::JoinPath(dir, kMakerJsonFile);
+  const std::string key_path = platform::JoinPath(dir, kCaKeyFile);
+  const std::string cert_path = platform::JoinPath(dir, kCaCertFile);
+
+  WARDEN_ASSIGN_OR_RETURN(std::string text,
+                          platform::ReadFile(json_path, kMaxMakerJson));
+  Result<MakerSettings> settings = DataLossError("unparsed");
+  try {
+    settings = ParseMakerJson(text);
+  } catch (const std::exception& e) {
+    settings = DataLossError(std::string("malformed: ") + e.what());
+  }
+  if (!settings.ok()) {
+    return DataLossError(json_path + ": " + settings.status().message());
+  }
+  if (Status st = ValidateStatic(*settings); !st.ok()) {
+    return DataLossError(json_path + ": " + st.message());
+  }
+
+  WARDEN_ASSIGN_OR_RETURN(std::string key_pem,
+                          platform::ReadFile(key_path, kMaxPemFile));
+  auto key = crypto::PrivateKey::FromPem(key_pem);
+  crypto::Wipe(key_pem);
+  if (!key.ok()) return DataLossError(key_path + ": " + key.status().message());
+
+  WARDEN_ASSIGN_OR_RETURN(std::string cert_pem,
+                          platform::ReadFile(cert_path, kMaxPemFile));
+  auto cert = crypto::Certificate::FromPem(cert_pem);
+  if (!cert.ok()) {
+    return DataLossError(cert_path + ": " + cert.status().message());
+  }
+  if (!cert->is_ca()) {
+    return IntegrityError(cert_path + ": not a CA certificate");
+  }
+  if (!(cert->public_key() == key->public_key())) {
+    return IntegrityError(key_path + ": key does not match " +
+                          std::string(kCaCertFile));
+  }
+  return Maker{dir, std::move(*settings), std::move(*key), std::move(*cert)};
+}
+
+}  // namespace warden::provision
