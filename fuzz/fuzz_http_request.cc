@@ -41,7 +41,7 @@ struct Fixture {
     facts.verifier = {"SN-FUZZ", record->w0.bytes(), record->L, salt, 1000};
     facts.canonical_url = "https://127.0.0.1:1/.well-known/security.txt";
     api::ServiceOptions options;
-    options.password_hash = auth::HashParams::Fastest();
+    options.password_hash = auth::MinimumHashParams();
     service = std::make_unique<api::DeviceService>(
         facts, *store, nullptr, clock, SystemRng(), options, nullptr);
     std::filesystem::remove_all(dir);  // the open database stays usable

@@ -37,7 +37,7 @@ class DeviceServiceTest : public ::testing::Test {
     facts.certificate_fingerprint = "ab";
     facts.canonical_url = "https://127.0.0.1:1/.well-known/security.txt";
     ServiceOptions options;
-    options.password_hash = auth::HashParams::Fastest();
+    options.password_hash = auth::MinimumHashParams();
     service_ = std::make_unique<DeviceService>(
         facts, *store_, nullptr, clock_, SystemRng(), options,
         [this](std::string_view e, std::string_view) {

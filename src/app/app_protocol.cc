@@ -76,16 +76,16 @@ Result<Capability> ParseCapability(const Json& c, size_t index) {
   }
   Result<schema::Schema> compiled = schema::Schema::Compile(*schema);
   if (!compiled.ok()) {
-    return InvalidArgumentError(what + ": schema: " +
-                                compiled.status().message());
+    return InvalidArgumentError(what +
+                                ": schema: " + compiled.status().message());
   }
   return Capability{std::move(key), std::move(description), writable,
                     std::move(compiled).value()};
 }
 
 Result<AppMessage> ParseHello(const Json& m) {
-  WARDEN_TRY(OnlyFields(m, "hello",
-                        {"type", "protocol", "app", "version", "capabilities"}));
+  WARDEN_TRY(OnlyFields(
+      m, "hello", {"type", "protocol", "app", "version", "capabilities"}));
   auto protocol = m.find("protocol");
   if (protocol == m.end() || !protocol->is_number_integer()) {
     return InvalidArgumentError("hello: \"protocol\" must be an integer");
@@ -95,8 +95,8 @@ Result<AppMessage> ParseHello(const Json& m) {
                                 protocol->dump() + ", expected 1");
   }
   HelloMessage hello;
-  WARDEN_ASSIGN_OR_RETURN(hello.app,
-                          StringField(m, "hello", "app", kMaxNameLength, false));
+  WARDEN_ASSIGN_OR_RETURN(
+      hello.app, StringField(m, "hello", "app", kMaxNameLength, false));
   WARDEN_ASSIGN_OR_RETURN(
       hello.version, StringField(m, "hello", "version", kMaxNameLength, false));
   auto caps = m.find("capabilities");
@@ -135,7 +135,8 @@ Result<AppMessage> ParseResult(const Json& m) {
   ResultMessage result;
   auto id = m.find("id");
   if (id == m.end() || !id->is_number_unsigned()) {
-    return InvalidArgumentError("result: \"id\" must be a non-negative integer");
+    return InvalidArgumentError(
+        "result: \"id\" must be a non-negative integer");
   }
   result.id = id->get<uint64_t>();
   WARDEN_ASSIGN_OR_RETURN(result.ok, BoolField(m, "result", "ok"));
@@ -143,8 +144,8 @@ Result<AppMessage> ParseResult(const Json& m) {
     WARDEN_TRY(OnlyFields(m, "result", {"type", "id", "ok"}));
   } else {
     WARDEN_TRY(OnlyFields(m, "result", {"type", "id", "ok", "error"}));
-    WARDEN_ASSIGN_OR_RETURN(
-        result.error, StringField(m, "result", "error", kMaxErrorLength, false));
+    WARDEN_ASSIGN_OR_RETURN(result.error, StringField(m, "result", "error",
+                                                      kMaxErrorLength, false));
   }
   return AppMessage(std::move(result));
 }
@@ -204,8 +205,8 @@ Result<AppMessage> ParseAppMessage(std::string_view payload) {
     return DataLossError("frame exceeds the 65536-byte limit");
   }
   schema::JsonError json_error;
-  Result<Json> parsed = schema::ParseJson(payload, schema::JsonLimits{},
-                                          &json_error);
+  Result<Json> parsed =
+      schema::ParseJson(payload, schema::JsonLimits{}, &json_error);
   if (!parsed.ok()) {
     if (json_error.rule == "syntax" || json_error.rule == "encoding" ||
         json_error.rule == "max_bytes") {

@@ -1,5 +1,7 @@
 #include "client/api_error.h"
 
+#include <algorithm>
+
 namespace warden::client {
 
 std::string Printable(std::string_view text, size_t max) {

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "client/home.h"
 #include "platform/file.h"
 #include "schema/json.h"
 

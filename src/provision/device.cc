@@ -212,6 +212,15 @@ std::string FormatTimestamp(WallTime t) {
   return buf;
 }
 
+WallTime AddYears(WallTime t, int years) {
+  time_t secs = static_cast<time_t>(UnixSeconds(t));
+  struct tm tm = {};
+  gmtime_r(&secs, &tm);
+  tm.tm_year += years;
+  if (tm.tm_mon == 1 && tm.tm_mday == 29) tm.tm_mday = 28;
+  return FromUnixSeconds(static_cast<int64_t>(timegm(&tm)));
+}
+
 std::string DeviceInfoToJson(const DeviceInfo& info) {
   json j = {
       {"serial", info.serial},

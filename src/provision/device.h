@@ -97,6 +97,8 @@ Result<WallTime> ParseDate(std::string_view ymd);
 std::string FormatDate(WallTime t);
 // The UTC time `t` as "YYYY-MM-DDThh:mm:ssZ" (ISO 8601, RFC 3339).
 std::string FormatTimestamp(WallTime t);
+// `t` plus whole calendar years (UTC); 29 February becomes 28 February.
+WallTime AddYears(WallTime t, int years);
 
 }  // namespace warden::provision
 

@@ -1,7 +1,6 @@
 #include "provision/maker.h"
 
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,23 +28,13 @@ constexpr int kMaxSupportYears = kCaYears - 1;
 // Tolerates provisioning stations and units whose clocks are slightly off.
 constexpr auto kBackdate = std::chrono::hours(1);
 
-// `t` plus whole calendar years; 29 February becomes 28 February.
-WallTime AddYears(WallTime t, int years) {
-  time_t secs = static_cast<time_t>(UnixSeconds(t));
-  struct tm tm = {};
-  gmtime_r(&secs, &tm);
-  tm.tm_year += years;
-  if (tm.tm_mon == 1 && tm.tm_mday == 29) tm.tm_mday = 28;
-  return FromUnixSeconds(static_cast<int64_t>(timegm(&tm)));
-}
-
 bool IsEmptyDir(const std::string& path) {
   std::error_code ec;
   auto it = std::filesystem::directory_iterator(path, ec);
   return !ec && it == std::filesystem::directory_iterator();
 }
 
-Result<std::string> ResolveSupportEnd(const MakerSettings& s, WallTime now) {
+std::string ResolveSupportEnd(const MakerSettings& s, WallTime now) {
   if (s.support_end) return *s.support_end;
   return FormatDate(AddYears(now, s.support_years));
 }
@@ -156,8 +145,7 @@ Status InitMaker(const std::string& dir, const MakerSettings& settings,
                  Clock& clock) {
   const WallTime now = clock.Now();
   WARDEN_TRY(ValidateMakerSettings(settings, now));
-  WARDEN_ASSIGN_OR_RETURN(std::string support_end,
-                          ResolveSupportEnd(settings, now));
+  const std::string support_end = ResolveSupportEnd(settings, now);
 
   const bool existed = platform::Exists(dir);
   if (existed) {

@@ -64,11 +64,12 @@ struct App::State {
   }
 
   bool WriteAll(std::string_view data, std::string* error) {
-    auto deadline = SteadyClock::now() + std::chrono::milliseconds(kSendTimeoutMs);
+    auto deadline =
+        SteadyClock::now() + std::chrono::milliseconds(kSendTimeoutMs);
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::send(fd, data.data() + done, data.size() - done,
-                         MSG_NOSIGNAL);
+      ssize_t n =
+          ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
       if (n > 0) {
         done += static_cast<size_t>(n);
         continue;
@@ -241,8 +242,8 @@ std::optional<App> App::FromFd(int fd, std::string* error) {
   socklen_t len = sizeof(type);
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
       type != SOCK_STREAM) {
-    SetError(error, "descriptor " + std::to_string(fd) +
-                        " is not a stream socket");
+    SetError(error,
+             "descriptor " + std::to_string(fd) + " is not a stream socket");
     return std::nullopt;
   }
   // Our own children must not inherit the connection to wardend.
@@ -301,8 +302,10 @@ bool App::Start(std::string name, std::string version, std::string* error,
                     {"writable", c.writable},
                     {"schema", c.schema}});
   }
-  Json hello = {{"type", "hello"},     {"protocol", kProtocolVersion},
-                {"app", std::move(name)}, {"version", std::move(version)},
+  Json hello = {{"type", "hello"},
+                {"protocol", kProtocolVersion},
+                {"app", std::move(name)},
+                {"version", std::move(version)},
                 {"capabilities", std::move(caps)}};
   if (!s.Send(hello, error)) return false;
 
@@ -411,9 +414,11 @@ bool WriteFileAtomic(const std::string& path, std::string_view data,
                      std::string* error) {
   std::string dir = ".";
   auto slash = path.rfind('/');
-  if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
+  if (slash != std::string::npos)
+    dir = slash == 0 ? "/" : path.substr(0, slash);
   std::random_device rd;
-  std::string tmp = path + ".tmp-" + std::to_string(rd()) + std::to_string(rd());
+  std::string tmp =
+      path + ".tmp-" + std::to_string(rd()) + std::to_string(rd());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     SetError(error, Errno("create " + tmp));

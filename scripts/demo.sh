@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The whole front door on loopback, end to end: a maker provisions a unit,
+# the unit runs with the thermostat app, an owner pairs with the code from
+# its label, reads and sets values, sees a bad value refused, and the unit
+# stops. Installs what is missing and builds first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+bash scripts/install-deps.sh >/dev/null
+echo "== building"
+cmake --preset default >/dev/null
+cmake --build --preset default --target warden wardend warden-thermostat \
+  -j"$(nproc)" >/dev/null
+
+bin=$repo/build/default
+warden=$bin/src/cli/warden
+wardend=$bin/src/daemon/wardend
+thermostat=$bin/examples/thermostat/warden-thermostat
+
+work=$(mktemp -d /tmp/warden-demo-XXXXXX)
+daemon_pid=""
+cleanup() {
+  if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then
+    kill -TERM "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+show() { printf '$ %s\n' "$*" | sed "s#$bin/[a-z/]*/##g; s#$work#\$WORK#g"; "$@"; }
+
+step "maker: create the device CA and disclosure settings"
+show "$warden" mfg init --dir "$work/maker" --name "Acme Heating" \
+  --contact mailto:security@acme.example \
+  --policy https://acme.example/security-policy --support-years 5
+
+step "maker: provision one unit (the code goes to the label, nowhere else)"
+"$warden" mfg provision --maker "$work/maker" --serial ACME-0001 \
+  --model "Thermo One" --out "$work/unit" --label "$work/label" \
+  --json >"$work/unit.json"
+cat "$work/label/label.txt"
+code=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manual_code"])' "$work/unit.json")
+rm "$work/unit.json"
+echo "files on the unit: $(ls "$work/unit" | tr '\n' ' ')"
+
+step "device: start wardend on loopback with the thermostat app"
+"$wardend" --state-dir "$work/unit" --listen 127.0.0.1:0 \
+  --app "$thermostat" 2>"$work/wardend.log" &
+daemon_pid=$!
+url=""
+for _ in $(seq 100); do
+  url=$(grep -o 'https://127.0.0.1:[0-9]*' "$work/wardend.log" | head -1 || true)
+  [[ -n "$url" ]] && break
+  sleep 0.1
+done
+[[ -n "$url" ]] || { cat "$work/wardend.log"; exit 1; }
+echo "wardend is serving on $url (TLS 1.3 only)"
+
+home=$work/owner
+step "owner: pair with the code from the label"
+show "$warden" --home "$home" pair "$url" --code "$code" --name living-room \
+  --password-stdin <<<"seven orange kites over Leeds"
+
+for _ in $(seq 50); do
+  "$warden" --home "$home" get living-room mode >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+step "owner: read and set values"
+show "$warden" --home "$home" status living-room
+show "$warden" --home "$home" get living-room temperature
+show "$warden" --home "$home" set living-room setpoint 21.5
+show "$warden" --home "$home" set living-room mode heat
+show "$warden" --home "$home" get living-room setpoint
+
+step "owner: a bad value is refused and changes nothing"
+if show "$warden" --home "$home" set living-room setpoint 45; then
+  echo "demo: the bad value was accepted" >&2
+  exit 1
+fi
+show "$warden" --home "$home" get living-room setpoint
+
+step "a stranger cannot pair a second time"
+if "$warden" --home "$work/stranger" pair "$url" --code "$code" 2>&1; then
+  echo "demo: a second pairing succeeded" >&2
+  exit 1
+fi
+
+step "device: stop"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+daemon_pid=""
+sed 's/^/  /' "$work/wardend.log"
+echo
+echo "demo: done"

@@ -1,0 +1,170 @@
+// A misbehaving app for the AppHost tests. It speaks the app socket protocol
+// by hand (not through the SDK) so it can send what the SDK never would.
+//   oversized  announces a 1 MiB frame
+//   not-json   sends a frame that is not JSON
+//   silent     sends nothing
+//   slow       says hello, then never answers commands
+//   scenario   sends a series of invalid messages between valid ones,
+//              counting the errors it gets back, then serves commands for
+//              "level" (refusing 7)
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace {
+
+using Json = nlohmann::json;
+int g_fd = 3;
+
+bool WriteAll(const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(g_fd, data.data() + done, data.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string Header(uint32_t n) {
+  std::string h(4, '\0');
+  h[0] = static_cast<char>(n >> 24);
+  h[1] = static_cast<char>(n >> 16);
+  h[2] = static_cast<char>(n >> 8);
+  h[3] = static_cast<char>(n);
+  return h;
+}
+
+bool SendRaw(const std::string& body) {
+  return WriteAll(Header(static_cast<uint32_t>(body.size())) + body);
+}
+
+bool Send(const Json& j) { return SendRaw(j.dump()); }
+
+bool ReadExact(char* buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::read(g_fd, buf + done, n - done);
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+std::optional<Json> Receive() {
+  unsigned char h[4];
+  if (!ReadExact(reinterpret_cast<char*>(h), 4)) return std::nullopt;
+  uint32_t n = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) |
+               (uint32_t{h[2]} << 8) | uint32_t{h[3]};
+  if (n > 64 * 1024) return std::nullopt;
+  std::string body(n, '\0');
+  if (!ReadExact(body.data(), n)) return std::nullopt;
+  Json j = Json::parse(body, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+Json Hello(const Json& caps) {
+  return {{"type", "hello"},
+          {"protocol", 1},
+          {"app", "fake"},
+          {"version", "0"},
+          {"capabilities", caps}};
+}
+
+Json Caps() {
+  return Json::array(
+      {{{"key", "level"},
+        {"description", "a level"},
+        {"writable", true},
+        {"schema", {{"type", "integer"}, {"minimum", 0}, {"maximum", 10}}}},
+       {{"key", "errors_seen"},
+        {"description", "errors received"},
+        {"writable", false},
+        {"schema", {{"type", "integer"}}}}});
+}
+
+// Sends `j` and returns whether wardend answered with an error.
+int SendExpectingError(const Json& j) {
+  if (!Send(j)) std::exit(2);
+  std::optional<Json> reply = Receive();
+  if (!reply) std::exit(2);
+  return (*reply)["type"] == "error" ? 1 : 0;
+}
+
+int Scenario() {
+  int errors = 0;
+  Json bad_caps = Caps();
+  bad_caps[0]["key"] = "Bad-Key";
+  errors += SendExpectingError(Hello(bad_caps));
+  errors += SendExpectingError(
+      {{"type", "state"}, {"key", "level"}, {"value", 1}});
+  if (!Send(Hello(Caps()))) return 2;
+  std::optional<Json> welcome = Receive();
+  if (!welcome || (*welcome)["type"] != "welcome") return 3;
+  errors += SendExpectingError(Hello(Caps()));
+  if (!Send({{"type", "state"}, {"key", "level"}, {"value", 5}})) return 2;
+  errors += SendExpectingError(
+      {{"type", "state"}, {"key", "level"}, {"value", 99}});
+  errors += SendExpectingError(
+      {{"type", "state"}, {"key", "nope"}, {"value", 1}});
+  errors += SendExpectingError(
+      {{"type", "result"}, {"id", 12345}, {"ok", true}});
+  errors += SendExpectingError(
+      {{"type", "state"}, {"key", "level"}, {"value", 1}, {"extra", 1}});
+  if (!Send({{"type", "state"}, {"key", "errors_seen"}, {"value", errors}})) {
+    return 2;
+  }
+  for (;;) {
+    std::optional<Json> m = Receive();
+    if (!m) return 0;
+    if ((*m)["type"] != "command") continue;
+    Json result = {{"type", "result"}, {"id", (*m)["id"]}};
+    if ((*m)["value"] == 7) {
+      result["ok"] = false;
+      result["error"] = "seven is unlucky";
+    } else {
+      Send({{"type", "state"}, {"key", (*m)["key"]}, {"value", (*m)["value"]}});
+      result["ok"] = true;
+    }
+    if (!Send(result)) return 0;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 64;
+  const char* fd = std::getenv("WARDEN_APP_FD");
+  if (fd == nullptr) return 64;
+  g_fd = std::atoi(fd);
+  std::string mode = argv[1];
+  if (mode == "oversized") {
+    WriteAll(Header(1024 * 1024));
+    ::pause();
+    return 0;
+  }
+  if (mode == "not-json") {
+    SendRaw("{\"type\": \"hello\",");
+    ::pause();
+    return 0;
+  }
+  if (mode == "silent") {
+    ::pause();
+    return 0;
+  }
+  if (mode == "slow") {
+    Send(Hello(Caps()));
+    while (Receive()) {
+    }
+    return 0;
+  }
+  if (mode == "scenario") return Scenario();
+  return 64;
+}

@@ -1,0 +1,618 @@
+// warden: the owner's and the maker's command-line tool.
+//
+// Argument parsing and printing only: every operation lives in
+// src/client (owner verbs) and src/provision (maker verbs). Exit status:
+// 0 success, 1 a failed operation or check, 2 a usage error. Errors are
+// one line on stderr, "warden: ...".
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/rng.h"
+#include "client/api_error.h"
+#include "client/home.h"
+#include "client/owner.h"
+#include "client/registry.h"
+#include "client/url.h"
+#include "crypto/secret.h"
+#include "pairing/onboarding.h"
+#include "provision/maker.h"
+#include "provision/provision.h"
+#include "provision/validate.h"
+#include "schema/json.h"
+
+namespace warden::cli {
+namespace {
+
+using client::Printable;
+using schema::Json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(const Status& status) {
+  std::cerr << "warden: " << Printable(status.message(), 2048) << "\n";
+  return kExitFailed;
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "warden: " << message << "\n";
+  return kExitUsage;
+}
+
+int UsageStatus(const Status& status) { return Usage(status.message()); }
+
+// JSON for a machine: UTF-8 kept, invalid bytes replaced rather than
+// thrown on.
+std::string MachineJson(const Json& j) {
+  return j.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+// A value for a person: a string as its text, anything else as JSON with
+// non-ASCII escaped, never a raw control character.
+std::string HumanValue(const Json& v) {
+  if (v.is_string()) return Printable(v.get<std::string>(), 4096);
+  return v.dump(-1, ' ', true, Json::error_handler_t::replace);
+}
+
+std::string TextField(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return "";
+  return HumanValue(*it);
+}
+
+// ---- mfg -------------------------------------------------------------------
+
+struct MfgInitArgs {
+  std::string dir;
+  std::string name;
+  std::string contact;
+  std::string policy;
+  std::optional<int> support_years;
+  std::optional<std::string> support_end;
+  std::vector<std::string> languages;
+  std::optional<int> vendor_id;
+  std::optional<int> product_id;
+};
+
+int RunMfgInit(const MfgInitArgs& a) {
+  provision::MakerSettings s;
+  s.name = a.name;
+  s.contact = a.contact;
+  s.policy_url = a.policy;
+  if (!a.languages.empty()) s.languages = a.languages;
+  if (a.support_years) s.support_years = *a.support_years;
+  s.support_end = a.support_end;
+  if (a.vendor_id.has_value() != a.product_id.has_value()) {
+    return Usage("--vendor-id and --product-id go together");
+  }
+  if (a.vendor_id) {
+    if (*a.vendor_id < 1 || *a.vendor_id > 0xFFFE || *a.product_id < 1 ||
+        *a.product_id > 0xFFFE) {
+      return Usage("--vendor-id and --product-id must be 1 to 65534");
+    }
+    s.vendor_id = static_cast<uint16_t>(*a.vendor_id);
+    s.product_id = static_cast<uint16_t>(*a.product_id);
+  }
+  Clock& clock = SystemClock();
+  Status valid = provision::ValidateMakerSettings(s, clock.Now());
+  if (!valid.ok()) return UsageStatus(valid);
+  Status st = provision::InitMaker(a.dir, s, clock);
+  if (!st.ok()) return Fail(st);
+  Result<provision::Maker> maker = provision::LoadMaker(a.dir);
+  if (!maker.ok()) return Fail(maker.status());
+  std::cout << "maker directory " << a.dir << " created for " << s.name
+            << "\n"
+            << "device CA   " << maker->ca_cert.Fingerprint() << "\n"
+            << "support end " << maker->settings.support_end.value_or("")
+            << "\n"
+            << "keep " << a.dir
+            << " offline: it holds the key that vouches for every unit\n";
+  return kExitOk;
+}
+
+struct MfgProvisionArgs {
+  std::string maker;
+  std::string serial;
+  std::string model;
+  std::string out;
+  std::string firmware_version = "0.1.0";
+  std::optional<std::string> label;
+  bool json = false;
+};
+
+std::string PasscodeText(uint32_t passcode) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%08u", passcode);
+  return buf;
+}
+
+int RunMfgProvision(const MfgProvisionArgs& a) {
+  for (const Status& st : {provision::ValidateSerial(a.serial),
+                           provision::ValidateModel(a.model),
+                           provision::ValidateFirmwareVersion(
+                               a.firmware_version)}) {
+    if (!st.ok()) return UsageStatus(st);
+  }
+  provision::ProvisionRequest request{a.serial, a.model, a.firmware_version};
+  Result<provision::ProvisionResult> r = provision::ProvisionUnit(
+      a.maker, request, a.out, SystemClock(), SystemRng());
+  if (!r.ok()) return Fail(r.status());
+  if (a.label) {
+    Status st = provision::WriteLabel(*a.label, *r, r->info);
+    if (!st.ok()) {
+      return Fail(st.WithContext("unit " + a.serial +
+                                 " was provisioned into " + r->device_dir +
+                                 " but its label was not written"));
+    }
+  }
+  std::string passcode = PasscodeText(r->passcode);
+  if (a.json) {
+    Json out = {{"serial", a.serial},
+                {"passcode", passcode},
+                {"manual_code", r->manual_code},
+                {"qr_payload", r->qr_payload},
+                {"device_dir", r->device_dir},
+                {"certificate_fingerprint", r->certificate_fingerprint}};
+    if (a.label) out["label_dir"] = *a.label;
+    std::cout << MachineJson(out) << "\n";
+    return kExitOk;
+  }
+  std::cout << "provisioned " << a.serial << " (" << a.model << ") into "
+            << r->device_dir << "\n"
+            << "certificate  " << r->certificate_fingerprint << "\n"
+            << "setup code   " << passcode << "\n"
+            << "manual code  " << pairing::FormatManualCode(r->manual_code)
+            << "\n"
+            << "QR payload   " << r->qr_payload << "\n";
+  Result<std::string> qr = pairing::RenderQrText(r->qr_payload);
+  if (qr.ok()) std::cout << *qr;
+  if (a.label) std::cout << "label files written to " << *a.label << "\n";
+  std::cout << "the setup code is shown only now and on the label; it is "
+               "not stored in the unit's directory\n";
+  return kExitOk;
+}
+
+// ---- owner verbs -------------------------------------------------------------
+
+struct PasswordSource {
+  std::optional<std::string> file;
+  bool from_stdin = false;
+  bool given() const { return file.has_value() || from_stdin; }
+};
+
+Result<std::string> ReadPassword(const PasswordSource& src) {
+  if (src.file) return client::ReadSecretFile(*src.file);
+  return client::ReadSecretStream(stdin);
+}
+
+Result<std::string> Home(const std::string& option) {
+  std::string home = option;
+  if (home.empty()) {
+    WARDEN_ASSIGN_OR_RETURN(home, client::DefaultHomeDir());
+  }
+  WARDEN_TRY(client::EnsureHomeDir(home));
+  return home;
+}
+
+struct PairArgs {
+  std::string url;
+  std::string code;
+  std::string name;
+  PasswordSource password;
+  bool json = false;
+};
+
+int RunPair(const std::string& home_opt, PairArgs& a) {
+  Result<client::Url> url = client::ParseUrl(a.url);
+  if (!url.ok()) return UsageStatus(url.status());
+  Result<pairing::ParsedCode> code = pairing::ParseSetupCode(a.code);
+  crypto::Wipe(a.code);
+  if (!code.ok()) {
+    return Usage("--code: " + code.status().message());
+  }
+  if (!a.name.empty()) {
+    Status st = client::ValidateDeviceName(a.name);
+    if (!st.ok()) return Usage("--name: " + st.message());
+  }
+  std::optional<std::string> password;
+  if (a.password.given()) {
+    Result<std::string> pw = ReadPassword(a.password);
+    if (!pw.ok()) return Fail(pw.status());
+    password = std::move(pw).value();
+  }
+  Result<std::string> home = Home(home_opt);
+  if (!home.ok()) return Fail(home.status());
+  Result<client::PairResult> r =
+      client::PairDevice(*home, a.url, code->passcode, a.name,
+                         std::move(password), SystemClock(), SystemRng());
+  if (!r.ok()) return Fail(r.status());
+  if (a.json) {
+    std::cout << MachineJson({{"name", r->name},
+                              {"serial", r->serial},
+                              {"model", r->model},
+                              {"url", url->ToString()},
+                              {"fingerprint", r->fingerprint}})
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "paired with " << Printable(r->serial);
+  if (!r->model.empty()) std::cout << " (" << Printable(r->model) << ")";
+  std::cout << " as " << r->name << "\n";
+  return kExitOk;
+}
+
+Json RecordJson(const client::DeviceRecord& d) {
+  return {{"name", d.name},         {"url", d.url.ToString()},
+          {"fingerprint", d.fingerprint}, {"serial", d.serial},
+          {"model", d.model},       {"paired_at", d.paired_at}};
+}
+
+int RunStatusList(const std::string& home, bool json) {
+  Result<client::Registry> reg = client::Registry::Load(home);
+  if (!reg.ok()) return Fail(reg.status());
+  if (json) {
+    Json list = Json::array();
+    for (const auto& [name, d] : reg->devices()) list.push_back(RecordJson(d));
+    std::cout << MachineJson({{"devices", list}}) << "\n";
+    return kExitOk;
+  }
+  if (reg->devices().empty()) {
+    std::cout << "no paired devices (pair one with: warden pair URL --code "
+                 "CODE)\n";
+    return kExitOk;
+  }
+  size_t w_name = 4, w_serial = 6, w_model = 5, w_url = 3;
+  for (const auto& [name, d] : reg->devices()) {
+    w_name = std::max(w_name, name.size());
+    w_serial = std::max(w_serial, d.serial.size());
+    w_model = std::max(w_model, d.model.size());
+    w_url = std::max(w_url, d.url.ToString().size());
+  }
+  auto row = [&](const std::string& a, const std::string& b,
+                 const std::string& c, const std::string& d,
+                 const std::string& e) {
+    auto pad = [](const std::string& s, size_t w) {
+      return s + std::string(w > s.size() ? w - s.size() : 0, ' ');
+    };
+    std::cout << pad(a, w_name) << "  " << pad(b, w_serial) << "  "
+              << pad(c, w_model) << "  " << pad(d, w_url) << "  " << e
+              << "\n";
+  };
+  row("NAME", "SERIAL", "MODEL", "URL", "PAIRED");
+  for (const auto& [name, d] : reg->devices()) {
+    row(name, d.serial, d.model, d.url.ToString(), d.paired_at);
+  }
+  return kExitOk;
+}
+
+int RunStatusDevice(const std::string& home, const std::string& name,
+                    bool json) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> info = s->Info();
+  if (!info.ok()) return Fail(info.status());
+  Result<Json> state = s->State();
+  if (!state.ok()) return Fail(state.status());
+  if (json) {
+    std::cout << MachineJson({{"name", name},
+                              {"url", s->record().url.ToString()},
+                              {"info", *info},
+                              {"state", *state}})
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << name << ": " << TextField(*info, "serial") << " ("
+            << TextField(*info, "model") << ") at "
+            << s->record().url.ToString() << "\n"
+            << "  maker        " << TextField(*info, "maker") << "\n"
+            << "  firmware     " << TextField(*info, "firmware_version")
+            << "\n"
+            << "  support end  " << TextField(*info, "support_end") << "\n"
+            << "  certificate  " << s->record().fingerprint << "\n";
+  if (state->empty()) {
+    std::cout << "state: (none reported)\n";
+  } else {
+    std::cout << "state:\n";
+    for (const auto& [key, value] : state->items()) {
+      std::cout << "  " << Printable(key, 64) << " = " << HumanValue(value)
+                << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int RunGet(const std::string& home, const std::string& name,
+           const std::string& key, bool json) {
+  Status valid = client::ValidateKey(key);
+  if (!valid.ok()) return UsageStatus(valid);
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> r = s->Get(key);
+  if (!r.ok()) return Fail(r.status());
+  if (json) {
+    std::cout << MachineJson(*r) << "\n";
+  } else {
+    std::cout << HumanValue((*r)["value"]) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunSet(const std::string& home, const std::string& name,
+           const std::string& key, const std::string& value, bool json) {
+  Status valid = client::ValidateKey(key);
+  if (!valid.ok()) return UsageStatus(valid);
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> r = s->Set(key, client::ParseValueArgument(value));
+  if (!r.ok()) return Fail(r.status());
+  if (json) {
+    std::cout << MachineJson(*r) << "\n";
+  } else {
+    std::cout << key << " = " << HumanValue((*r)["value"]) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunCaps(const std::string& home, const std::string& name, bool json) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> caps = s->Capabilities();
+  if (!caps.ok()) return Fail(caps.status());
+  if (json) {
+    std::cout << MachineJson({{"capabilities", *caps}}) << "\n";
+    return kExitOk;
+  }
+  if (caps->empty()) std::cout << "no capabilities reported\n";
+  for (const Json& c : *caps) {
+    if (!c.is_object()) continue;
+    bool writable = c.contains("writable") && c["writable"].is_boolean() &&
+                    c["writable"].get<bool>();
+    std::cout << TextField(c, "key") << (writable ? "  (read-write)  "
+                                                  : "  (read-only)  ")
+              << TextField(c, "description") << "\n";
+    if (c.contains("schema")) {
+      std::cout << "    schema " << HumanValue(c["schema"]) << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int RunPassword(const std::string& home, const std::string& name,
+                const PasswordSource& src) {
+  Result<std::string> pw = ReadPassword(src);
+  if (!pw.ok()) return Fail(pw.status());
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) {
+    crypto::Wipe(*pw);
+    return Fail(s.status());
+  }
+  Status st = s->SetPassword(std::move(pw).value());
+  if (!st.ok()) return Fail(st);
+  std::cout << "password changed on " << name << "\n";
+  return kExitOk;
+}
+
+int RunReset(const std::string& home, const std::string& name, bool yes) {
+  if (!yes) {
+    if (!isatty(STDIN_FILENO)) {
+      return Usage("reset removes every owner from " + name +
+                   "; confirm with --yes");
+    }
+    std::cerr << "Reset " << name
+              << "? It will forget every owner and password; pairing again "
+                 "needs the code on its label. [y/N] "
+              << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cerr << "warden: reset cancelled\n";
+      return kExitFailed;
+    }
+  }
+  Status st = client::ResetDevice(home, name);
+  if (!st.ok()) return Fail(st);
+  std::cout << "reset " << name
+            << ": it has no owner now and was removed from the registry\n";
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "warden: pair with and manage Warden devices, and provision them on "
+      "the production line",
+      "warden"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string home;
+  app.add_option("--home", home,
+                 "owner directory (default $XDG_CONFIG_HOME/warden, else "
+                 "$HOME/.config/warden)");
+
+  // mfg
+  CLI::App* mfg = app.add_subcommand("mfg", "maker keys and unit provisioning");
+  mfg->require_subcommand(1);
+  MfgInitArgs init;
+  CLI::App* mfg_init = mfg->add_subcommand(
+      "init", "create a maker directory with its device CA");
+  mfg_init->add_option("--dir", init.dir, "maker directory to create")
+      ->required();
+  mfg_init->add_option("--name", init.name, "maker name")->required();
+  mfg_init->add_option("--contact", init.contact,
+                       "vulnerability contact (mailto: or https:)")
+      ->required();
+  mfg_init->add_option("--policy", init.policy,
+                       "vulnerability disclosure policy URL")
+      ->required();
+  CLI::Option* years = mfg_init->add_option(
+      "--support-years", init.support_years,
+      "years of security updates from today (default 5)");
+  CLI::Option* end = mfg_init->add_option(
+      "--support-end", init.support_end,
+      "last day of security updates, YYYY-MM-DD");
+  years->excludes(end);
+  mfg_init->add_option("--language", init.languages,
+                       "preferred language tag for reports (repeatable)");
+  CLI::Option* vid = mfg_init->add_option("--vendor-id", init.vendor_id,
+                                          "vendor ID for the QR payload");
+  CLI::Option* pid = mfg_init->add_option("--product-id", init.product_id,
+                                          "product ID for the QR payload");
+  vid->needs(pid);
+  pid->needs(vid);
+
+  MfgProvisionArgs prov;
+  CLI::App* mfg_prov = mfg->add_subcommand(
+      "provision", "give one unit its identity and setup code");
+  mfg_prov->add_option("--maker", prov.maker, "maker directory")->required();
+  mfg_prov->add_option("--serial", prov.serial, "unit serial")->required();
+  mfg_prov->add_option("--model", prov.model, "model name")->required();
+  mfg_prov->add_option("--out", prov.out, "unit state directory to create")
+      ->required();
+  mfg_prov->add_option("--firmware-version", prov.firmware_version,
+                       "firmware version (default 0.1.0)");
+  mfg_prov->add_option("--label", prov.label,
+                       "write label.txt and qr.svg into this directory");
+  mfg_prov->add_flag("--json", prov.json, "print the result as JSON");
+
+  // pair
+  PairArgs pair;
+  CLI::App* pair_cmd =
+      app.add_subcommand("pair", "pair with a device using its setup code");
+  pair_cmd->add_option("url", pair.url, "device address, https://HOST:PORT")
+      ->required();
+  pair_cmd->add_option("--code", pair.code,
+                       "setup code: 8-digit passcode, 11-digit manual code "
+                       "or MT: QR payload")
+      ->required();
+  pair_cmd->add_option("--name", pair.name,
+                       "name for the device (default: its serial)");
+  CLI::Option* pw_file = pair_cmd->add_option(
+      "--password-file", pair.password.file,
+      "set an owner password (for browser logins) read from FILE");
+  CLI::Option* pw_stdin = pair_cmd->add_flag(
+      "--password-stdin", pair.password.from_stdin,
+      "set an owner password read from standard input");
+  pw_file->excludes(pw_stdin);
+  pair_cmd->add_flag("--json", pair.json, "print the result as JSON");
+
+  // status
+  std::string status_name;
+  bool status_json = false;
+  CLI::App* status_cmd = app.add_subcommand(
+      "status", "list paired devices, or show one device's info and state");
+  status_cmd->add_option("name", status_name, "device name");
+  status_cmd->add_flag("--json", status_json, "print JSON");
+
+  // get / set
+  std::string get_name, get_key;
+  bool get_json = false;
+  CLI::App* get_cmd = app.add_subcommand("get", "read one capability");
+  get_cmd->add_option("name", get_name, "device name")->required();
+  get_cmd->add_option("key", get_key, "capability key")->required();
+  get_cmd->add_flag("--json", get_json, "print JSON");
+
+  std::string set_name, set_key, set_value;
+  bool set_json = false;
+  CLI::App* set_cmd = app.add_subcommand(
+      "set", "write one capability (VALUE is JSON if it parses, else text)");
+  set_cmd->add_option("name", set_name, "device name")->required();
+  set_cmd->add_option("key", set_key, "capability key")->required();
+  set_cmd->add_option("value", set_value, "new value")->required();
+  set_cmd->add_flag("--json", set_json, "print JSON");
+
+  // reset
+  std::string reset_name;
+  bool reset_yes = false;
+  CLI::App* reset_cmd = app.add_subcommand(
+      "reset", "make a device forget its owners and unregister it");
+  reset_cmd->add_option("name", reset_name, "device name")->required();
+  reset_cmd->add_flag("--yes,-y", reset_yes, "do not ask for confirmation");
+
+  // password
+  std::string password_name;
+  PasswordSource password_src;
+  CLI::App* password_cmd = app.add_subcommand(
+      "password", "set the owner password used for browser logins");
+  password_cmd->add_option("name", password_name, "device name")->required();
+  CLI::Option* p_file = password_cmd->add_option(
+      "--password-file", password_src.file, "read the password from FILE");
+  CLI::Option* p_stdin = password_cmd->add_flag(
+      "--password-stdin", password_src.from_stdin,
+      "read the password from standard input");
+  p_file->excludes(p_stdin);
+
+  // caps
+  std::string caps_name;
+  bool caps_json = false;
+  CLI::App* caps_cmd =
+      app.add_subcommand("caps", "list a device's capabilities");
+  caps_cmd->add_option("name", caps_name, "device name")->required();
+  caps_cmd->add_flag("--json", caps_json, "print JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Usage(e.what());
+  }
+
+  try {
+    if (mfg_init->parsed()) return RunMfgInit(init);
+    if (mfg_prov->parsed()) return RunMfgProvision(prov);
+    if (pair_cmd->parsed()) return RunPair(home, pair);
+
+    // The remaining verbs act on the owner's home directory.
+    if (password_cmd->parsed() && !password_src.given()) {
+      return Usage("password: give --password-file FILE or --password-stdin");
+    }
+    for (const std::string* n :
+         {&status_name, &get_name, &set_name, &reset_name, &password_name,
+          &caps_name}) {
+      if (!n->empty()) {
+        Status st = client::ValidateDeviceName(*n);
+        if (!st.ok()) return UsageStatus(st);
+      }
+    }
+    Result<std::string> h = Home(home);
+    if (!h.ok()) return Fail(h.status());
+    if (status_cmd->parsed()) {
+      return status_name.empty()
+                 ? RunStatusList(*h, status_json)
+                 : RunStatusDevice(*h, status_name, status_json);
+    }
+    if (get_cmd->parsed()) return RunGet(*h, get_name, get_key, get_json);
+    if (set_cmd->parsed()) {
+      return RunSet(*h, set_name, set_key, set_value, set_json);
+    }
+    if (reset_cmd->parsed()) return RunReset(*h, reset_name, reset_yes);
+    if (password_cmd->parsed()) {
+      return RunPassword(*h, password_name, password_src);
+    }
+    if (caps_cmd->parsed()) return RunCaps(*h, caps_name, caps_json);
+  } catch (const std::exception& e) {
+    // Our code does not throw; this catches what a library might.
+    std::cerr << "warden: internal error: " << e.what() << "\n";
+    return kExitFailed;
+  }
+  return Usage("no command given (see warden --help)");
+}
+
+}  // namespace
+}  // namespace warden::cli
+
+int main(int argc, char** argv) {
+  // A device closing the connection must be an error, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  return warden::cli::Main(argc, argv);
+}

@@ -1,0 +1,347 @@
+#include "provision/provision.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "crypto/spake2plus.h"
+#include "crypto/x509.h"
+#include "pairing/onboarding.h"
+#include "platform/file.h"
+#include "provision/maker.h"
+#include "provision/validate.h"
+
+namespace warden::provision {
+namespace {
+
+namespace fs = std::filesystem;
+
+// serials.txt grows by one line per unit; 16 MiB is about 250000 units.
+constexpr size_t kMaxSerialsFile = 16 * 1024 * 1024;
+constexpr char kLockFile[] = "serials.lock";
+constexpr auto kBackdate = std::chrono::hours(1);
+
+// An exclusive flock held for the lifetime of the object.
+class DirLock {
+ public:
+  static Result<DirLock> Acquire(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return platform::ErrnoStatus("open", path, errno);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return platform::ErrnoStatus("lock", path, err);
+    }
+    return DirLock(fd);
+  }
+  DirLock(DirLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  DirLock& operator=(DirLock&&) = delete;
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit DirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+bool IsEmptyDir(const std::string& path) {
+  std::error_code ec;
+  auto it = fs::directory_iterator(path, ec);
+  return !ec && it == fs::directory_iterator();
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return platform::ErrnoStatus("open", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return platform::ErrnoStatus("fsync", dir, err);
+  return Status::Ok();
+}
+
+std::string ParentDir(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+bool ContainsLine(std::string_view text, std::string_view line) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view l = text.substr(pos, end - pos);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l == line) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+// The directory's path without trailing slashes, so that "<dir>.tmp-X" is
+// a sibling rather than a child.
+std::string StripSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// pairing.json, assembled by hand so that the one copy holding w0 can be
+// wiped after writing.
+std::string PairingJson(ByteView salt, uint32_t iterations, ByteView w0,
+                        ByteView L) {
+  std::string out = "{\n  \"suite\": \"";
+  out += kPairingSuite;
+  out += "\",\n  \"salt\": \"" + Base64Encode(salt) + "\",\n";
+  out += "  \"iterations\": " + std::to_string(iterations) + ",\n";
+  std::string w0_b64 = Base64Encode(w0);
+  out += "  \"w0\": \"" + w0_b64 + "\",\n";
+  crypto::Wipe(w0_b64);
+  out += "  \"L\": \"" + Base64Encode(L) + "\"\n}\n";
+  return out;
+}
+
+struct UnitFiles {
+  std::string key_pem;
+  std::string cert_pem;
+  std::string ca_pem;
+  std::string device_json;
+  std::string pairing_json;
+  ~UnitFiles() {
+    crypto::Wipe(key_pem);
+    crypto::Wipe(pairing_json);
+  }
+};
+
+Status WriteUnitDir(const std::string& dir, const UnitFiles& f) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return platform::ErrnoStatus("mkdir", dir, errno);
+  }
+  struct Item {
+    const char* name;
+    const std::string* data;
+    mode_t mode;
+  } items[] = {
+      {kIdentityKeyFile, &f.key_pem, 0600},
+      {kIdentityCertFile, &f.cert_pem, 0644},
+      {kCaCertFile, &f.ca_pem, 0644},
+      {kDeviceJsonFile, &f.device_json, 0644},
+      {kPairingJsonFile, &f.pairing_json, 0600},
+  };
+  for (const auto& item : items) {
+    // CreateFileExclusive syncs each file and the directory.
+    WARDEN_TRY(platform::CreateFileExclusive(platform::JoinPath(dir, item.name),
+                                             *item.data, item.mode));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
+                                      const ProvisionRequest& request,
+                                      const std::string& out_dir_arg,
+                                      Clock& clock, Rng& rng) {
+  WARDEN_TRY(ValidateSerial(request.serial));
+  WARDEN_TRY(ValidateModel(request.model));
+  WARDEN_TRY(ValidateFirmwareVersion(request.firmware_version));
+  if (out_dir_arg.empty()) {
+    return InvalidArgumentError("no output directory given");
+  }
+  const std::string out_dir = StripSlashes(out_dir_arg);
+
+  WARDEN_ASSIGN_OR_RETURN(Maker maker, LoadMaker(maker_dir));
+  const MakerSettings& ms = maker.settings;
+  const WallTime now = clock.Now();
+  WARDEN_ASSIGN_OR_RETURN(WallTime support_end, ParseDate(*ms.support_end));
+  // Support covers the whole of its last day.
+  if (support_end + std::chrono::hours(24) <= now) {
+    return FailedPreconditionError("the maker's support period ended on " +
+                                   *ms.support_end +
+                                   ": units can no longer be provisioned");
+  }
+
+  WARDEN_ASSIGN_OR_RETURN(
+      DirLock lock,
+      DirLock::Acquire(platform::JoinPath(maker_dir, kLockFile)));
+  const std::string serials_path = platform::JoinPath(maker_dir, kSerialsFile);
+  WARDEN_ASSIGN_OR_RETURN(std::string serials,
+                          platform::ReadFile(serials_path, kMaxSerialsFile));
+  if (ContainsLine(serials, request.serial)) {
+    return AlreadyExistsError("serial " + request.serial +
+                              " has already been provisioned");
+  }
+  if (platform::Exists(out_dir) &&
+      (!platform::IsDirectory(out_dir) || !IsEmptyDir(out_dir))) {
+    return AlreadyExistsError(out_dir + " exists and is not an empty "
+                                        "directory");
+  }
+
+  // The unit's identity.
+  WARDEN_ASSIGN_OR_RETURN(
+      auto key, crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256));
+  crypto::CertificateRequest req{
+      .common_name = request.serial,
+      .organization = ms.name,
+      .serial_number = request.serial,
+      .subject_key = key.public_key(),
+      .not_before = now - kBackdate,
+      .not_after = std::min(AddYears(support_end, 1), maker.ca_cert.not_after()),
+      .is_ca = false,
+      .dns_names = {"warden-" + request.serial + ".local", "localhost"},
+      .ip_addresses = {"127.0.0.1", "::1"},
+      .server_auth = true,
+      .client_auth = true,
+  };
+  WARDEN_ASSIGN_OR_RETURN(
+      auto cert, crypto::IssueCertificate(req, maker.ca_key, &maker.ca_cert));
+
+  // The setup code and the verifier record derived from it.
+  WARDEN_ASSIGN_OR_RETURN(uint32_t passcode, pairing::GenerateSetupCode(rng));
+  WARDEN_ASSIGN_OR_RETURN(uint16_t discriminator,
+                          pairing::GenerateDiscriminator(rng));
+  WARDEN_ASSIGN_OR_RETURN(Bytes salt, RandomBytes(rng, kPbkdfSaltSize));
+  WARDEN_ASSIGN_OR_RETURN(
+      auto secrets,
+      crypto::spake2plus::DeriveProverSecrets(passcode, salt, kPbkdfIterations));
+  WARDEN_ASSIGN_OR_RETURN(auto record,
+                          crypto::spake2plus::MakeVerifierRecord(secrets));
+
+  pairing::SetupPayload payload;
+  payload.vendor_id = ms.vendor_id;
+  payload.product_id = ms.product_id;
+  payload.commissioning_flow = pairing::kFlowStandard;
+  payload.rendezvous = pairing::kRendezvousOnNetwork;
+  payload.discriminator = discriminator;
+  payload.passcode = passcode;
+  WARDEN_ASSIGN_OR_RETURN(std::string qr, pairing::EncodeQrPayload(payload));
+
+  DeviceInfo info;
+  info.serial = request.serial;
+  info.model = request.model;
+  info.maker = ms.name;
+  info.contact = ms.contact;
+  info.policy_url = ms.policy_url;
+  info.languages = ms.languages;
+  info.support_end = *ms.support_end;
+  info.firmware_version = request.firmware_version;
+  info.vendor_id = ms.vendor_id;
+  info.product_id = ms.product_id;
+  info.discriminator = discriminator;
+
+  UnitFiles files;
+  files.key_pem = key.ToPem();
+  files.cert_pem = cert.ToPem();
+  files.ca_pem = maker.ca_cert.ToPem();
+  files.device_json = DeviceInfoToJson(info);
+  files.pairing_json =
+      PairingJson(salt, kPbkdfIterations, record.w0.view(), record.L);
+
+  // Build beside the target, then move it into place in one rename.
+  WARDEN_ASSIGN_OR_RETURN(Bytes suffix, RandomBytes(rng, 6));
+  const std::string tmp_dir = out_dir + ".tmp-" + HexEncode(suffix);
+  const std::string parent = ParentDir(out_dir);
+  if (Status st = WriteUnitDir(tmp_dir, files); !st.ok()) {
+    RemoveTree(tmp_dir);
+    return st;
+  }
+  // rename(2) replaces an empty directory and refuses a non-empty one, so a
+  // directory that appeared meanwhile is not overwritten.
+  if (::rename(tmp_dir.c_str(), out_dir.c_str()) != 0) {
+    const int err = errno;
+    RemoveTree(tmp_dir);
+    if (err == ENOTEMPTY || err == EEXIST) {
+      return AlreadyExistsError(out_dir + " is not empty");
+    }
+    return platform::ErrnoStatus("rename", out_dir, err);
+  }
+  if (Status st = SyncDir(parent); !st.ok()) {
+    RemoveTree(out_dir);
+    return st;
+  }
+
+  serials += request.serial;
+  serials += '\n';
+  if (Status st = platform::WriteFileAtomic(serials_path, serials, 0644);
+      !st.ok()) {
+    RemoveTree(out_dir);
+    SyncDir(parent).IgnoreError();
+    return st;
+  }
+
+  ProvisionResult result;
+  result.passcode = passcode;
+  result.manual_code = pairing::EncodeManualCode(payload);
+  result.qr_payload = std::move(qr);
+  result.device_dir = out_dir;
+  result.certificate_fingerprint = cert.Fingerprint();
+  result.info = std::move(info);
+  return result;
+}
+
+Status WriteLabel(const std::string& label_dir, const ProvisionResult& result,
+                  const DeviceInfo& info) {
+  if (label_dir.empty() || result.device_dir.empty()) {
+    return InvalidArgumentError("label and device directories must be given");
+  }
+  auto resolve = [](const std::string& p) -> Result<fs::path> {
+    std::error_code ec;
+    fs::path abs = fs::absolute(p, ec);
+    if (ec) return IoError("cannot resolve " + p + ": " + ec.message());
+    fs::path canon = fs::weakly_canonical(abs, ec);
+    if (ec) return IoError("cannot resolve " + p + ": " + ec.message());
+    canon = canon.lexically_normal();
+    if (!canon.has_filename() && canon.has_parent_path() &&
+        canon != canon.root_path()) {
+      canon = canon.parent_path();
+    }
+    return canon;
+  };
+  WARDEN_ASSIGN_OR_RETURN(fs::path label, resolve(label_dir));
+  WARDEN_ASSIGN_OR_RETURN(fs::path device, resolve(result.device_dir));
+  auto [dev_end, label_end] =
+      std::mismatch(device.begin(), device.end(), label.begin(), label.end());
+  (void)label_end;
+  if (dev_end == device.end()) {
+    return InvalidArgumentError(
+        "the label directory must not be inside the unit's directory: the "
+        "setup code must not be stored with the unit");
+  }
+
+  WARDEN_ASSIGN_OR_RETURN(std::string svg,
+                          pairing::RenderQrSvg(result.qr_payload));
+  std::string text;
+  text += "Maker:          " + info.maker + "\n";
+  text += "Model:          " + info.model + "\n";
+  text += "Serial:         " + info.serial + "\n";
+  text += "Setup code:     " + pairing::FormatManualCode(result.manual_code) +
+          "\n";
+  text += "QR payload:     " + result.qr_payload + "\n";
+  text += "Security updates until: " + info.support_end + "\n";
+  text += "Report vulnerabilities: " + info.contact + "\n";
+  text += "Disclosure policy:      " + info.policy_url + "\n";
+
+  WARDEN_TRY(platform::MakeDirs(label_dir, 0700));
+  Status st = platform::WriteFileAtomic(platform::JoinPath(label_dir, "qr.svg"),
+                                        svg, 0600);
+  if (st.ok()) {
+    st = platform::WriteFileAtomic(platform::JoinPath(label_dir, "label.txt"),
+                                   text, 0600);
+  }
+  crypto::Wipe(text);
+  return st;
+}
+
+}  // namespace warden::provision

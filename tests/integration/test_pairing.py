@@ -1,0 +1,185 @@
+"""Pairing, owner control, reset and re-pair, driven through the real CLI."""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import unittest
+
+import harness
+from harness import run_cli
+
+
+class PairingTest(harness.DeviceTestCase):
+
+    def test_pair_control_and_persist(self):
+        d = self.start()
+        self.pair(d, password="marmalade sandwich at noon 42")
+        d.wait_app_ready(self.home, "home")
+        status = json.loads(run_cli("status", "home", "--json",
+                                    home=self.home).stdout)
+        self.assertIn("info", status)
+        self.assertTrue(status["info"]["paired"])
+
+        run_cli("set", "home", "setpoint", "22.5", home=self.home)
+        got = json.loads(run_cli("get", "home", "setpoint", "--json",
+                                 home=self.home).stdout)
+        self.assertEqual(got["value"], 22.5)
+
+        # A bad value is refused with the field and the rule, and changes
+        # nothing.
+        bad = run_cli("set", "home", "setpoint", "40", home=self.home,
+                      check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("maximum", bad.stderr)
+        got = json.loads(run_cli("get", "home", "setpoint", "--json",
+                                 home=self.home).stdout)
+        self.assertEqual(got["value"], 22.5)
+        bad = run_cli("set", "home", "mode", "hot", home=self.home,
+                      check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("enum", bad.stderr)
+        bad = run_cli("set", "home", "temperature", "20", home=self.home,
+                      check=False)
+        self.assertEqual(bad.returncode, 1)
+
+        # Password login works for the browser path.
+        status, _, body = harness.request(
+            d.port, "POST", "/v1/login",
+            {"password": "marmalade sandwich at noon 42"})
+        self.assertEqual(status, 200, body)
+        token = body["token"]
+        status, _, body = harness.request(
+            d.port, "GET", "/v1/state",
+            headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["state"]["setpoint"], 22.5)
+
+        # State survives a restart of the daemon.
+        self.assertEqual(d.stop(), 0)
+        d2 = self.start()
+        run_cli("status", "home", home=self.home)  # same pinned certificate
+        d2.wait_app_ready(self.home, "home")
+        status, _, body = harness.request(
+            d2.port, "GET", "/v1/state/setpoint",
+            headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 200, body)
+
+    def test_wrong_code_fails_and_device_stays_unpaired(self):
+        d = self.start(app=False)
+        wrong = "%08d" % (12345670 if str(self.unit["passcode"]) != "12345670"
+                          else 12345680)
+        proc = self.pair(d, code=wrong, check=False)
+        self.assertEqual(proc.returncode, 1)
+        status, _, info = harness.request(d.port, "GET", "/v1/info")
+        self.assertEqual(status, 200)
+        self.assertFalse(info["paired"])
+        # The right code still works afterwards.
+        self.pair(d)
+
+    def test_second_owner_refused_until_reset(self):
+        d = self.start(app=False)
+        self.pair(d)
+        other_home = os.path.join(self.root, "other-home")
+        proc = self.pair(d, home=other_home, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("already paired", proc.stderr)
+
+        run_cli("reset", "home", "--yes", home=self.home)
+        status, _, info = harness.request(d.port, "GET", "/v1/info")
+        self.assertFalse(info["paired"])
+        # The old owner's key no longer opens anything.
+        self.pair(d, home=other_home, name="new")
+        st = run_cli("status", "new", home=other_home)
+        self.assertEqual(st.returncode, 0)
+
+    def test_relayed_pairing_fails(self):
+        d = self.start(app=False)
+        relay = Relay(d.port, self.root)
+        self.addCleanup(relay.close)
+        proc = run_cli("pair", "https://127.0.0.1:%d" % relay.port, "--code",
+                       self.unit["manual_code"], "--name", "victim",
+                       home=self.home, check=False)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertGreater(relay.requests, 0)  # it really went through
+        status, _, info = harness.request(d.port, "GET", "/v1/info")
+        self.assertFalse(info["paired"])
+
+
+class Relay:
+    """A man in the middle: terminates TLS towards the client with its own
+    certificate and opens its own TLS connection to the device, copying the
+    HTTP bytes both ways. With the setup code alone it could not pair; here
+    it relays a rightful owner's exchange, which must fail."""
+
+    def __init__(self, device_port, root):
+        cert = os.path.join(root, "relay.crt")
+        key = os.path.join(root, "relay.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj",
+                        "/CN=relay"], check=True, capture_output=True)
+        self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server_ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.server_ctx.load_cert_chain(cert, key)
+        self.device_port = device_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.port = self.listener.getsockname()[1]
+        self.requests = 0
+        self.closed = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.pipe, args=(conn,),
+                             daemon=True).start()
+
+    def pipe(self, conn):
+        try:
+            client = self.server_ctx.wrap_socket(conn, server_side=True)
+            upstream = harness.tls_context().wrap_socket(
+                socket.create_connection(("127.0.0.1", self.device_port)))
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+
+        def copy(src, dst, count):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    if count:
+                        self.requests += 1
+                    dst.sendall(data)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+
+        t = threading.Thread(target=copy, args=(upstream, client, False),
+                             daemon=True)
+        t.start()
+        copy(client, upstream, True)
+        t.join(5)
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
