@@ -42,7 +42,8 @@ function(warden_test name)
     WARDEN_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     WARDEN_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
   include(GoogleTest)
-  gtest_discover_tests(${name} PROPERTIES LABELS "unit;${A_LABELS}"
+  # One label per test: gtest_discover_tests would split a list.
+  gtest_discover_tests(${name} PROPERTIES LABELS "${A_LABELS}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
 

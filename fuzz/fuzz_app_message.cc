@@ -14,9 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       warden::app::ParseAppMessage(payload);
   if (!message.ok()) return 0;
   if (auto* hello = std::get_if<warden::app::HelloMessage>(&*message)) {
-    const warden::schema::Json samples[] = {
-        nullptr, 0, 21.5, "text", warden::schema::Json::array({1, 2}),
-        warden::schema::Json::object()};
+    const warden::schema::Json samples[] = {nullptr,
+                                            0,
+                                            21.5,
+                                            "text",
+                                            warden::schema::Json::array({1, 2}),
+                                            warden::schema::Json::object()};
     for (const auto& cap : hello->capabilities) {
       for (const auto& sample : samples) cap.schema.Check(sample);
     }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange
 
 #include "api/device_service.h"
 #include "crypto/spake2plus.h"
@@ -27,7 +28,8 @@ struct Fixture {
     std::string dir = ::mkdtemp(tmpl);
     store = std::move(*store::StateStore::Open(dir + "/state.db"));
     Bytes salt(16, 1);
-    auto secrets = crypto::spake2plus::DeriveProverSecrets(24681357, salt, 1000);
+    auto secrets =
+        crypto::spake2plus::DeriveProverSecrets(24681357, salt, 1000);
     auto record = crypto::spake2plus::MakeVerifierRecord(*secrets);
     api::DeviceFacts facts;
     facts.info.serial = "SN-FUZZ";
@@ -68,18 +70,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   peer.exporter = []() -> Result<Bytes> { return Bytes(32, 5); };
   boost::asio::io_context io;
   bool answered = false;
-  boost::asio::co_spawn(io, fixture->service->Handle(std::move(request), peer),
-                        [&](std::exception_ptr e, api::Response r) {
-                          if (e) std::abort();
-                          // An unpaired device never grants owner access.
-                          if (r.result() == http::status::ok &&
-                              r.body().find("\"paired\":false") ==
-                                  std::string::npos &&
-                              fixture->store->IsPaired().value_or(false)) {
-                            std::abort();
-                          }
-                          answered = true;
-                        });
+  boost::asio::co_spawn(
+      io, fixture->service->Handle(std::move(request), peer),
+      [&](std::exception_ptr e, api::Response r) {
+        if (e) std::abort();
+        // An unpaired device never grants owner access.
+        if (r.result() == http::status::ok &&
+            r.body().find("\"paired\":false") == std::string::npos &&
+            fixture->store->IsPaired().value_or(false)) {
+          std::abort();
+        }
+        answered = true;
+      });
   io.run();
   if (!answered) std::abort();
   return 0;

@@ -20,8 +20,8 @@ const pairing::VerifierParams& Params() {
     auto secrets =
         crypto::spake2plus::DeriveProverSecrets(12121213, salt, 1000);
     auto record = crypto::spake2plus::MakeVerifierRecord(*secrets);
-    return new pairing::VerifierParams{"SN-FUZZ", record->w0.bytes(),
-                                       record->L, salt, 1000};
+    return new pairing::VerifierParams{"SN-FUZZ", record->w0.bytes(), record->L,
+                                       salt, 1000};
   }();
   return *params;
 }

@@ -36,10 +36,10 @@ ApiError MakeError(status s, Code code, std::string message,
 }
 
 ApiError FromMessageError(const pairing::MessageError& m) {
-  return MakeError(status::bad_request, Code::kInvalidArgument,
-                   m.field.empty() ? m.message
-                                   : m.field.substr(1) + " " + m.message,
-                   m.field, m.rule);
+  return MakeError(
+      status::bad_request, Code::kInvalidArgument,
+      m.field.empty() ? m.message : m.field.substr(1) + " " + m.message,
+      m.field, m.rule);
 }
 
 ApiError PasswordRefused(const Status& why, std::string field) {
@@ -71,7 +71,8 @@ DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
 Status DeviceService::Init() {
   WARDEN_ASSIGN_OR_RETURN(auto stored, store_.Sessions());
   std::vector<std::pair<std::string, int64_t>> sessions;
-  for (const auto& s : stored) sessions.emplace_back(s.token_hash, s.expires_at);
+  for (const auto& s : stored)
+    sessions.emplace_back(s.token_hash, s.expires_at);
   return sessions_.Import(sessions);
 }
 
@@ -102,19 +103,19 @@ Result<schema::Json> DeviceService::ParseBody(const Request& request,
   std::string_view media = type.substr(0, semi);
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   if (!boost::beast::iequals(media, "application/json")) {
-    *error = MakeError(status::unsupported_media_type, Code::kInvalidArgument,
-                       "request body must be application/json", "",
-                       "content_type");
+    *error =
+        MakeError(status::unsupported_media_type, Code::kInvalidArgument,
+                  "request body must be application/json", "", "content_type");
     return InvalidArgumentError("unsupported content type");
   }
   schema::JsonError json_error;
-  auto body = schema::ParseJson(request.body(), options_.limits.json,
-                                &json_error);
+  auto body =
+      schema::ParseJson(request.body(), options_.limits.json, &json_error);
   if (!body.ok()) {
-    *error = MakeError(status::bad_request, Code::kInvalidArgument,
-                       "request body is not acceptable JSON: " +
-                           json_error.message,
-                       "", json_error.rule);
+    *error =
+        MakeError(status::bad_request, Code::kInvalidArgument,
+                  "request body is not acceptable JSON: " + json_error.message,
+                  "", json_error.rule);
     return body.status();
   }
   return body;
@@ -205,16 +206,16 @@ boost::asio::awaitable<Response> DeviceService::Handle(Request request,
     } else {
       auto owner = Authenticate(request, peer);
       if (!owner.ok()) co_return Fail(ErrorFromStatus(owner.status()), request);
-      co_return StateKey(request, std::string_view(path).substr(
-                                      kStatePrefix.size()));
+      co_return StateKey(request,
+                         std::string_view(path).substr(kStatePrefix.size()));
     }
   }
   if (!allowed.empty()) {
-    Response res = Fail(MakeError(status::method_not_allowed,
-                                  Code::kInvalidArgument,
-                                  std::string(MethodOf(request)) +
-                                      " is not allowed on " + path),
-                        request);
+    Response res =
+        Fail(MakeError(
+                 status::method_not_allowed, Code::kInvalidArgument,
+                 std::string(MethodOf(request)) + " is not allowed on " + path),
+             request);
     res.set(http::field::allow, allowed);
     co_return res;
   }
@@ -292,8 +293,8 @@ Response DeviceService::PairBegin(const Request& request, Peer& peer) {
   }
   auto exporter = peer.exporter();
   if (!exporter.ok()) return Fail(ErrorFromStatus(exporter.status()), request);
-  auto session = pairing::ServerSession::Create(facts_.verifier, *exporter,
-                                                rng_);
+  auto session =
+      pairing::ServerSession::Create(facts_.verifier, *exporter, rng_);
   if (!session.ok()) return Fail(ErrorFromStatus(session.status()), request);
   peer.pairing.emplace(std::move(*session));
   return JsonResponse(status::ok, peer.pairing->BeginResponse(),
@@ -305,10 +306,10 @@ Response DeviceService::PairExchange(const Request& request, Peer& peer) {
   auto body = ParseBody(request, &error, false);
   if (!body.ok()) return Fail(error, request);
   if (!peer.pairing || peer.pairing->exchanged()) {
-    return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
-                          "no pairing begun on this connection", "",
-                          "sequence"),
-                request);
+    return Fail(
+        MakeError(status::conflict, Code::kFailedPrecondition,
+                  "no pairing begun on this connection", "", "sequence"),
+        request);
   }
   auto decision = pairing_guard_.Check();
   if (!decision.allowed) {
@@ -339,10 +340,10 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
   auto body = ParseBody(request, &error, false);
   if (!body.ok()) return Fail(error, request);
   if (!peer.pairing || !peer.pairing->exchanged() || peer.pairing->spent()) {
-    return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
-                          "no pairing exchange on this connection", "",
-                          "sequence"),
-                request);
+    return Fail(
+        MakeError(status::conflict, Code::kFailedPrecondition,
+                  "no pairing exchange on this connection", "", "sequence"),
+        request);
   }
   pairing::MessageError message_error;
   auto confirm = pairing::ParseConfirmRequest(*body, &message_error);
@@ -353,7 +354,8 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
   std::optional<std::string> password_hash;
   if (confirm->password) {
     Status policy = auth::CheckPassword(*confirm->password, PasswordContext());
-    if (!policy.ok()) return Fail(PasswordRefused(policy, "/password"), request);
+    if (!policy.ok())
+      return Fail(PasswordRefused(policy, "/password"), request);
   }
 
   auto owner = peer.pairing->Confirm(std::move(*confirm));
@@ -415,7 +417,8 @@ Response DeviceService::Login(const Request& request, const Peer& peer) {
                           "required"),
                 request);
   }
-  const std::string& password = (*body)["password"].get_ref<const std::string&>();
+  const std::string& password =
+      (*body)["password"].get_ref<const std::string&>();
   auto stored = store_.PasswordHash();
   if (!stored.ok()) return Fail(ErrorFromStatus(stored.status()), request);
   bool good = stored->has_value() && password.size() <= 128 &&
@@ -456,7 +459,8 @@ Response DeviceService::SetPassword(const Request& request) {
                           "required"),
                 request);
   }
-  const std::string& password = (*body)["password"].get_ref<const std::string&>();
+  const std::string& password =
+      (*body)["password"].get_ref<const std::string&>();
   Status policy = auth::CheckPassword(password, PasswordContext());
   if (!policy.ok()) return Fail(PasswordRefused(policy, "/password"), request);
   auto hash = auth::HashPassword(password, options_.password_hash);
@@ -501,15 +505,15 @@ Response DeviceService::StateKey(const Request& request, std::string_view key) {
                 request);
   }
   if (!IsCapabilityKey(key) || app_->Find(key) == nullptr) {
-    return Fail(MakeError(status::not_found, Code::kNotFound,
-                          "no such capability"),
-                request);
+    return Fail(
+        MakeError(status::not_found, Code::kNotFound, "no such capability"),
+        request);
   }
   auto value = app_->Value(key);
-  return JsonResponse(status::ok,
-                      {{"key", std::string(key)},
-                       {"value", value ? *value : schema::Json()}},
-                      request.version());
+  return JsonResponse(
+      status::ok,
+      {{"key", std::string(key)}, {"value", value ? *value : schema::Json()}},
+      request.version());
 }
 
 boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
@@ -519,12 +523,11 @@ boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
                              "the device application is not running"),
                    request);
   }
-  const app::Capability* cap =
-      IsCapabilityKey(key) ? app_->Find(key) : nullptr;
+  const app::Capability* cap = IsCapabilityKey(key) ? app_->Find(key) : nullptr;
   if (cap == nullptr) {
-    co_return Fail(MakeError(status::not_found, Code::kNotFound,
-                             "no such capability"),
-                   request);
+    co_return Fail(
+        MakeError(status::not_found, Code::kNotFound, "no such capability"),
+        request);
   }
   if (!cap->writable) {
     co_return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
@@ -535,10 +538,10 @@ boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
   auto body = ParseBody(request, &error, false);
   if (!body.ok()) co_return Fail(error, request);
   if (!body->is_object()) {
-    co_return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
-                             "body must be an object {\"value\": ...}", "",
-                             "type"),
-                   request);
+    co_return Fail(
+        MakeError(status::bad_request, Code::kInvalidArgument,
+                  "body must be an object {\"value\": ...}", "", "type"),
+        request);
   }
   for (const auto& [member, unused] : body->items()) {
     if (member != "value") {

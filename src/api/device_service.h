@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange
 
 #include "api/http.h"
 #include "auth/password.h"

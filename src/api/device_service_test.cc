@@ -58,7 +58,8 @@ class DeviceServiceTest : public ::testing::Test {
       req.body() = body;
       req.prepare_payload();
     }
-    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+    if (!bearer.empty())
+      req.set(http::field::authorization, "Bearer " + bearer);
     boost::asio::io_context io;
     Response out;
     boost::asio::co_spawn(io, service_->Handle(std::move(req), peer_),
@@ -84,9 +85,9 @@ class DeviceServiceTest : public ::testing::Test {
     sp::Identities ids{pairing::PairingContext(exporter_),
                        ToBytes(pairing::kProverId),
                        ToBytes(b["id_verifier"].get<std::string>())};
-    auto prover = sp::Prover::Create(crypto::HashAlg::kSha256, ids,
-                                     secrets->w0.view(), secrets->w1.view(),
-                                     SystemRng());
+    auto prover =
+        sp::Prover::Create(crypto::HashAlg::kSha256, ids, secrets->w0.view(),
+                           secrets->w1.view(), SystemRng());
     schema::Json ex = {{"share_p", Base64Encode(prover->share_p())}};
     Response exchange = Send(http::verb::post, "/v1/pair/exchange", ex.dump());
     if (exchange.result() != http::status::ok) return exchange;
@@ -99,8 +100,8 @@ class DeviceServiceTest : public ::testing::Test {
     schema::Json confirm = {
         {"confirm_p", Base64Encode(confirm_p)},
         {"client_key", owner_key_.public_key().ToPem()},
-        {"key_proof", Base64Encode(pairing::KeyProof(shared,
-                                                     owner_key_.public_key()))},
+        {"key_proof",
+         Base64Encode(pairing::KeyProof(shared, owner_key_.public_key()))},
         {"name", "alice"}};
     if (!password.empty()) confirm["password"] = password;
     return Send(http::verb::post, "/v1/pair/confirm", confirm.dump());
@@ -225,23 +226,23 @@ TEST_F(DeviceServiceTest, BadRequestsAreAnsweredPrecisely) {
   Response m = Send(http::verb::delete_, "/v1/info");
   EXPECT_EQ(m.result(), http::status::method_not_allowed);
   EXPECT_EQ(m[http::field::allow], "GET");
-  EXPECT_EQ(Send(http::verb::post, "/v1/pair/begin", "{}", "text/plain")
-                .result(),
-            http::status::unsupported_media_type);
+  EXPECT_EQ(
+      Send(http::verb::post, "/v1/pair/begin", "{}", "text/plain").result(),
+      http::status::unsupported_media_type);
   Response deep = Send(http::verb::post, "/v1/pair/begin",
                        std::string(40, '[') + std::string(40, ']'));
   EXPECT_EQ(deep.result(), http::status::bad_request);
   EXPECT_EQ(Body(deep)["error"]["rule"], "max_depth");
   Response extra = Send(http::verb::post, "/v1/pair/begin", R"({"x":1})");
   EXPECT_EQ(extra.result(), http::status::bad_request);
-  Response seq = Send(http::verb::post, "/v1/pair/exchange",
-                      R"({"share_p":"AAAA"})");
+  Response seq =
+      Send(http::verb::post, "/v1/pair/exchange", R"({"share_p":"AAAA"})");
   EXPECT_EQ(seq.result(), http::status::conflict);
   EXPECT_EQ(Send(http::verb::get, "/v1/capabilities").result(),
             http::status::unauthorized);
-  EXPECT_EQ(Send(http::verb::put, "/v1/state/setpoint", R"({"value":1})")
-                .result(),
-            http::status::unauthorized);
+  EXPECT_EQ(
+      Send(http::verb::put, "/v1/state/setpoint", R"({"value":1})").result(),
+      http::status::unauthorized);
   EXPECT_FALSE(*store_->IsPaired());
 }
 

@@ -4,18 +4,30 @@ namespace warden::api {
 
 http::status HttpStatusFor(Code code) {
   switch (code) {
-    case Code::kOk: return http::status::ok;
-    case Code::kInvalidArgument: return http::status::bad_request;
-    case Code::kNotFound: return http::status::not_found;
-    case Code::kAlreadyExists: return http::status::conflict;
-    case Code::kFailedPrecondition: return http::status::conflict;
-    case Code::kPermissionDenied: return http::status::forbidden;
-    case Code::kResourceExhausted: return http::status::too_many_requests;
-    case Code::kUnavailable: return http::status::service_unavailable;
-    case Code::kDeadlineExceeded: return http::status::gateway_timeout;
-    case Code::kUnauthenticated: return http::status::unauthorized;
-    case Code::kBadSignature: return http::status::unauthorized;
-    case Code::kExpired: return http::status::unauthorized;
+    case Code::kOk:
+      return http::status::ok;
+    case Code::kInvalidArgument:
+      return http::status::bad_request;
+    case Code::kNotFound:
+      return http::status::not_found;
+    case Code::kAlreadyExists:
+      return http::status::conflict;
+    case Code::kFailedPrecondition:
+      return http::status::conflict;
+    case Code::kPermissionDenied:
+      return http::status::forbidden;
+    case Code::kResourceExhausted:
+      return http::status::too_many_requests;
+    case Code::kUnavailable:
+      return http::status::service_unavailable;
+    case Code::kDeadlineExceeded:
+      return http::status::gateway_timeout;
+    case Code::kUnauthenticated:
+      return http::status::unauthorized;
+    case Code::kBadSignature:
+      return http::status::unauthorized;
+    case Code::kExpired:
+      return http::status::unauthorized;
     case Code::kRollback:
     case Code::kIntegrity:
     case Code::kIo:
@@ -39,8 +51,8 @@ Response JsonResponse(http::status status, const schema::Json& body,
   Response res(status, version);
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.body() = body.dump(-1, ' ', false,
-                         schema::Json::error_handler_t::replace);
+  res.body() =
+      body.dump(-1, ' ', false, schema::Json::error_handler_t::replace);
   res.body() += '\n';
   res.prepare_payload();
   return res;

@@ -53,7 +53,8 @@ ApiError LimitError(http::status s, std::string message, std::string rule) {
 Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
     const crypto::PrivateKey& key, const crypto::Certificate& certificate,
     const crypto::Certificate& ca) {
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  auto ctx =
+      std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* raw = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(raw, TLS1_3_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION) != 1) {
@@ -137,8 +138,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     auto it = std::prev(connections.end());
 
     beast::get_lowest_layer(stream).expires_after(options.handshake_timeout);
-    co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream.async_handshake(
+        asio::ssl::stream_base::server,
+        asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) {
       Peer peer;
       peer.address = address;
@@ -177,11 +179,13 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
           first ? options.request_timeout : options.idle_timeout);
       first = false;
       co_await http::async_read_header(
-          stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+          stream, buffer, parser,
+          asio::redirect_error(asio::use_awaitable, ec));
       if (!ec && parser.is_header_done() && !parser.is_done()) {
         beast::get_lowest_layer(stream).expires_after(options.request_timeout);
-        co_await http::async_read(stream, buffer, parser,
-                                  asio::redirect_error(asio::use_awaitable, ec));
+        co_await http::async_read(
+            stream, buffer, parser,
+            asio::redirect_error(asio::use_awaitable, ec));
       }
       bool closed = false;
       if (ec) {
@@ -231,8 +235,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
                            "target_bytes");
       } else if (request.target().empty() || request.target()[0] != '/') {
         limit = LimitError(http::status::bad_request,
-                           "request target must be an absolute path",
-                           "target");
+                           "request target must be an absolute path", "target");
       }
       if (limit) {
         events("bad_request", peer.address + ": " + limit->message);
@@ -249,10 +252,10 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 
 Server::Server(asio::io_context& io, asio::ssl::context& tls,
                DeviceService& service, ServerOptions options, EventSink events)
-    : state_(std::make_shared<State>(io, tls, service, options,
-                                     events ? std::move(events)
-                                            : [](std::string_view,
-                                                 std::string_view) {})) {}
+    : state_(std::make_shared<State>(
+          io, tls, service, options,
+          events ? std::move(events)
+                 : [](std::string_view, std::string_view) {})) {}
 
 Server::~Server() { Stop(); }
 
@@ -291,8 +294,6 @@ void Server::Stop() {
   }
 }
 
-size_t Server::active_connections() const {
-  return state_->connections.size();
-}
+size_t Server::active_connections() const { return state_->connections.size(); }
 
 }  // namespace warden::api

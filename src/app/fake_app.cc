@@ -103,19 +103,19 @@ int Scenario() {
   Json bad_caps = Caps();
   bad_caps[0]["key"] = "Bad-Key";
   errors += SendExpectingError(Hello(bad_caps));
-  errors += SendExpectingError(
-      {{"type", "state"}, {"key", "level"}, {"value", 1}});
+  errors +=
+      SendExpectingError({{"type", "state"}, {"key", "level"}, {"value", 1}});
   if (!Send(Hello(Caps()))) return 2;
   std::optional<Json> welcome = Receive();
   if (!welcome || (*welcome)["type"] != "welcome") return 3;
   errors += SendExpectingError(Hello(Caps()));
   if (!Send({{"type", "state"}, {"key", "level"}, {"value", 5}})) return 2;
-  errors += SendExpectingError(
-      {{"type", "state"}, {"key", "level"}, {"value", 99}});
-  errors += SendExpectingError(
-      {{"type", "state"}, {"key", "nope"}, {"value", 1}});
-  errors += SendExpectingError(
-      {{"type", "result"}, {"id", 12345}, {"ok", true}});
+  errors +=
+      SendExpectingError({{"type", "state"}, {"key", "level"}, {"value", 99}});
+  errors +=
+      SendExpectingError({{"type", "state"}, {"key", "nope"}, {"value", 1}});
+  errors +=
+      SendExpectingError({{"type", "result"}, {"id", 12345}, {"ok", true}});
   errors += SendExpectingError(
       {{"type", "state"}, {"key", "level"}, {"value", 1}, {"extra", 1}});
   if (!Send({{"type", "state"}, {"key", "errors_seen"}, {"value", errors}})) {

@@ -18,9 +18,7 @@ using ByteView = std::span<const uint8_t>;
 inline ByteView AsBytes(std::string_view s) {
   return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
-inline Bytes ToBytes(std::string_view s) {
-  return Bytes(s.begin(), s.end());
-}
+inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string ToString(ByteView b) {
   return std::string(b.begin(), b.end());
 }

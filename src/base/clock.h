@@ -25,7 +25,7 @@ Clock& SystemClock();
 class FakeClock : public Clock {
  public:
   explicit FakeClock(WallTime start = WallTime(std::chrono::hours(24 * 365 *
-                                                                    56)))
+                                                                  56)))
       : wall_(start) {}
   WallTime Now() const override { return wall_; }
   MonoTime Monotonic() const override { return mono_; }
@@ -43,8 +43,7 @@ class FakeClock : public Clock {
 
 // Seconds since the Unix epoch.
 inline int64_t UnixSeconds(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             t.time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch())
       .count();
 }
 inline WallTime FromUnixSeconds(int64_t s) {

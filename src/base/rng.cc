@@ -44,8 +44,8 @@ Result<uint64_t> UniformBelow(Rng& rng, uint64_t bound) {
   const uint64_t limit = UINT64_MAX - (UINT64_MAX % bound);
   for (;;) {
     uint64_t v = 0;
-    WARDEN_TRY(rng.Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v),
-                                           sizeof v)));
+    WARDEN_TRY(
+        rng.Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), sizeof v)));
     if (v < limit) return v % bound;
   }
 }

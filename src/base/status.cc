@@ -4,23 +4,40 @@ namespace warden {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid_argument";
-    case Code::kNotFound: return "not_found";
-    case Code::kAlreadyExists: return "already_exists";
-    case Code::kFailedPrecondition: return "failed_precondition";
-    case Code::kPermissionDenied: return "permission_denied";
-    case Code::kResourceExhausted: return "resource_exhausted";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kDeadlineExceeded: return "deadline_exceeded";
-    case Code::kIo: return "io";
-    case Code::kDataLoss: return "data_loss";
-    case Code::kInternal: return "internal";
-    case Code::kUnauthenticated: return "unauthenticated";
-    case Code::kBadSignature: return "bad_signature";
-    case Code::kExpired: return "expired";
-    case Code::kRollback: return "rollback";
-    case Code::kIntegrity: return "integrity";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kAlreadyExists:
+      return "already_exists";
+    case Code::kFailedPrecondition:
+      return "failed_precondition";
+    case Code::kPermissionDenied:
+      return "permission_denied";
+    case Code::kResourceExhausted:
+      return "resource_exhausted";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kDeadlineExceeded:
+      return "deadline_exceeded";
+    case Code::kIo:
+      return "io";
+    case Code::kDataLoss:
+      return "data_loss";
+    case Code::kInternal:
+      return "internal";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kBadSignature:
+      return "bad_signature";
+    case Code::kExpired:
+      return "expired";
+    case Code::kRollback:
+      return "rollback";
+    case Code::kIntegrity:
+      return "integrity";
   }
   return "unknown";
 }

@@ -29,11 +29,11 @@ enum class Code {
   kDataLoss,            // stored data is corrupt or truncated
   kInternal,            // a bug or an unexpected library failure
   // Security failures: never retried as if they were transient.
-  kUnauthenticated,     // missing or wrong credentials, failed proof
-  kBadSignature,        // a signature or MAC did not verify
-  kExpired,             // a certificate, token or metadata is past its time
-  kRollback,            // a version went backwards
-  kIntegrity,           // content does not match what was signed or stored
+  kUnauthenticated,  // missing or wrong credentials, failed proof
+  kBadSignature,     // a signature or MAC did not verify
+  kExpired,          // a certificate, token or metadata is past its time
+  kRollback,         // a version went backwards
+  kIntegrity,        // content does not match what was signed or stored
 };
 
 // Short stable name of a code, e.g. "invalid_argument".
@@ -123,7 +123,7 @@ inline Status IntegrityError(std::string m) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
     if (std::get<Status>(v_).ok()) {
@@ -134,9 +134,7 @@ class [[nodiscard]] Result {
   bool ok() const { return std::holds_alternative<T>(v_); }
 
   // The status: Ok() when a value is held.
-  Status status() const {
-    return ok() ? Status::Ok() : std::get<Status>(v_);
-  }
+  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
 
   // Requires ok().
   T& value() & { return std::get<T>(v_); }
@@ -172,19 +170,19 @@ Status AsStatus(const Result<T>& r) {
 
 // Returns early from the enclosing function when `expr` (a Status or a
 // Result) is not OK.
-#define WARDEN_TRY(expr)                                              \
-  do {                                                                \
-    auto&& warden_try_value_ = (expr);                                \
-    if (!warden_try_value_.ok()) {                                    \
-      return ::warden::internal::AsStatus(warden_try_value_);         \
-    }                                                                 \
+#define WARDEN_TRY(expr)                                      \
+  do {                                                        \
+    auto&& warden_try_value_ = (expr);                        \
+    if (!warden_try_value_.ok()) {                            \
+      return ::warden::internal::AsStatus(warden_try_value_); \
+    }                                                         \
   } while (false)
 
 // `lhs` = the value of the Result `expr`, or return its Status.
 //   WARDEN_ASSIGN_OR_RETURN(auto key, PrivateKey::FromPem(pem));
-#define WARDEN_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  WARDEN_ASSIGN_OR_RETURN_IMPL_(WARDEN_CONCAT_(warden_result_, __LINE__), \
-                                lhs, expr)
+#define WARDEN_ASSIGN_OR_RETURN(lhs, expr)                                     \
+  WARDEN_ASSIGN_OR_RETURN_IMPL_(WARDEN_CONCAT_(warden_result_, __LINE__), lhs, \
+                                expr)
 #define WARDEN_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return tmp.status();                 \

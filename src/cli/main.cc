@@ -109,8 +109,7 @@ int RunMfgInit(const MfgInitArgs& a) {
   if (!st.ok()) return Fail(st);
   Result<provision::Maker> maker = provision::LoadMaker(a.dir);
   if (!maker.ok()) return Fail(maker.status());
-  std::cout << "maker directory " << a.dir << " created for " << s.name
-            << "\n"
+  std::cout << "maker directory " << a.dir << " created for " << s.name << "\n"
             << "device CA   " << maker->ca_cert.Fingerprint() << "\n"
             << "support end " << maker->settings.support_end.value_or("")
             << "\n"
@@ -136,10 +135,9 @@ std::string PasscodeText(uint32_t passcode) {
 }
 
 int RunMfgProvision(const MfgProvisionArgs& a) {
-  for (const Status& st : {provision::ValidateSerial(a.serial),
-                           provision::ValidateModel(a.model),
-                           provision::ValidateFirmwareVersion(
-                               a.firmware_version)}) {
+  for (const Status& st :
+       {provision::ValidateSerial(a.serial), provision::ValidateModel(a.model),
+        provision::ValidateFirmwareVersion(a.firmware_version)}) {
     if (!st.ok()) return UsageStatus(st);
   }
   provision::ProvisionRequest request{a.serial, a.model, a.firmware_version};
@@ -149,8 +147,8 @@ int RunMfgProvision(const MfgProvisionArgs& a) {
   if (a.label) {
     Status st = provision::WriteLabel(*a.label, *r, r->info);
     if (!st.ok()) {
-      return Fail(st.WithContext("unit " + a.serial +
-                                 " was provisioned into " + r->device_dir +
+      return Fail(st.WithContext("unit " + a.serial + " was provisioned into " +
+                                 r->device_dir +
                                  " but its label was not written"));
     }
   }
@@ -181,7 +179,8 @@ int RunMfgProvision(const MfgProvisionArgs& a) {
   return kExitOk;
 }
 
-// ---- owner verbs -------------------------------------------------------------
+// ---- owner verbs
+// -------------------------------------------------------------
 
 struct PasswordSource {
   std::optional<std::string> file;
@@ -251,9 +250,12 @@ int RunPair(const std::string& home_opt, PairArgs& a) {
 }
 
 Json RecordJson(const client::DeviceRecord& d) {
-  return {{"name", d.name},         {"url", d.url.ToString()},
-          {"fingerprint", d.fingerprint}, {"serial", d.serial},
-          {"model", d.model},       {"paired_at", d.paired_at}};
+  return {{"name", d.name},
+          {"url", d.url.ToString()},
+          {"fingerprint", d.fingerprint},
+          {"serial", d.serial},
+          {"model", d.model},
+          {"paired_at", d.paired_at}};
 }
 
 int RunStatusList(const std::string& home, bool json) {
@@ -284,8 +286,7 @@ int RunStatusList(const std::string& home, bool json) {
       return s + std::string(w > s.size() ? w - s.size() : 0, ' ');
     };
     std::cout << pad(a, w_name) << "  " << pad(b, w_serial) << "  "
-              << pad(c, w_model) << "  " << pad(d, w_url) << "  " << e
-              << "\n";
+              << pad(c, w_model) << "  " << pad(d, w_url) << "  " << e << "\n";
   };
   row("NAME", "SERIAL", "MODEL", "URL", "PAIRED");
   for (const auto& [name, d] : reg->devices()) {
@@ -314,8 +315,7 @@ int RunStatusDevice(const std::string& home, const std::string& name,
             << TextField(*info, "model") << ") at "
             << s->record().url.ToString() << "\n"
             << "  maker        " << TextField(*info, "maker") << "\n"
-            << "  firmware     " << TextField(*info, "firmware_version")
-            << "\n"
+            << "  firmware     " << TextField(*info, "firmware_version") << "\n"
             << "  support end  " << TextField(*info, "support_end") << "\n"
             << "  certificate  " << s->record().fingerprint << "\n";
   if (state->empty()) {
@@ -376,8 +376,8 @@ int RunCaps(const std::string& home, const std::string& name, bool json) {
     if (!c.is_object()) continue;
     bool writable = c.contains("writable") && c["writable"].is_boolean() &&
                     c["writable"].get<bool>();
-    std::cout << TextField(c, "key") << (writable ? "  (read-write)  "
-                                                  : "  (read-only)  ")
+    std::cout << TextField(c, "key")
+              << (writable ? "  (read-write)  " : "  (read-only)  ")
               << TextField(c, "description") << "\n";
     if (c.contains("schema")) {
       std::cout << "    schema " << HumanValue(c["schema"]) << "\n";
@@ -446,18 +446,20 @@ int Main(int argc, char** argv) {
   mfg_init->add_option("--dir", init.dir, "maker directory to create")
       ->required();
   mfg_init->add_option("--name", init.name, "maker name")->required();
-  mfg_init->add_option("--contact", init.contact,
-                       "vulnerability contact (mailto: or https:)")
+  mfg_init
+      ->add_option("--contact", init.contact,
+                   "vulnerability contact (mailto: or https:)")
       ->required();
-  mfg_init->add_option("--policy", init.policy,
-                       "vulnerability disclosure policy URL")
+  mfg_init
+      ->add_option("--policy", init.policy,
+                   "vulnerability disclosure policy URL")
       ->required();
-  CLI::Option* years = mfg_init->add_option(
-      "--support-years", init.support_years,
-      "years of security updates from today (default 5)");
-  CLI::Option* end = mfg_init->add_option(
-      "--support-end", init.support_end,
-      "last day of security updates, YYYY-MM-DD");
+  CLI::Option* years =
+      mfg_init->add_option("--support-years", init.support_years,
+                           "years of security updates from today (default 5)");
+  CLI::Option* end =
+      mfg_init->add_option("--support-end", init.support_end,
+                           "last day of security updates, YYYY-MM-DD");
   years->excludes(end);
   mfg_init->add_option("--language", init.languages,
                        "preferred language tag for reports (repeatable)");
@@ -488,18 +490,19 @@ int Main(int argc, char** argv) {
       app.add_subcommand("pair", "pair with a device using its setup code");
   pair_cmd->add_option("url", pair.url, "device address, https://HOST:PORT")
       ->required();
-  pair_cmd->add_option("--code", pair.code,
-                       "setup code: 8-digit passcode, 11-digit manual code "
-                       "or MT: QR payload")
+  pair_cmd
+      ->add_option("--code", pair.code,
+                   "setup code: 8-digit passcode, 11-digit manual code "
+                   "or MT: QR payload")
       ->required();
   pair_cmd->add_option("--name", pair.name,
                        "name for the device (default: its serial)");
   CLI::Option* pw_file = pair_cmd->add_option(
       "--password-file", pair.password.file,
       "set an owner password (for browser logins) read from FILE");
-  CLI::Option* pw_stdin = pair_cmd->add_flag(
-      "--password-stdin", pair.password.from_stdin,
-      "set an owner password read from standard input");
+  CLI::Option* pw_stdin =
+      pair_cmd->add_flag("--password-stdin", pair.password.from_stdin,
+                         "set an owner password read from standard input");
   pw_file->excludes(pw_stdin);
   pair_cmd->add_flag("--json", pair.json, "print the result as JSON");
 
@@ -544,9 +547,9 @@ int Main(int argc, char** argv) {
   password_cmd->add_option("name", password_name, "device name")->required();
   CLI::Option* p_file = password_cmd->add_option(
       "--password-file", password_src.file, "read the password from FILE");
-  CLI::Option* p_stdin = password_cmd->add_flag(
-      "--password-stdin", password_src.from_stdin,
-      "read the password from standard input");
+  CLI::Option* p_stdin =
+      password_cmd->add_flag("--password-stdin", password_src.from_stdin,
+                             "read the password from standard input");
   p_file->excludes(p_stdin);
 
   // caps
@@ -576,9 +579,8 @@ int Main(int argc, char** argv) {
     if (password_cmd->parsed() && !password_src.given()) {
       return Usage("password: give --password-file FILE or --password-stdin");
     }
-    for (const std::string* n :
-         {&status_name, &get_name, &set_name, &reset_name, &password_name,
-          &caps_name}) {
+    for (const std::string* n : {&status_name, &get_name, &set_name,
+                                 &reset_name, &password_name, &caps_name}) {
       if (!n->empty()) {
         Status st = client::ValidateDeviceName(*n);
         if (!st.ok()) return UsageStatus(st);

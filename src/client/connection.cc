@@ -148,11 +148,17 @@ struct Connection::Impl {
     return st;
   }
 
+  // A signal arrived mid-call: the call is simply repeated.
+  bool Interrupted(int ret) const {
+    return SSL_get_error(ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR;
+  }
+
   Status WriteAll(std::string_view data) {
     while (!data.empty()) {
       ERR_clear_error();
       int chunk = static_cast<int>(std::min<size_t>(data.size(), 1 << 20));
       int n = SSL_write(ssl, data.data(), chunk);
+      if (n <= 0 && Interrupted(n)) continue;
       if (n <= 0) return IoFailure(n, "sending request");
       data.remove_prefix(static_cast<size_t>(n));
     }
@@ -163,7 +169,10 @@ struct Connection::Impl {
   Result<bool> ReadMore() {
     char chunk[16384];
     ERR_clear_error();
-    int n = SSL_read(ssl, chunk, sizeof(chunk));
+    int n;
+    do {
+      n = SSL_read(ssl, chunk, sizeof(chunk));
+    } while (n <= 0 && Interrupted(n));
     if (n > 0) {
       buffer.append(chunk, static_cast<size_t>(n));
       return true;
@@ -225,9 +234,9 @@ Result<int> ConnectTcp(const Url& url, const ConnectOptions& options,
   }
   Status last = UnavailableError("cannot connect to " + what);
   for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family,
-                      ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                      ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                 ai->ai_protocol);
     if (fd < 0) {
       last = UnavailableError("cannot create socket: " +
                               std::string(std::strerror(errno)));
@@ -242,8 +251,7 @@ Result<int> ConnectTcp(const Url& url, const ConnectOptions& options,
       } while (pr < 0 && errno == EINTR);
       if (pr == 0) {
         ::close(fd);
-        last = DeadlineExceededError("cannot connect to " + what +
-                                     " within " +
+        last = DeadlineExceededError("cannot connect to " + what + " within " +
                                      Seconds(options.connect_timeout));
         continue;
       }
@@ -311,13 +319,12 @@ Result<Connection> Connection::Open(const Url& url,
   SSL_CTX_set_cert_verify_callback(impl->ctx, &Impl::VerifyCallback,
                                    impl.get());
   if (options.client_key != nullptr) {
-    if (SSL_CTX_use_certificate(impl->ctx,
-                                options.client_certificate->raw()) != 1 ||
+    if (SSL_CTX_use_certificate(impl->ctx, options.client_certificate->raw()) !=
+            1 ||
         SSL_CTX_use_PrivateKey(impl->ctx, options.client_key->raw()) != 1 ||
         SSL_CTX_check_private_key(impl->ctx) != 1) {
       return InvalidArgumentError(
-          "owner certificate does not match the owner key: " +
-          OpenSslErrors());
+          "owner certificate does not match the owner key: " + OpenSslErrors());
     }
   }
 
@@ -328,14 +335,18 @@ Result<Connection> Connection::Open(const Url& url,
     return InternalError("cannot set up TLS: " + OpenSslErrors());
   }
   ERR_clear_error();
-  int rc = SSL_connect(impl->ssl);
+  int rc;
+  do {
+    rc = SSL_connect(impl->ssl);
+  } while (rc != 1 && !impl->mismatched_fingerprint.has_value() &&
+           impl->Interrupted(rc));
   if (rc != 1) {
     if (impl->mismatched_fingerprint.has_value()) {
       std::string got = *impl->mismatched_fingerprint;
       impl->Shutdown();
-      return UnauthenticatedError("device certificate changed: " +
-                                  impl->what + " presented " + got +
-                                  ", expected " + *impl->pin);
+      return UnauthenticatedError("device certificate changed: " + impl->what +
+                                  " presented " + got + ", expected " +
+                                  *impl->pin);
     }
     return impl->IoFailure(rc, "TLS 1.3 handshake");
   }
@@ -366,9 +377,9 @@ Result<Connection> Connection::Open(const Url& url,
   Result<crypto::Certificate> cert = crypto::Certificate::FromDer(der);
   if (!cert.ok()) {
     impl->Shutdown();
-    return UnauthenticatedError(impl->what +
-                                " presented an unreadable certificate: " +
-                                cert.status().message());
+    return UnauthenticatedError(
+        impl->what +
+        " presented an unreadable certificate: " + cert.status().message());
   }
   std::string fingerprint = *fp;
   return Connection(std::move(impl), std::move(fingerprint),
@@ -458,14 +469,13 @@ Result<HttpResponse> Connection::Request(
       }
       if (ec) {
         impl_->Shutdown();
-        if (ec == http::error::header_limit ||
-            ec == http::error::body_limit ||
+        if (ec == http::error::header_limit || ec == http::error::body_limit ||
             ec == http::error::buffer_overflow) {
           return ResourceExhaustedError("device response is too large (" +
                                         ec.message() + ")");
         }
-        return UnavailableError(impl_->what + " sent malformed HTTP: " +
-                                ec.message());
+        return UnavailableError(impl_->what +
+                                " sent malformed HTTP: " + ec.message());
       }
     }
     auto& msg = parser.get();
@@ -478,8 +488,8 @@ Result<HttpResponse> Connection::Request(
     if (!msg.keep_alive()) impl_->Shutdown();
   } catch (const std::exception& e) {
     impl_->Shutdown();
-    return UnavailableError(impl_->what + " sent a response we cannot read: " +
-                            e.what());
+    return UnavailableError(impl_->what +
+                            " sent a response we cannot read: " + e.what());
   }
   return response;
 }

@@ -53,8 +53,8 @@ Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home) {
   Result<crypto::PrivateKey> key = crypto::PrivateKey::FromPem(*key_pem);
   crypto::Wipe(*key_pem);
   if (!key.ok()) {
-    return DataLossError(key_path + " is not a valid key: " +
-                         key.status().message());
+    return DataLossError(key_path +
+                         " is not a valid key: " + key.status().message());
   }
   if (key->type() != crypto::KeyType::kEcdsaP256) {
     return DataLossError(key_path + " is not an ECDSA P-256 key");
@@ -63,8 +63,8 @@ Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home) {
                           platform::ReadFile(cert_path, kMaxIdentityFile));
   Result<crypto::Certificate> cert = crypto::Certificate::FromPem(cert_pem);
   if (!cert.ok()) {
-    return DataLossError(cert_path + " is not a valid certificate: " +
-                         cert.status().message());
+    return DataLossError(
+        cert_path + " is not a valid certificate: " + cert.status().message());
   }
   if (!(cert->public_key() == key->public_key())) {
     return DataLossError(cert_path + " does not belong to " + key_path);

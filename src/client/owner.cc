@@ -50,8 +50,9 @@ Result<PairResult> PairDevice(const std::string& home,
   request.check_name = [&registry](const std::string& n) -> Status {
     Status valid = ValidateDeviceName(n);
     if (!valid.ok()) {
-      return InvalidArgumentError("the unit's serial is not usable as a name (" +
-                                  valid.message() + "); choose --name");
+      return InvalidArgumentError(
+          "the unit's serial is not usable as a name (" + valid.message() +
+          "); choose --name");
     }
     if (registry.devices().count(n) != 0) {
       return AlreadyExistsError("a device named \"" + n +
@@ -59,8 +60,8 @@ Result<PairResult> PairDevice(const std::string& home,
     }
     return Status::Ok();
   };
-  WARDEN_ASSIGN_OR_RETURN(PairResult result, Pair(std::move(request),
-                                                  identity, rng));
+  WARDEN_ASSIGN_OR_RETURN(PairResult result,
+                          Pair(std::move(request), identity, rng));
 
   DeviceRecord record{
       .name = result.name,
@@ -73,8 +74,8 @@ Result<PairResult> PairDevice(const std::string& home,
   Status saved = registry.Add(record);
   if (saved.ok()) saved = registry.Save();
   if (!saved.ok()) {
-    return saved.WithContext("paired with " + result.serial +
-                             " (certificate " + result.fingerprint +
+    return saved.WithContext("paired with " + result.serial + " (certificate " +
+                             result.fingerprint +
                              ") but could not record it in " + home);
   }
   return result;
@@ -130,9 +131,8 @@ Result<schema::Json> DeviceSession::Info() {
 }
 
 Result<schema::Json> DeviceSession::State() {
-  WARDEN_ASSIGN_OR_RETURN(
-      schema::Json j, Call("GET", "/v1/state", std::nullopt,
-                           "device refused state"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, Call("GET", "/v1/state", std::nullopt,
+                                               "device refused state"));
   auto it = j.find("state");
   if (it == j.end() || !it->is_object()) {
     return UnavailableError("device state reply lacks \"state\"");
@@ -141,13 +141,12 @@ Result<schema::Json> DeviceSession::State() {
 }
 
 Result<schema::Json> DeviceSession::Capabilities() {
-  WARDEN_ASSIGN_OR_RETURN(
-      schema::Json j, Call("GET", "/v1/capabilities", std::nullopt,
-                           "device refused capabilities"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
+                          Call("GET", "/v1/capabilities", std::nullopt,
+                               "device refused capabilities"));
   auto it = j.find("capabilities");
   if (it == j.end() || !it->is_array()) {
-    return UnavailableError(
-        "device capabilities reply lacks \"capabilities\"");
+    return UnavailableError("device capabilities reply lacks \"capabilities\"");
   }
   return *it;
 }
@@ -168,10 +167,9 @@ Result<schema::Json> DeviceSession::Set(std::string_view key,
                                         const schema::Json& value) {
   WARDEN_TRY(ValidateKey(key));
   std::string k(key);
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
-                          Call("PUT", "/v1/state/" + k,
-                               schema::Json{{"value", value}},
-                               "device refused " + k));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, Call("PUT", "/v1/state/" + k,
+                                               schema::Json{{"value", value}},
+                                               "device refused " + k));
   if (!j.contains("value")) {
     return UnavailableError("device reply lacks \"value\"");
   }
@@ -188,9 +186,9 @@ Status DeviceSession::SetPassword(std::string password) {
 }
 
 Status DeviceSession::Reset() {
-  WARDEN_ASSIGN_OR_RETURN(
-      schema::Json j,
-      Call("POST", "/v1/reset", schema::Json::object(), "device refused reset"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
+                          Call("POST", "/v1/reset", schema::Json::object(),
+                               "device refused reset"));
   auto it = j.find("paired");
   if (it == j.end() || !it->is_boolean() || it->get<bool>()) {
     return UnavailableError("device did not confirm the reset");

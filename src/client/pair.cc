@@ -83,9 +83,8 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
   result.fingerprint = conn.peer_fingerprint();
 
   // Public information first, on the same connection.
-  WARDEN_ASSIGN_OR_RETURN(
-      schema::Json info,
-      Call(conn, "GET", "/v1/info", std::nullopt, "device info"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json info, Call(conn, "GET", "/v1/info",
+                                                  std::nullopt, "device info"));
   if (auto it = info.find("model"); it != info.end() && it->is_string()) {
     result.model = Printable(it->get<std::string>(), kMaxServerString);
   }

@@ -43,11 +43,13 @@ Status ValidateRecord(const DeviceRecord& r) {
   if (!IsLowerHex64(r.fingerprint)) {
     return InvalidArgumentError("fingerprint must be 64 lowercase hex digits");
   }
-  if (r.serial.empty() || r.serial.size() > kMaxText || !IsPrintable(r.serial)) {
+  if (r.serial.empty() || r.serial.size() > kMaxText ||
+      !IsPrintable(r.serial)) {
     return InvalidArgumentError("serial must be 1 to 256 printable characters");
   }
   if (r.model.size() > kMaxText || !IsPrintable(r.model)) {
-    return InvalidArgumentError("model must be at most 256 printable characters");
+    return InvalidArgumentError(
+        "model must be at most 256 printable characters");
   }
   if (!IsUtcTime(r.paired_at)) {
     return InvalidArgumentError("paired_at must be YYYY-MM-DDTHH:MM:SSZ");
@@ -153,8 +155,7 @@ std::string Registry::Serialize() const {
   schema::Json doc = {{"devices", devices}};
   // Entries were validated as printable text, so dump cannot throw on
   // invalid UTF-8; replace keeps that true for any byte anyway.
-  return doc.dump(2, ' ', false, schema::Json::error_handler_t::replace) +
-         "\n";
+  return doc.dump(2, ' ', false, schema::Json::error_handler_t::replace) + "\n";
 }
 
 Status Registry::Save() const {

@@ -12,9 +12,8 @@ constexpr std::string_view kScheme = "https://";
 constexpr size_t kMaxUrl = 512;
 
 bool IsDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
 }
 
 Result<std::string> ParseHostName(std::string_view host) {
@@ -25,9 +24,9 @@ Result<std::string> ParseHostName(std::string_view host) {
   size_t start = 0;
   while (true) {
     size_t dot = host.find('.', start);
-    std::string_view label = host.substr(
-        start, dot == std::string_view::npos ? std::string_view::npos
-                                             : dot - start);
+    std::string_view label = host.substr(start, dot == std::string_view::npos
+                                                    ? std::string_view::npos
+                                                    : dot - start);
     if (label.empty() || label.size() > 63) {
       return InvalidArgumentError("host name label must be 1 to 63 characters");
     }
@@ -41,7 +40,8 @@ Result<std::string> ParseHostName(std::string_view host) {
       return InvalidArgumentError("host name label starts or ends with '-'");
     }
     for (char c : label) {
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      out.push_back(
+          static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     }
     if (dot == std::string_view::npos) break;
     out.push_back('.');

@@ -74,22 +74,19 @@ Result<Bytes> AeadOpen(ByteView key, ByteView nonce, ByteView aad,
   // The tag buffer is copied because EVP's ctrl interface takes a mutable
   // pointer.
   uint8_t tag[kAeadTagSize];
-  std::copy(ciphertext_and_tag.begin() + ct_len, ciphertext_and_tag.end(),
-            tag);
+  std::copy(ciphertext_and_tag.begin() + ct_len, ciphertext_and_tag.end(), tag);
   Bytes out(ct_len);
   int len = 0;
   int total = 0;
   if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(),
                          nonce.data()) != 1 ||
-      (!aad.empty() &&
-       EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(),
-                         static_cast<int>(aad.size())) != 1) ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+                                         static_cast<int>(aad.size())) != 1) ||
       (ct_len > 0 &&
-       EVP_DecryptUpdate(ctx.get(), out.data(), &len,
-                         ciphertext_and_tag.data(),
+       EVP_DecryptUpdate(ctx.get(), out.data(), &len, ciphertext_and_tag.data(),
                          static_cast<int>(ct_len)) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTagSize,
-                          tag) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTagSize, tag) !=
+          1) {
     Wipe(out);
     return InternalError(internal::TakeOpenSslError("aead: open failed"));
   }
@@ -115,8 +112,7 @@ Result<Bytes> AeadSealRandomNonce(Rng& rng, ByteView key, ByteView aad,
   return out;
 }
 
-Result<Bytes> AeadOpenRandomNonce(ByteView key, ByteView aad,
-                                  ByteView sealed) {
+Result<Bytes> AeadOpenRandomNonce(ByteView key, ByteView aad, ByteView sealed) {
   if (sealed.size() < kAeadNonceSize + kAeadTagSize) {
     if (key.size() != kAeadKeySize) {
       return InvalidArgumentError("aead: key must be 32 bytes");

@@ -25,8 +25,7 @@ Result<Bytes> AeadOpen(ByteView key, ByteView nonce, ByteView aad,
 // Convenience: random nonce; returns nonce || ciphertext || tag.
 Result<Bytes> AeadSealRandomNonce(Rng& rng, ByteView key, ByteView aad,
                                   ByteView plaintext);
-Result<Bytes> AeadOpenRandomNonce(ByteView key, ByteView aad,
-                                  ByteView sealed);
+Result<Bytes> AeadOpenRandomNonce(ByteView key, ByteView aad, ByteView sealed);
 
 }  // namespace warden::crypto
 

@@ -60,8 +60,9 @@ TEST(HmacTest, Rfc4231Case2) {
 
 TEST(HkdfTest, Rfc5869Case1) {
   Bytes ikm(22, 0x0b);
-  Result<Bytes> okm = Hkdf(HashAlg::kSha256, ikm, H("000102030405060708090a0b0c"),
-                           H("f0f1f2f3f4f5f6f7f8f9"), 42);
+  Result<Bytes> okm =
+      Hkdf(HashAlg::kSha256, ikm, H("000102030405060708090a0b0c"),
+           H("f0f1f2f3f4f5f6f7f8f9"), 42);
   ASSERT_TRUE(okm.ok()) << okm.status().ToString();
   EXPECT_EQ(HexEncode(*okm),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
@@ -109,9 +110,8 @@ TEST(Pbkdf2Test, Rfc7914Section11SecondVector) {
 }
 
 TEST(Pbkdf2Test, RejectsZeroIterations) {
-  EXPECT_EQ(
-      Pbkdf2Sha256(AsBytes("p"), AsBytes("salt"), 0, 32).status().code(),
-      Code::kInvalidArgument);
+  EXPECT_EQ(Pbkdf2Sha256(AsBytes("p"), AsBytes("salt"), 0, 32).status().code(),
+            Code::kInvalidArgument);
 }
 
 // McGrew & Viega, "The Galois/Counter Mode of Operation", test case 16.
@@ -173,10 +173,9 @@ TEST(AeadTest, TamperingIsIntegrityFailure) {
 
 TEST(AeadTest, WrongAadKeyOrNonceIsIntegrityFailure) {
   Bytes sealed = H(kGcmCipherTag);
-  EXPECT_EQ(AeadOpen(H(kGcmKey), H(kGcmIv), AsBytes("other"), sealed)
-                .status()
-                .code(),
-            Code::kIntegrity);
+  EXPECT_EQ(
+      AeadOpen(H(kGcmKey), H(kGcmIv), AsBytes("other"), sealed).status().code(),
+      Code::kIntegrity);
   EXPECT_EQ(AeadOpen(H(kGcmKey), H(kGcmIv), {}, sealed).status().code(),
             Code::kIntegrity);
   Bytes key = H(kGcmKey);

@@ -96,8 +96,8 @@ Result<Scalar> Scalar::FromBytesReduced(ByteView be) {
     return InvalidArgumentError("p256: value to reduce is too long");
   }
   BnPtr wide = NewSecretBn();
-  CheckOrAbort(BN_bin2bn(be.data(), static_cast<int>(be.size()),
-                         wide.get()) != nullptr);
+  CheckOrAbort(BN_bin2bn(be.data(), static_cast<int>(be.size()), wide.get()) !=
+               nullptr);
   BnPtr bn = NewSecretBn();
   BnCtxPtr ctx = NewCtx();
   CheckOrAbort(BN_nnmod(bn.get(), wide.get(), Order(), ctx.get()) == 1);
@@ -126,9 +126,9 @@ Result<Scalar> Scalar::Random(Rng& rng) {
 
 Bytes Scalar::ToBytes() const {
   Bytes out(kScalarSize);
-  CheckOrAbort(BN_bn2binpad(impl_->bn.get(), out.data(),
-                            static_cast<int>(out.size())) ==
-               static_cast<int>(kScalarSize));
+  CheckOrAbort(
+      BN_bn2binpad(impl_->bn.get(), out.data(), static_cast<int>(out.size())) ==
+      static_cast<int>(kScalarSize));
   return out;
 }
 
@@ -181,8 +181,8 @@ Result<Point> Point::FromBytes(ByteView sec1) {
 Point Point::Generator() {
   auto impl = std::make_unique<Impl>();
   impl->point = NewPoint();
-  CheckOrAbort(EC_POINT_copy(impl->point.get(),
-                             EC_GROUP_get0_generator(Group())) == 1);
+  CheckOrAbort(
+      EC_POINT_copy(impl->point.get(), EC_GROUP_get0_generator(Group())) == 1);
   return Point(std::move(impl));
 }
 
@@ -220,8 +220,8 @@ Result<Point> Point::MulAddGenerator(const Scalar& g_scalar,
   // combined form may use variable-time wNAF, and both scalars are secret.
   EcPointPtr g = NewPoint();
   BnCtxPtr ctx = NewCtx();
-  if (EC_POINT_mul(Group(), g.get(), g_scalar.impl_->bn.get(), nullptr,
-                   nullptr, ctx.get()) != 1) {
+  if (EC_POINT_mul(Group(), g.get(), g_scalar.impl_->bn.get(), nullptr, nullptr,
+                   ctx.get()) != 1) {
     return InternalError(internal::TakeOpenSslError("p256: multiply"));
   }
   WARDEN_ASSIGN_OR_RETURN(Point t, Mul(this_scalar));

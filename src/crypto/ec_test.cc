@@ -1,9 +1,10 @@
 // P-256 scalars and points: encodings, range checks and group laws.
+#include "crypto/ec.h"
+
 #include <gtest/gtest.h>
 
 #include "base/bytes.h"
 #include "base/rng.h"
-#include "crypto/ec.h"
 
 namespace warden::crypto::p256 {
 namespace {
@@ -90,8 +91,8 @@ TEST(P256Test, PointEncodings) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->ToUncompressed(), g.ToUncompressed());
   // Compressed form: the generator's y is odd.
-  Result<Point> compressed = Point::FromBytes(H(
-      "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"));
+  Result<Point> compressed = Point::FromBytes(
+      H("036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"));
   ASSERT_TRUE(compressed.ok());
   EXPECT_EQ(compressed->ToUncompressed(), g.ToUncompressed());
 }
@@ -143,8 +144,7 @@ TEST(P256Test, MulAddGeneratorMatchesSeparateSteps) {
   Scalar a = Scalar::Random(SystemRng()).value();
   Scalar b = Scalar::Random(SystemRng()).value();
   Point p = Point::Generator().Mul(Scalar::Random(SystemRng()).value()).value();
-  Point expected =
-      Point::Generator().Mul(a)->Add(p.Mul(b).value()).value();
+  Point expected = Point::Generator().Mul(a)->Add(p.Mul(b).value()).value();
   EXPECT_EQ(p.MulAddGenerator(a, b)->ToUncompressed(),
             expected.ToUncompressed());
 }

@@ -60,8 +60,8 @@ Sha256Hasher::Sha256Hasher() : impl_(std::make_unique<Impl>()) {
 Sha256Hasher::~Sha256Hasher() = default;
 
 void Sha256Hasher::Update(ByteView data) {
-  CheckOrAbort(
-      EVP_DigestUpdate(impl_->ctx.get(), data.data(), data.size()) == 1);
+  CheckOrAbort(EVP_DigestUpdate(impl_->ctx.get(), data.data(), data.size()) ==
+               1);
 }
 
 Bytes Sha256Hasher::Finish() {

@@ -40,11 +40,12 @@ inline Bytes HmacSha256(ByteView key, ByteView data) {
 }
 
 // RFC 5869 extract-and-expand. An empty salt means HashLen zero bytes.
-// `length` at most 255 * HashLen, else kInvalidArgument.
+// `length` 1 to 255 * HashLen, else kInvalidArgument.
 Result<Bytes> Hkdf(HashAlg alg, ByteView ikm, ByteView salt, ByteView info,
                    size_t length);
 
-// PBKDF2-HMAC-SHA256. `iterations` >= 1.
+// PBKDF2-HMAC-SHA256. `iterations` >= 1 and `length` >= 1, else
+// kInvalidArgument. No further minimums: callers set their own.
 Result<Bytes> Pbkdf2Sha256(ByteView password, ByteView salt,
                            uint32_t iterations, size_t length);
 

@@ -36,8 +36,8 @@ Result<KeyType> Classify(const EVP_PKEY* pkey) {
   if (EVP_PKEY_is_a(pkey, "EC")) {
     char group[64] = {0};
     size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-                                       group, sizeof(group), &len) == 1 &&
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                       sizeof(group), &len) == 1 &&
         (std::strcmp(group, "prime256v1") == 0 ||
          std::strcmp(group, "P-256") == 0)) {
       return KeyType::kEcdsaP256;
@@ -74,8 +74,8 @@ Result<EvpPkeyPtr> P256FromPoint(ByteView point) {
     return InvalidArgumentError(
         "key: P-256 public key must be 65 bytes, uncompressed");
   }
-  internal::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC",
-                                                         nullptr));
+  internal::EvpPkeyCtxPtr ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) {
     return InternalError(internal::TakeOpenSslError("key: EC context"));
   }

@@ -20,7 +20,9 @@ std::string_view KeyTypeName(KeyType type);
 class PublicKey {
  public:
   // SubjectPublicKeyInfo, DER or PEM. Only ed25519 and P-256 keys are
-  // accepted; anything else is kInvalidArgument.
+  // accepted; anything else is kInvalidArgument. A P-256 key given with a
+  // compressed point is kept uncompressed, so ToDer() and Fingerprint() do
+  // not depend on how the key was first written.
   static Result<PublicKey> FromDer(ByteView spki_der);
   static Result<PublicKey> FromPem(std::string_view pem);
   // Raw forms: 32-byte ed25519 key; 65-byte uncompressed SEC1 P-256 point.

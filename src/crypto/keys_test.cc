@@ -1,4 +1,6 @@
 // Signing keys: known answers, encodings, and refusal of foreign keys.
+#include "crypto/keys.h"
+
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -10,7 +12,6 @@
 
 #include "base/bytes.h"
 #include "crypto/hash.h"
-#include "crypto/keys.h"
 
 namespace warden::crypto {
 namespace {
@@ -101,16 +102,16 @@ TEST(KeysTest, FromRawRejectsWrongSizesAndBadPoints) {
   EXPECT_EQ(PublicKey::FromRaw(KeyType::kEcdsaP256, Bytes(64)).status().code(),
             Code::kInvalidArgument);
   // The generator with its last byte changed is off the curve.
-  Bytes g = H(
-      "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-      "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5");
+  Bytes g =
+      H("046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+        "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5");
   EXPECT_TRUE(PublicKey::FromRaw(KeyType::kEcdsaP256, g).ok());
   g.back() ^= 1;
   EXPECT_EQ(PublicKey::FromRaw(KeyType::kEcdsaP256, g).status().code(),
             Code::kInvalidArgument);
   // Compressed form is not a raw P-256 key here.
-  Bytes compressed = H(
-      "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296");
+  Bytes compressed =
+      H("036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296");
   EXPECT_EQ(PublicKey::FromRaw(KeyType::kEcdsaP256, compressed).status().code(),
             Code::kInvalidArgument);
 }
@@ -195,10 +196,10 @@ TEST(KeysTest, CompressedSpkiIsCanonicalised) {
   PublicKey pub = key->public_key();
   OwnedPkey copy(EVP_PKEY_dup(pub.raw()));
   ASSERT_TRUE(copy);
-  ASSERT_EQ(EVP_PKEY_set_utf8_string_param(
-                copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-                "compressed"),
-            1);
+  ASSERT_EQ(
+      EVP_PKEY_set_utf8_string_param(
+          copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"),
+      1);
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(copy.get(), &der);
   ASSERT_GT(len, 0);
@@ -228,8 +229,8 @@ TEST(KeysTest, RejectsRsaKeys) {
 }
 
 TEST(KeysTest, RejectsOtherCurves) {
-  OwnedPkey p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
-                                   const_cast<char*>("P-384")));
+  OwnedPkey p384(
+      EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", const_cast<char*>("P-384")));
   ASSERT_TRUE(p384);
   EXPECT_EQ(PublicKey::FromPem(PublicPem(p384.get())).status().code(),
             Code::kInvalidArgument);
@@ -249,10 +250,9 @@ TEST(KeysTest, RejectsGarbage) {
       Code::kInvalidArgument);
   EXPECT_EQ(PrivateKey::FromPem("garbage").status().code(),
             Code::kInvalidArgument);
-  EXPECT_EQ(PublicKey::FromDer(Bytes{0x30, 0x03, 0x02, 0x01, 0x00})
-                .status()
-                .code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(
+      PublicKey::FromDer(Bytes{0x30, 0x03, 0x02, 0x01, 0x00}).status().code(),
+      Code::kInvalidArgument);
   EXPECT_EQ(PublicKey::FromDer({}).status().code(), Code::kInvalidArgument);
   // A valid key followed by junk is not a key.
   Bytes der = PrivateKey::Generate(KeyType::kEd25519)->public_key().ToDer();

@@ -48,9 +48,11 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using X509StorePtr =
     std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
 using X509StoreCtxPtr =
-    std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using X509ExtPtr = std::unique_ptr<X509_EXTENSION,
-                                   Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+    std::unique_ptr<X509_STORE_CTX,
+                    Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
+using X509ExtPtr =
+    std::unique_ptr<X509_EXTENSION,
+                    Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 using X509NamePtr =
     std::unique_ptr<X509_NAME, Deleter<X509_NAME, X509_NAME_free>>;
 using Asn1IntegerPtr =

@@ -59,8 +59,8 @@ struct VerifierResponse {
 };
 
 struct ProverResult {
-  Bytes confirm_p;          // HMAC(K_confirmP, Y): send to the verifier
-  SecretBytes shared_key;   // K_shared
+  Bytes confirm_p;         // HMAC(K_confirmP, Y): send to the verifier
+  SecretBytes shared_key;  // K_shared
 };
 
 class Prover {
@@ -122,7 +122,7 @@ Bytes Transcript(const Identities& ids, ByteView share_p, ByteView share_v,
                  ByteView z, ByteView v, ByteView w0);
 
 struct KeySchedule {
-  SecretBytes k_main;      // Hash(TT)
+  SecretBytes k_main;  // Hash(TT)
   SecretBytes k_confirm_p;
   SecretBytes k_confirm_v;
   SecretBytes k_shared;

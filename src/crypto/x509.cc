@@ -47,6 +47,19 @@ Status CheckKey(X509* x) {
   return Status::Ok();
 }
 
+// What every certificate we hand out must satisfy, so that the accessors
+// never meet something they cannot represent.
+Status CheckParsed(X509* x) {
+  WARDEN_TRY(CheckKey(x));
+  struct tm tm = {};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1 ||
+      ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
+    ERR_clear_error();
+    return InvalidArgumentError("certificate: malformed validity dates");
+  }
+  return Status::Ok();
+}
+
 std::optional<std::string> NameEntry(const X509_NAME* name, int nid) {
   int idx = X509_NAME_get_index_by_NID(name, nid, -1);
   if (idx < 0) return std::nullopt;
@@ -84,8 +97,7 @@ bool IsDnsName(const std::string& s) {
   if (s.empty() || s.size() > kMaxDnsName) return false;
   for (char c : s) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                    c == '*';
+                    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*';
     if (!ok) return false;
   }
   return true;
@@ -133,7 +145,7 @@ Status AddSubjectAltNames(X509* x, const CertificateRequest& r) {
     gn.release();
   }
   if (X509_add1_ext_i2d(x, NID_subject_alt_name, names.get(), 0,
-                    X509V3_ADD_DEFAULT) != 1) {
+                        X509V3_ADD_DEFAULT) != 1) {
     return InternalError(internal::TakeOpenSslError("certificate: SAN"));
   }
   return Status::Ok();
@@ -168,9 +180,8 @@ Status SetRandomSerial(X509* x) {
       return InternalError(internal::TakeOpenSslError("certificate: serial"));
     }
     buf[0] &= 0x7f;
-  } while (std::all_of(buf, buf + sizeof(buf), [](uint8_t b) {
-    return b == 0;
-  }));
+  } while (
+      std::all_of(buf, buf + sizeof(buf), [](uint8_t b) { return b == 0; }));
   internal::BnPtr bn(BN_bin2bn(buf, sizeof(buf), nullptr));
   if (!bn) return InternalError("certificate: out of memory");
   internal::Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
@@ -194,7 +205,7 @@ Result<Certificate> Certificate::FromPem(std::string_view pem) {
     return InvalidArgumentError(
         internal::TakeOpenSslError("certificate: not a PEM certificate"));
   }
-  WARDEN_TRY(CheckKey(x.get()));
+  WARDEN_TRY(CheckParsed(x.get()));
   return Certificate(Share(std::move(x)));
 }
 
@@ -211,7 +222,7 @@ Result<Certificate> Certificate::FromDer(ByteView der) {
   if (p != der.data() + der.size()) {
     return InvalidArgumentError("certificate: trailing bytes after DER");
   }
-  WARDEN_TRY(CheckKey(x.get()));
+  WARDEN_TRY(CheckParsed(x.get()));
   return Certificate(Share(std::move(x)));
 }
 
@@ -328,8 +339,8 @@ Result<Certificate> IssueCertificate(const CertificateRequest& request,
   X509V3_set_ctx(&ctx, issuer != nullptr ? issuer->raw() : x.get(), x.get(),
                  nullptr, nullptr, 0);
   if (request.is_ca) {
-    WARDEN_TRY(AddExtension(x.get(), &ctx, NID_basic_constraints,
-                            "critical,CA:TRUE"));
+    WARDEN_TRY(
+        AddExtension(x.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE"));
     WARDEN_TRY(AddExtension(x.get(), &ctx, NID_key_usage,
                             "critical,keyCertSign,cRLSign"));
   } else {
@@ -381,8 +392,8 @@ Status VerifyCertificate(const Certificate& leaf, const Certificate& ca,
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(UnixSeconds(now)));
   // The anchor is whatever the caller trusts, self-signed or not.
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN |
-                                         X509_V_FLAG_X509_STRICT);
+  X509_VERIFY_PARAM_set_flags(
+      param, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
   int rc = X509_verify_cert(ctx.get());
   int err = X509_STORE_CTX_get_error(ctx.get());
   ERR_clear_error();

@@ -19,6 +19,9 @@ namespace warden::crypto {
 
 class Certificate {
  public:
+  // A certificate whose key is not ed25519 or P-256, or whose dates cannot
+  // be read, is kInvalidArgument like any malformed input; so is trailing
+  // data after the DER.
   static Result<Certificate> FromPem(std::string_view pem);
   static Result<Certificate> FromDer(ByteView der);
 
@@ -43,7 +46,7 @@ class Certificate {
 
 struct CertificateRequest {
   std::string common_name;
-  std::string organization;              // may be empty
+  std::string organization;                  // may be empty
   std::optional<std::string> serial_number;  // subject serialNumber
   PublicKey subject_key;
   WallTime not_before;

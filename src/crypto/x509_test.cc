@@ -1,5 +1,7 @@
 // Issuing and verifying certificates: the device CA, device identities and
 // owner client certificates.
+#include "crypto/x509.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,7 +10,6 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "crypto/hash.h"
-#include "crypto/x509.h"
 
 namespace warden::crypto {
 namespace {
@@ -49,9 +50,9 @@ CertificateRequest LeafRequest(const PublicKey& key) {
   return req;
 }
 
-class X509Test : public ::testing::TestWithParam<KeyType> {};
+class X509ChainTest : public ::testing::TestWithParam<KeyType> {};
 
-TEST_P(X509Test, IssueAndVerifyChain) {
+TEST_P(X509ChainTest, IssueAndVerifyChain) {
   Ca ca = MakeCa(GetParam(), "Example Device CA");
   EXPECT_TRUE(ca.cert.is_ca());
   EXPECT_EQ(ca.cert.subject_common_name(), "Example Device CA");
@@ -76,7 +77,7 @@ TEST_P(X509Test, IssueAndVerifyChain) {
   EXPECT_TRUE(ok.ok()) << ok.ToString();
 }
 
-TEST_P(X509Test, WrongCaIsRefused) {
+TEST_P(X509ChainTest, WrongCaIsRefused) {
   Ca ca = MakeCa(GetParam(), "Example Device CA");
   Ca other = MakeCa(GetParam(), "Another CA");
   PrivateKey device = PrivateKey::Generate(KeyType::kEd25519).value();
@@ -89,7 +90,7 @@ TEST_P(X509Test, WrongCaIsRefused) {
       << s.ToString();
 }
 
-TEST_P(X509Test, ImpostorCaWithSameNameIsRefused) {
+TEST_P(X509ChainTest, ImpostorCaWithSameNameIsRefused) {
   // Same subject name as the real CA, different key: the leaf's signature
   // does not check out.
   Ca ca = MakeCa(GetParam(), "Example Device CA");
@@ -104,7 +105,7 @@ TEST_P(X509Test, ImpostorCaWithSameNameIsRefused) {
       << s.ToString();
 }
 
-TEST_P(X509Test, OutsideValidityIsExpired) {
+TEST_P(X509ChainTest, OutsideValidityIsExpired) {
   Ca ca = MakeCa(GetParam(), "Example Device CA");
   PrivateKey device = PrivateKey::Generate(KeyType::kEcdsaP256).value();
   CertificateRequest req = LeafRequest(device.public_key());
@@ -121,7 +122,7 @@ TEST_P(X509Test, OutsideValidityIsExpired) {
             Code::kExpired);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothKeyTypes, X509Test,
+INSTANTIATE_TEST_SUITE_P(BothKeyTypes, X509ChainTest,
                          ::testing::Values(KeyType::kEd25519,
                                            KeyType::kEcdsaP256),
                          [](const auto& info) {
@@ -150,12 +151,10 @@ TEST(X509Test, ParsersRejectGarbage) {
   Ca ca = MakeCa(KeyType::kEd25519, "CA");
   Bytes der = ca.cert.ToDer();
   der.push_back(0);
-  EXPECT_EQ(Certificate::FromDer(der).status().code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(Certificate::FromDer(der).status().code(), Code::kInvalidArgument);
   der.pop_back();
   der.pop_back();
-  EXPECT_EQ(Certificate::FromDer(der).status().code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(Certificate::FromDer(der).status().code(), Code::kInvalidArgument);
 }
 
 TEST(X509Test, TamperedSignatureIsBadSignature) {

@@ -80,9 +80,9 @@ Result<Config> ParseConfig(std::string_view text) {
   auto json = schema::ParseJson(text, schema::JsonLimits{}, &error);
   if (!json.ok()) return InvalidArgumentError("config: " + error.message);
   if (auto v = ConfigSchema().Check(*json)) {
-    return InvalidArgumentError("config: " +
-                                (v->pointer.empty() ? "" : v->pointer + ": ") +
-                                v->message);
+    return InvalidArgumentError(
+        "config: " + (v->pointer.empty() ? "" : v->pointer + ": ") +
+        v->message);
   }
   Config config;
   if (json->contains("listen")) {

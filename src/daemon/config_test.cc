@@ -19,8 +19,8 @@ TEST(ConfigTest, RefusesWhatItDoesNotKnow) {
   EXPECT_FALSE(ParseConfig(R"({"listen": "0.0.0.0:80", "debug": true})").ok());
   EXPECT_FALSE(ParseConfig(R"({"app": {"command": []}})").ok());
   EXPECT_FALSE(ParseConfig(R"({"app": {"command": ["relative"]}})").ok());
-  EXPECT_FALSE(ParseConfig(R"({"app": {"command": ["/x"], "user": "Root!"}})")
-                   .ok());
+  EXPECT_FALSE(
+      ParseConfig(R"({"app": {"command": ["/x"], "user": "Root!"}})").ok());
   EXPECT_FALSE(ParseConfig(R"({"listen": "localhost:80"})").ok());
   EXPECT_FALSE(ParseConfig("[").ok());
 }

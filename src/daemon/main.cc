@@ -89,8 +89,8 @@ int Run(const Options& options) {
     Log("error", store.status().ToString());
     return 1;
   }
-  auto tls = api::MakeServerTlsContext(device->key, device->certificate,
-                                       device->ca);
+  auto tls =
+      api::MakeServerTlsContext(device->key, device->certificate, device->ca);
   if (!tls.ok()) {
     Log("error", tls.status().ToString());
     return 1;
@@ -107,9 +107,9 @@ int Run(const Options& options) {
 
   api::DeviceFacts facts;
   facts.info = device->info;
-  facts.verifier = pairing::VerifierParams{device->info.serial,
-                                           device->w0.bytes(), device->L,
-                                           device->salt, device->iterations};
+  facts.verifier =
+      pairing::VerifierParams{device->info.serial, device->w0.bytes(),
+                              device->L, device->salt, device->iterations};
   facts.certificate_fingerprint = device->certificate.Fingerprint();
   api::DeviceService service(std::move(facts), **store, app.get(),
                              SystemClock(), SystemRng(), api::ServiceOptions{},

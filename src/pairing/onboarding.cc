@@ -36,7 +36,8 @@ class BitWriter {
  public:
   void Put(uint64_t value, int bits) {
     for (int i = 0; i < bits; ++i, ++pos_) {
-      if ((value >> i) & 1) buf_[pos_ / 8] |= static_cast<uint8_t>(1u << (pos_ % 8));
+      if ((value >> i) & 1)
+        buf_[pos_ / 8] |= static_cast<uint8_t>(1u << (pos_ % 8));
     }
   }
   Bytes bytes() const { return Bytes(buf_.begin(), buf_.end()); }
@@ -110,8 +111,9 @@ Result<ParsedCode> ParseDigits(std::string_view digits) {
       const uint32_t vid = DigitsValue(digits.substr(10, 5));
       const uint32_t pid = DigitsValue(digits.substr(15, 5));
       if (vid > 0xFFFF || pid > 0xFFFF) {
-        return InvalidArgumentError("manual code vendor or product ID is out "
-                                    "of range");
+        return InvalidArgumentError(
+            "manual code vendor or product ID is out "
+            "of range");
       }
       out.vendor_id = static_cast<uint16_t>(vid);
       out.product_id = static_cast<uint16_t>(pid);
@@ -142,8 +144,10 @@ Result<ParsedCode> ParseQr(std::string_view text) {
   const uint32_t discriminator = r.Get(kDiscriminatorBits);
   const uint32_t passcode = r.Get(kPasscodeBits);
   const uint32_t padding = r.Get(kPaddingBits);
-  if (version != 0) return InvalidArgumentError("unsupported QR payload version");
-  if (padding != 0) return InvalidArgumentError("QR payload padding is not zero");
+  if (version != 0)
+    return InvalidArgumentError("unsupported QR payload version");
+  if (padding != 0)
+    return InvalidArgumentError("QR payload padding is not zero");
   if (flow > kFlowCustom) {
     return InvalidArgumentError("unknown commissioning flow in QR payload");
   }
@@ -187,7 +191,8 @@ std::string Base38Encode(ByteView data) {
   for (size_t i = 0; i < data.size(); i += 3) {
     const size_t n = std::min<size_t>(3, data.size() - i);
     uint32_t v = 0;
-    for (size_t j = 0; j < n; ++j) v |= static_cast<uint32_t>(data[i + j]) << (8 * j);
+    for (size_t j = 0; j < n; ++j)
+      v |= static_cast<uint32_t>(data[i + j]) << (8 * j);
     const int chars = n == 3 ? 5 : n == 2 ? 4 : 2;
     for (int c = 0; c < chars; ++c) {
       out += kBase38Alphabet[v % 38];
@@ -217,7 +222,8 @@ Result<Bytes> Base38Decode(std::string_view text) {
     if (v >> (8 * bytes) != 0) {
       return InvalidArgumentError("Base38 chunk is out of range");
     }
-    for (size_t b = 0; b < bytes; ++b) out.push_back(static_cast<uint8_t>(v >> (8 * b)));
+    for (size_t b = 0; b < bytes; ++b)
+      out.push_back(static_cast<uint8_t>(v >> (8 * b)));
   }
   return out;
 }
@@ -229,8 +235,8 @@ std::string EncodeManualCode(const SetupPayload& p) {
   const uint32_t chunk1 = (vid_pid ? 0x4u : 0u) | (short_disc >> 2);
   const uint32_t chunk2 = ((short_disc & 0x3) << 14) | (passcode & 0x3FFF);
   const uint32_t chunk3 = passcode >> 14;
-  std::string digits = Decimal(chunk1, 1) + Decimal(chunk2, 5) +
-                       Decimal(chunk3, 4);
+  std::string digits =
+      Decimal(chunk1, 1) + Decimal(chunk2, 5) + Decimal(chunk3, 4);
   if (vid_pid) digits += Decimal(p.vendor_id, 5) + Decimal(p.product_id, 5);
   digits += VerhoeffCheckDigit(digits);
   return digits;
@@ -250,7 +256,8 @@ std::string FormatManualCode(std::string_view d) {
 }
 
 Result<std::string> EncodeQrPayload(const SetupPayload& p) {
-  if (p.version != 0) return InvalidArgumentError("QR payload version must be 0");
+  if (p.version != 0)
+    return InvalidArgumentError("QR payload version must be 0");
   if (p.commissioning_flow > kFlowCustom) {
     return InvalidArgumentError("unknown commissioning flow");
   }
@@ -321,8 +328,9 @@ Result<std::string> RenderQrSvg(std::string_view payload) {
          s + " " + s + "\" width=\"" + px + "\" height=\"" + px +
          "\" shape-rendering=\"crispEdges\">\n"
          "<rect width=\"" +
-         s + "\" height=\"" + s + "\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"" +
-         path + "\"/>\n</svg>\n";
+         s + "\" height=\"" + s +
+         "\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"" + path +
+         "\"/>\n</svg>\n";
 }
 
 Result<std::string> RenderQrText(std::string_view payload) {

@@ -102,11 +102,11 @@ TEST(Base38, KnownAnswerAndRoundTrip) {
 }
 
 TEST(Base38, RejectsMalformedText) {
-  EXPECT_FALSE(Base38Decode("A").ok());        // 1 char: no byte count
-  EXPECT_FALSE(Base38Decode("ABC").ok());      // 3 chars: no byte count
-  EXPECT_FALSE(Base38Decode("ab").ok());       // lowercase
-  EXPECT_FALSE(Base38Decode("..").ok());       // 37*38+37 > 255
-  EXPECT_FALSE(Base38Decode(".....").ok());    // > 2^24
+  EXPECT_FALSE(Base38Decode("A").ok());      // 1 char: no byte count
+  EXPECT_FALSE(Base38Decode("ABC").ok());    // 3 chars: no byte count
+  EXPECT_FALSE(Base38Decode("ab").ok());     // lowercase
+  EXPECT_FALSE(Base38Decode("..").ok());     // 37*38+37 > 255
+  EXPECT_FALSE(Base38Decode(".....").ok());  // > 2^24
   EXPECT_TRUE(Base38Decode("").ok());
 }
 
@@ -170,17 +170,17 @@ TEST(ParseSetupCode, Rejections) {
   const char* bad[] = {
       "",
       "   ",
-      "1111-1111",                 // forbidden passcode
-      "12345678",                  // forbidden passcode
-      "00000000",                  // zero
-      "1234567",                   // 7 digits
-      "123456789",                 // 9 digits
-      "2020a021",                  // letter
-      "+20202021",                 // sign
-      "MT:Y.K9042C00KA0648G0",     // truncated
-      "MT:Y.K9042C00KA0648G000",   // trailing junk
-      "MT:y.k9042c00ka0648g00",    // lowercase
-      "mt:Y.K9042C00KA0648G00",    // lowercase prefix
+      "1111-1111",                    // forbidden passcode
+      "12345678",                     // forbidden passcode
+      "00000000",                     // zero
+      "1234567",                      // 7 digits
+      "123456789",                    // 9 digits
+      "2020a021",                     // letter
+      "+20202021",                    // sign
+      "MT:Y.K9042C00KA0648G0",        // truncated
+      "MT:Y.K9042C00KA0648G000",      // trailing junk
+      "MT:y.k9042c00ka0648g00",       // lowercase
+      "mt:Y.K9042C00KA0648G00",       // lowercase prefix
       "MT:YNJV7VSC00CMVH7E4810AK00",  // optional TLV data
       "MT:",
       "MT:Y.K9042C00KA0648G00*MT:Y.K9042C00KA0648G00",
@@ -226,26 +226,25 @@ TEST(ParseSetupCode, RejectsManualCodeWithBadFields) {
   // First digit 8 is a reserved version; make its check digit valid so the
   // field check is what refuses it.
   std::string digits = "8497011233";
-  EXPECT_EQ(ParseSetupCode(digits + VerhoeffCheckDigit(digits))
-                .status()
-                .message(),
-            "unsupported manual code version");
+  EXPECT_EQ(
+      ParseSetupCode(digits + VerhoeffCheckDigit(digits)).status().message(),
+      "unsupported manual code version");
   // VID/PID flag set in an 11-digit code.
   digits = "4497011233";
   EXPECT_FALSE(ParseSetupCode(digits + VerhoeffCheckDigit(digits)).ok());
   // Middle chunk above 16 bits.
   digits = "0700001233";
-  EXPECT_EQ(ParseSetupCode(digits + VerhoeffCheckDigit(digits))
-                .status()
-                .message(),
-            "manual code is out of range");
+  EXPECT_EQ(
+      ParseSetupCode(digits + VerhoeffCheckDigit(digits)).status().message(),
+      "manual code is out of range");
 }
 
 TEST(QrRender, SvgIsAStandaloneImageWithQuietZone) {
   auto svg = RenderQrSvg("MT:Y.K9042C00KA0648G00");
   ASSERT_TRUE(svg.ok());
   EXPECT_EQ(svg->rfind("<?xml", 0), 0u);
-  EXPECT_NE(svg->find("xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
+  EXPECT_NE(svg->find("xmlns=\"http://www.w3.org/2000/svg\""),
+            std::string::npos);
   // 22 alphanumeric characters at level M need version 2 (25x25; version 1
   // holds 20), plus 4 modules of quiet zone on each side.
   EXPECT_NE(svg->find("viewBox=\"0 0 33 33\""), std::string::npos);

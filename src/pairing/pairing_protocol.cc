@@ -1,20 +1,29 @@
 #include "pairing/pairing_protocol.h"
 
+#include <algorithm>
+
 #include "crypto/hash.h"
 
 namespace warden::pairing {
+namespace {
 
-Bytes PairingContext(ByteView exporter) {
-  Bytes out = ToBytes(kContextPrefix);
-  out.insert(out.end(), exporter.begin(), exporter.end());
+// a || b, sized once (g++ 12 misreads growing inserts as out of bounds).
+Bytes Concat(ByteView a, ByteView b) {
+  Bytes out(a.size() + b.size());
+  std::copy(a.begin(), a.end(), out.begin());
+  std::copy(b.begin(), b.end(), out.begin() + static_cast<long>(a.size()));
   return out;
 }
 
+}  // namespace
+
+Bytes PairingContext(ByteView exporter) {
+  return Concat(AsBytes(kContextPrefix), exporter);
+}
+
 Bytes KeyProof(ByteView shared_key, const crypto::PublicKey& client_key) {
-  Bytes msg = ToBytes(kKeyProofLabel);
-  Bytes der = client_key.ToDer();
-  msg.insert(msg.end(), der.begin(), der.end());
-  return crypto::HmacSha256(shared_key, msg);
+  return crypto::HmacSha256(
+      shared_key, Concat(AsBytes(kKeyProofLabel), client_key.ToDer()));
 }
 
 }  // namespace warden::pairing

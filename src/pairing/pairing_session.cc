@@ -13,6 +13,7 @@ constexpr size_t kMaxKeyPemBytes = 1024;
 Status FieldError(MessageError* error, std::string field, std::string rule,
                   std::string message) {
   if (error) *error = {field, rule, message};
+  if (field.empty()) return InvalidArgumentError(message);
   return InvalidArgumentError(field.substr(1) + ": " + message);
 }
 
@@ -128,14 +129,12 @@ Result<ServerSession> ServerSession::Create(const VerifierParams& params,
   if (exporter.size() != kExporterLength) {
     return InvalidArgumentError("pairing: bad exporter length");
   }
-  crypto::spake2plus::Identities ids{PairingContext(exporter),
-                                     ToBytes(kProverId),
-                                     ToBytes(params.serial)};
+  crypto::spake2plus::Identities ids{
+      PairingContext(exporter), ToBytes(kProverId), ToBytes(params.serial)};
   WARDEN_ASSIGN_OR_RETURN(
       auto verifier,
-      crypto::spake2plus::Verifier::Create(crypto::HashAlg::kSha256,
-                                           std::move(ids), params.w0,
-                                           params.L, rng));
+      crypto::spake2plus::Verifier::Create(
+          crypto::HashAlg::kSha256, std::move(ids), params.w0, params.L, rng));
   return ServerSession(params, std::move(verifier));
 }
 

@@ -30,9 +30,9 @@ Client StartClient(uint32_t code, ByteView exporter) {
   auto secrets = sp::DeriveProverSecrets(code, kSalt, kIterations);
   sp::Identities ids{PairingContext(exporter), ToBytes(kProverId),
                      ToBytes("SN-0001")};
-  auto prover = sp::Prover::Create(crypto::HashAlg::kSha256, ids,
-                                   secrets->w0.view(), secrets->w1.view(),
-                                   SystemRng());
+  auto prover =
+      sp::Prover::Create(crypto::HashAlg::kSha256, ids, secrets->w0.view(),
+                         secrets->w1.view(), SystemRng());
   return Client{std::move(*prover),
                 *crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256)};
 }
@@ -119,16 +119,14 @@ TEST(PairingMessagesTest, ExchangeShapeIsChecked) {
   EXPECT_FALSE(ParseExchangeRequest(schema::Json::object(), &e).ok());
   EXPECT_EQ(e.field, "/share_p");
   EXPECT_EQ(e.rule, "required");
-  EXPECT_FALSE(
-      ParseExchangeRequest({{"share_p", "AAAA"}, {"x", 1}}, &e).ok());
+  EXPECT_FALSE(ParseExchangeRequest({{"share_p", "AAAA"}, {"x", 1}}, &e).ok());
   EXPECT_EQ(e.field, "/x");
   EXPECT_FALSE(ParseExchangeRequest({{"share_p", "AAAA"}}, &e).ok());
   EXPECT_EQ(e.rule, "length");
   EXPECT_FALSE(ParseExchangeRequest({{"share_p", "!!!!"}}, &e).ok());
   EXPECT_EQ(e.rule, "format");
   EXPECT_TRUE(
-      ParseExchangeRequest({{"share_p", Base64Encode(Bytes(65, 4))}}, &e)
-          .ok());
+      ParseExchangeRequest({{"share_p", Base64Encode(Bytes(65, 4))}}, &e).ok());
 }
 
 TEST(PairingMessagesTest, ConfirmShapeIsChecked) {
@@ -148,7 +146,8 @@ TEST(PairingMessagesTest, ConfirmShapeIsChecked) {
   EXPECT_FALSE(ParseConfirmRequest(bad, &e).ok());
   EXPECT_EQ(e.field, "/name");
   bad = good;
-  bad["client_key"] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+  bad["client_key"] =
+      "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
   EXPECT_FALSE(ParseConfirmRequest(bad, &e).ok());
   EXPECT_EQ(e.field, "/client_key");
   bad = good;

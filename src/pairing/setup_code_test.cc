@@ -98,9 +98,8 @@ TEST(Verhoeff, DetectsSubstitutionsAndAdjacentTranspositions) {
 
 TEST(SetupCode, ForbiddenValuesAreRefused) {
   for (uint32_t code : {0u, 11111111u, 22222222u, 33333333u, 44444444u,
-                        55555555u, 66666666u, 77777777u, 88888888u,
-                        99999999u, 12345678u, 87654321u, 100000000u,
-                        0xFFFFFFFFu}) {
+                        55555555u, 66666666u, 77777777u, 88888888u, 99999999u,
+                        12345678u, 87654321u, 100000000u, 0xFFFFFFFFu}) {
     EXPECT_FALSE(IsValidSetupCode(code)) << code;
   }
   for (uint32_t code : {1u, 20202021u, 11111112u, 12345679u, 99999998u}) {

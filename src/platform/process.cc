@@ -317,6 +317,12 @@ Result<Child> SpawnWithSocket(const SpawnOptions& options) {
 }
 
 Status SendSignal(pid_t pid, int pidfd, int sig) {
+  // The child leads its own process group (setsid), so what it started
+  // goes too. The group id stays reserved while the child is unreaped or
+  // any member lives, so this cannot reach an unrelated process.
+  if (::kill(-pid, sig) != 0 && errno != ESRCH) {
+    return ErrnoStatus("kill", "-" + std::to_string(pid), errno);
+  }
   if (pidfd >= 0) {
     if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0 ||
         errno == ESRCH) {

@@ -71,16 +71,18 @@ Result<UserIds> LookupUser(const std::string& name);
 // is kNotFound.
 Result<Child> SpawnWithSocket(const SpawnOptions& options);
 
-// Sends `sig` to the child, through `pidfd` when it is valid (immune to pid
-// reuse). A child that has already exited is not an error.
+// Sends `sig` to the child (through `pidfd` when it is valid, immune to pid
+// reuse) and to the rest of its process group, i.e. what it started and did
+// not move elsewhere. Call only before the child is reaped. A child that has
+// already exited is not an error.
 Status SendSignal(pid_t pid, int pidfd, int sig);
 
 // Reaps `pid` if it has exited; nullopt while it runs.
 Result<std::optional<ExitStatus>> TryReap(pid_t pid);
 
-// Sends SIGTERM, waits up to `grace` for the child to exit, then sends
-// SIGKILL; returns once the child is reaped. Blocks the calling thread for
-// at most `grace` plus the time the kernel takes to kill.
+// Sends SIGTERM (as SendSignal), waits up to `grace` for the child to exit,
+// then sends SIGKILL; returns once the child is reaped. Blocks the calling
+// thread for at most `grace` plus the time the kernel takes to kill.
 Result<ExitStatus> TerminateAndReap(pid_t pid, int pidfd,
                                     std::chrono::milliseconds grace);
 

@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -67,9 +70,22 @@ TEST(ProcessTest, ChildInheritsNoOtherDescriptors) {
   // A descriptor the parent leaked without close-on-exec.
   int leaked = ::open("/dev/null", O_RDONLY);
   ASSERT_GE(leaked, 0);
-  std::string out = RunShell("ls /proc/$$/fd | sort -n | tr '\\n' ' ' >&3");
+  SpawnOptions options;
+  options.argv = {"/bin/sleep", "30"};
+  Result<Child> child = SpawnWithSocket(options);
   ::close(leaked);
-  EXPECT_EQ(out, "0 1 2 3 ");
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  // SpawnWithSocket returns after exec: this is the program's table.
+  std::set<int> fds;
+  std::string dir = "/proc/" + std::to_string(child->pid) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    fds.insert(std::stoi(entry.path().filename().string()));
+  }
+  EXPECT_EQ(fds, (std::set<int>{0, 1, 2, kChildSocketFd}));
+  ASSERT_TRUE(
+      TerminateAndReap(child->pid, child->pidfd, std::chrono::seconds(2)).ok());
+  ::close(child->socket_fd);
+  if (child->pidfd >= 0) ::close(child->pidfd);
 }
 
 TEST(ProcessTest, ChildHasNoNewPrivsAndOwnSession) {
@@ -101,19 +117,37 @@ TEST(ProcessTest, EmptyArgvIsInvalid) {
   EXPECT_EQ(child.status().code(), Code::kInvalidArgument);
 }
 
+// True once `pid` is dead: gone, or a zombie waiting for its new parent.
+bool Dead(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  auto paren = line.rfind(')');
+  return paren != std::string::npos && line.size() > paren + 2 &&
+         line[paren + 2] == 'Z';
+}
+
 TEST(ProcessTest, TerminateKillsAChildThatIgnoresSigterm) {
   SpawnOptions options;
-  options.argv = {"/bin/sh", "-c", "trap '' TERM; printf r >&3; sleep 30"};
+  options.argv = {"/bin/sh", "-c",
+                  "trap '' TERM; sleep 30 & printf '%s ' $! >&3; wait"};
   Result<Child> child = SpawnWithSocket(options);
   ASSERT_TRUE(child.ok()) << child.status().ToString();
+  std::string grandchild;
   char c = 0;
-  ASSERT_EQ(::read(child->socket_fd, &c, 1), 1);  // trap installed
+  while (::read(child->socket_fd, &c, 1) == 1 && c != ' ') grandchild += c;
+  ASSERT_FALSE(grandchild.empty());
   Result<ExitStatus> status = TerminateAndReap(child->pid, child->pidfd,
                                                std::chrono::milliseconds(100));
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   EXPECT_FALSE(status->exited);
   EXPECT_EQ(status->signal, SIGKILL);
   EXPECT_EQ(::kill(child->pid, 0), -1);  // reaped: the pid is gone
+  // What the app started went with it (the kill is delivered
+  // asynchronously; the bound only keeps a failure from hanging).
+  pid_t sleeper = std::stoi(grandchild);
+  for (int i = 0; i < 5000 && !Dead(sleeper); ++i) ::usleep(1000);
+  EXPECT_TRUE(Dead(sleeper));
   ::close(child->socket_fd);
   if (child->pidfd >= 0) ::close(child->pidfd);
 }

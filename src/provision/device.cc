@@ -41,10 +41,9 @@ Result<std::string> GetString(const json& j, const char* key) {
 
 Result<uint32_t> GetUint(const json& j, const char* key, uint32_t max) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number_unsigned() ||
-      it->get<uint64_t>() > max) {
-    return DataLossError(std::string("\"") + key +
-                         "\" must be an integer 0.." + std::to_string(max));
+  if (it == j.end() || !it->is_number_unsigned() || it->get<uint64_t>() > max) {
+    return DataLossError(std::string("\"") + key + "\" must be an integer 0.." +
+                         std::to_string(max));
   }
   return static_cast<uint32_t>(it->get<uint64_t>());
 }
@@ -134,8 +133,7 @@ Result<PairingRecord> ParsePairing(std::string_view text) {
     return DataLossError("unsupported suite \"" + suite.substr(0, 64) + "\"");
   }
   PairingRecord rec;
-  WARDEN_ASSIGN_OR_RETURN(rec.iterations,
-                          GetUint(j, "iterations", UINT32_MAX));
+  WARDEN_ASSIGN_OR_RETURN(rec.iterations, GetUint(j, "iterations", UINT32_MAX));
   if (rec.iterations < kMinIterations || rec.iterations > kMaxIterations) {
     return DataLossError("\"iterations\" must be " +
                          std::to_string(kMinIterations) + ".." +
@@ -168,8 +166,8 @@ Result<PairingRecord> ParsePairing(std::string_view text) {
 }  // namespace
 
 Result<WallTime> ParseDate(std::string_view s) {
-  const Status bad = InvalidArgumentError(
-      "\"" + std::string(s.substr(0, 32)) + "\" is not a date YYYY-MM-DD");
+  const Status bad = InvalidArgumentError("\"" + std::string(s.substr(0, 32)) +
+                                          "\" is not a date YYYY-MM-DD");
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return bad;
   auto num = [&](size_t pos, size_t len, int& out) {
     out = 0;
@@ -292,8 +290,8 @@ Result<DeviceIdentity> LoadDevice(const std::string& dir) {
   // policy, not a reason to refuse to load.
   Status chain = crypto::VerifyCertificate(*cert, *ca, cert->not_before());
   if (!chain.ok()) {
-    return IntegrityError(cert_path + ": not issued by " + kCaCertFile +
-                          ": " + chain.message());
+    return IntegrityError(cert_path + ": not issued by " + kCaCertFile + ": " +
+                          chain.message());
   }
 
   auto pairing_text = ReadIn(dir, kPairingJsonFile, kMaxJsonFile);
@@ -307,10 +305,10 @@ Result<DeviceIdentity> LoadDevice(const std::string& dir) {
   crypto::Wipe(*pairing_text);
   if (!rec.ok()) return InFile(pairing_path, rec.status(), true);
 
-  return DeviceIdentity{std::move(*info),      std::move(*key),
-                        std::move(*cert),      std::move(*ca),
-                        std::move(rec->w0),    std::move(rec->L),
-                        std::move(rec->salt),  rec->iterations};
+  return DeviceIdentity{std::move(*info),     std::move(*key),
+                        std::move(*cert),     std::move(*ca),
+                        std::move(rec->w0),   std::move(rec->L),
+                        std::move(rec->salt), rec->iterations};
 }
 
 std::string RenderSecurityTxt(const DeviceInfo& info, WallTime now,

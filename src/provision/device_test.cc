@@ -1,6 +1,7 @@
+#include "provision/device.h"
+
 #include <gtest/gtest.h>
 
-#include "provision/device.h"
 #include "provision/validate.h"
 
 namespace warden::provision {
@@ -50,9 +51,9 @@ TEST(SecurityTxt, HasAllFieldsAndExpiresInTheFuture) {
   EXPECT_NE(txt.find("Policy: https://example.com/security/policy\n"),
             std::string::npos);
   EXPECT_NE(txt.find("Preferred-Languages: en, de-CH\n"), std::string::npos);
-  EXPECT_NE(txt.find(
-                "Canonical: https://127.0.0.1:8443/.well-known/security.txt\n"),
-            std::string::npos);
+  EXPECT_NE(
+      txt.find("Canonical: https://127.0.0.1:8443/.well-known/security.txt\n"),
+      std::string::npos);
   // 180 days after 2026-01-15T07:00:00Z.
   EXPECT_NE(txt.find("Expires: 2026-07-14T07:00:00Z\n"), std::string::npos);
 }
@@ -112,8 +113,8 @@ TEST(Validate, Serial) {
   for (const char* ok : {"SN1", "abc-DEF_1.2", "0000000000"}) {
     EXPECT_TRUE(ValidateSerial(ok).ok()) << ok;
   }
-  for (const char* bad : {"", "ab", "-abc", ".abc", "a b c", "abc/def",
-                          "abc\n", "ab\xc3\xa9"}) {
+  for (const char* bad :
+       {"", "ab", "-abc", ".abc", "a b c", "abc/def", "abc\n", "ab\xc3\xa9"}) {
     EXPECT_FALSE(ValidateSerial(bad).ok()) << bad;
   }
   EXPECT_TRUE(ValidateSerial(std::string(64, 'a')).ok());
@@ -124,15 +125,15 @@ TEST(Validate, ContactPolicyLanguages) {
   EXPECT_TRUE(ValidateContact("mailto:security@example.com").ok());
   EXPECT_TRUE(ValidateContact("https://example.com/report").ok());
   for (const char* bad :
-       {"security@example.com", "mailto:", "mailto:@example.com",
-        "mailto:a@b", "mailto:a@@b.com", "mailto:a b@c.com",
-        "http://example.com", "https://", "https://exa mple.com",
-        "https://user@example.com/", "https://example.com:0/",
-        "https://example.com:99999/", "https://example.com/\"x\""}) {
+       {"security@example.com", "mailto:", "mailto:@example.com", "mailto:a@b",
+        "mailto:a@@b.com", "mailto:a b@c.com", "http://example.com", "https://",
+        "https://exa mple.com", "https://user@example.com/",
+        "https://example.com:0/", "https://example.com:99999/",
+        "https://example.com/\"x\""}) {
     EXPECT_FALSE(ValidateContact(bad).ok()) << bad;
   }
-  EXPECT_TRUE(ValidateHttpsUrl("policy_url", "https://example.com:8443/p?q=1")
-                  .ok());
+  EXPECT_TRUE(
+      ValidateHttpsUrl("policy_url", "https://example.com:8443/p?q=1").ok());
   for (const char* ok : {"en", "de-CH", "zh-Hant-TW", "sgn-BE-FR"}) {
     EXPECT_TRUE(ValidateLanguageTag(ok).ok()) << ok;
   }

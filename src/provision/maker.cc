@@ -153,13 +153,14 @@ Status InitMaker(const std::string& dir, const MakerSettings& settings,
       return AlreadyExistsError(dir + " exists and is not a directory");
     }
     if (!IsEmptyDir(dir)) {
-      return AlreadyExistsError(dir + " is not empty: refusing to replace a "
-                                      "maker directory");
+      return AlreadyExistsError(dir +
+                                " is not empty: refusing to replace a "
+                                "maker directory");
     }
   }
 
-  WARDEN_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::Generate(
-                                           crypto::KeyType::kEcdsaP256));
+  WARDEN_ASSIGN_OR_RETURN(
+      auto ca_key, crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256));
   crypto::CertificateRequest req{
       .common_name = settings.name + " Device CA",
       .organization = settings.name,
@@ -177,8 +178,8 @@ Status InitMaker(const std::string& dir, const MakerSettings& settings,
     return platform::ErrnoStatus("chmod", dir, errno);
   }
   std::string key_pem = ca_key.ToPem();
-  Status st = platform::CreateFileExclusive(
-      platform::JoinPath(dir, kCaKeyFile), key_pem, 0600);
+  Status st = platform::CreateFileExclusive(platform::JoinPath(dir, kCaKeyFile),
+                                            key_pem, 0600);
   crypto::Wipe(key_pem);
   if (st.ok()) {
     st = platform::CreateFileExclusive(platform::JoinPath(dir, kCaCertFile),

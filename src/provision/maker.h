@@ -7,6 +7,7 @@
 //   ca.crt       the self-signed device CA certificate (20 years)
 //   maker.json   MakerSettings with support_end resolved to a date
 //   serials.txt  one provisioned serial per line
+//   serials.lock serialises concurrent ProvisionUnit runs (created on use)
 // The directory holds the CA key: keep it offline, on the provisioning
 // station only.
 #ifndef WARDEN_PROVISION_MAKER_H_
@@ -29,13 +30,13 @@ inline constexpr char kMakerJsonFile[] = "maker.json";
 inline constexpr char kSerialsFile[] = "serials.txt";
 
 struct MakerSettings {
-  std::string name;                 // 1..64 printable ASCII
-  std::string contact;              // mailto:ADDRESS or https://...
-  std::string policy_url;           // https://...
+  std::string name;                             // 1..64 printable ASCII
+  std::string contact;                          // mailto:ADDRESS or https://...
+  std::string policy_url;                       // https://...
   std::vector<std::string> languages = {"en"};  // 1..16 language tags
-  int support_years = 5;            // 1..19, from the day of InitMaker
+  int support_years = 5;                   // 1..19, from the day of InitMaker
   std::optional<std::string> support_end;  // YYYY-MM-DD, overrides years
-  uint16_t vendor_id = 0xFFF1;      // Matter test vendor unless assigned
+  uint16_t vendor_id = 0xFFF1;             // Matter test vendor unless assigned
   uint16_t product_id = 0x8000;
 };
 

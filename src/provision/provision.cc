@@ -174,8 +174,7 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   }
 
   WARDEN_ASSIGN_OR_RETURN(
-      DirLock lock,
-      DirLock::Acquire(platform::JoinPath(maker_dir, kLockFile)));
+      DirLock lock, DirLock::Acquire(platform::JoinPath(maker_dir, kLockFile)));
   const std::string serials_path = platform::JoinPath(maker_dir, kSerialsFile);
   WARDEN_ASSIGN_OR_RETURN(std::string serials,
                           platform::ReadFile(serials_path, kMaxSerialsFile));
@@ -185,8 +184,9 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   }
   if (platform::Exists(out_dir) &&
       (!platform::IsDirectory(out_dir) || !IsEmptyDir(out_dir))) {
-    return AlreadyExistsError(out_dir + " exists and is not an empty "
-                                        "directory");
+    return AlreadyExistsError(out_dir +
+                              " exists and is not an empty "
+                              "directory");
   }
 
   // The unit's identity.
@@ -198,7 +198,8 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
       .serial_number = request.serial,
       .subject_key = key.public_key(),
       .not_before = now - kBackdate,
-      .not_after = std::min(AddYears(support_end, 1), maker.ca_cert.not_after()),
+      .not_after =
+          std::min(AddYears(support_end, 1), maker.ca_cert.not_after()),
       .is_ca = false,
       .dns_names = {"warden-" + request.serial + ".local", "localhost"},
       .ip_addresses = {"127.0.0.1", "::1"},
@@ -213,9 +214,8 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   WARDEN_ASSIGN_OR_RETURN(uint16_t discriminator,
                           pairing::GenerateDiscriminator(rng));
   WARDEN_ASSIGN_OR_RETURN(Bytes salt, RandomBytes(rng, kPbkdfSaltSize));
-  WARDEN_ASSIGN_OR_RETURN(
-      auto secrets,
-      crypto::spake2plus::DeriveProverSecrets(passcode, salt, kPbkdfIterations));
+  WARDEN_ASSIGN_OR_RETURN(auto secrets, crypto::spake2plus::DeriveProverSecrets(
+                                            passcode, salt, kPbkdfIterations));
   WARDEN_ASSIGN_OR_RETURN(auto record,
                           crypto::spake2plus::MakeVerifierRecord(secrets));
 
@@ -326,8 +326,8 @@ Status WriteLabel(const std::string& label_dir, const ProvisionResult& result,
   text += "Maker:          " + info.maker + "\n";
   text += "Model:          " + info.model + "\n";
   text += "Serial:         " + info.serial + "\n";
-  text += "Setup code:     " + pairing::FormatManualCode(result.manual_code) +
-          "\n";
+  text +=
+      "Setup code:     " + pairing::FormatManualCode(result.manual_code) + "\n";
   text += "QR payload:     " + result.qr_payload + "\n";
   text += "Security updates until: " + info.support_end + "\n";
   text += "Report vulnerabilities: " + info.contact + "\n";

@@ -58,8 +58,8 @@ struct ProvisionResult {
 // same maker directory are serialised by a lock on serials.txt.
 Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
                                       const ProvisionRequest& request,
-                                      const std::string& out_dir,
-                                      Clock& clock, Rng& rng);
+                                      const std::string& out_dir, Clock& clock,
+                                      Rng& rng);
 
 // Writes label.txt (serial, model, maker, formatted manual code, QR
 // payload, support end, vulnerability contact) and qr.svg into

@@ -9,7 +9,9 @@ bool IsAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
          (c >= 'a' && c <= 'z');
 }
-bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsAlpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
 
 Status Printable(std::string_view field, std::string_view value,
                  size_t max_len) {
@@ -135,7 +137,8 @@ Status ValidateContact(std::string_view contact) {
     return InvalidArgumentError("contact must be mailto:local@domain");
   }
   for (char c : addr.substr(0, at)) {
-    if (!IsAlnum(c) && std::string_view("._%+-").find(c) == std::string_view::npos) {
+    if (!IsAlnum(c) &&
+        std::string_view("._%+-").find(c) == std::string_view::npos) {
       return InvalidArgumentError(
           "contact address has a character not allowed here");
     }
@@ -148,9 +151,9 @@ Status ValidateContact(std::string_view contact) {
 }
 
 Status ValidateLanguageTag(std::string_view tag) {
-  const Status bad = InvalidArgumentError(
-      "language \"" + std::string(tag.substr(0, 40)) +
-      "\" is not a language tag such as en or de-CH");
+  const Status bad =
+      InvalidArgumentError("language \"" + std::string(tag.substr(0, 40)) +
+                           "\" is not a language tag such as en or de-CH");
   if (tag.empty() || tag.size() > 35) return bad;
   size_t pos = 0;
   int index = 0;

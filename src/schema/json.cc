@@ -37,11 +37,9 @@ class CountingIterator {
     ++*this;
     return old;
   }
+  // C++20 derives != (which the lexer uses) from ==.
   friend bool operator==(const CountingIterator& a, const CountingIterator& b) {
     return a.p_ == b.p_;
-  }
-  friend bool operator!=(const CountingIterator& a, const CountingIterator& b) {
-    return a.p_ != b.p_;
   }
 
  private:
@@ -100,6 +98,8 @@ class LimitedBuilder {
   bool number_float(Json::number_float_t v, const Json::string_t& /*raw*/) {
     return AddScalar(Json(v));
   }
+  // The lexer hands over a string it has already buffered; that buffer is
+  // bounded by max_bytes, and the limit here keeps it out of the document.
   bool string(Json::string_t& v) {
     if (!CheckString(v)) return false;
     return AddScalar(Json(std::move(v)));

@@ -338,6 +338,41 @@ TEST(Keyword, PatternInputLengthIsBounded) {
   EXPECT_NE(message.find("too long"), std::string::npos) << message;
 }
 
+TEST(Keyword, PatternKeepsSearchSemantics) {
+  struct Case {
+    const char* pattern;
+    const char* value;
+    bool match;
+  };
+  for (const Case& c :
+       {Case{"^abc", "xabc", false}, Case{"^abc", "abcx", true},
+        Case{"abc$", "xxabc", true}, Case{"abc$", "abcx", false},
+        Case{"b", "abc", true}, Case{"a|^z", "ba", true},
+        Case{"^z|q", "az", false}, Case{"^$", "", true}, Case{"x*", "", true},
+        Case{"\\d{3}", "ab123", true},
+        Case{"^(?=.*[A-Z])(?=.*[0-9]).{8,}$", "abcdefG1", true},
+        Case{"^(?=.*[A-Z])(?=.*[0-9]).{8,}$", "abcdefgh1", false},
+        Case{"\\bcat\\b", "a cat!", true},
+        Case{"\\bcat\\b", "concat", false}}) {
+    Result<Schema> s = Schema::Compile(Json{{"pattern", c.pattern}});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    std::optional<Violation> v = s->Check(Json(c.value));
+    EXPECT_EQ(!v.has_value(), c.match) << c.pattern << " on " << c.value;
+  }
+}
+
+TEST(Keyword, PatternsWithCatastrophicBacktrackingFinish) {
+  // A backtracking matcher takes exponential or high-polynomial time on
+  // these; the check must still come back (a hang fails under ctest's
+  // timeout).
+  std::string input = std::string(1024, 'a');
+  for (const char* pattern :
+       {"(a*)*b", "a*a*a*a*a*a*b", "(a|aa)*b", "^(a+)+$", "(a|a?)+b"}) {
+    Schema s = MustCompile(std::string(R"({"pattern":")") + pattern + "\"}");
+    Refusal(s, Json(input + "!").dump(), "", "pattern");
+  }
+}
+
 TEST(Keyword, Required) {
   Schema s = MustCompile(R"({"required":["mode","setpoint"]})");
   EXPECT_TRUE(Accepts(s, R"({"mode":"off","setpoint":20,"x":1})"));
@@ -471,6 +506,29 @@ TEST(Compile, RefusesBadRegex) {
   EXPECT_NE(CompileError(R"({"pattern":"*"})"), "");
   EXPECT_NE(CompileError(R"({"pattern":"a{2,1}"})"), "");
 }
+
+TEST(Compile, RefusesPatternsThatExpandTooMuch) {
+  EXPECT_NE(
+      CompileError(R"({"pattern":"(a{1,100}){1,100}b"})").find("too complex"),
+      std::string::npos);
+  EXPECT_NE(CompileError(R"({"pattern":"((a{1,30}){1,30}){1,30}"})"), "");
+  EXPECT_NE(CompileError(R"({"pattern":"[a-z]{5000}"})"), "");
+  // Ordinary patterns, counted repetition included, are fine.
+  for (const char* ok :
+       {"^[a-z][a-z0-9_]{0,31}$", "^[0-9a-f]{64}$", "^.{0,1000}$",
+        "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        "^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$"}) {
+    Result<Schema> s = Schema::Compile(Json{{"pattern", ok}});
+    EXPECT_TRUE(s.ok()) << ok << ": " << s.status().ToString();
+  }
+}
+
+#if defined(__GLIBCXX__)
+TEST(Compile, RefusesBackReferences) {
+  // They cannot be matched in polynomial time.
+  EXPECT_NE(CompileError(R"({"pattern":"^(a+)\\1$"})"), "");
+}
+#endif
 
 TEST(Compile, PatternLengthLimit) {
   SchemaLimits limits;

@@ -59,7 +59,8 @@ class Stmt {
     return p ? std::string(reinterpret_cast<const char*>(p), n) : "";
   }
   Bytes Blob(int col) {
-    const uint8_t* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, col));
+    const uint8_t* p =
+        static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, col));
     int n = sqlite3_column_bytes(stmt_, col);
     return p ? Bytes(p, p + n) : Bytes();
   }
@@ -89,9 +90,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   ::close(fd);
 
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status st = IoError("open " + path + ": " +
                         (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -118,8 +119,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     WARDEN_TRY(get.status());
     WARDEN_ASSIGN_OR_RETURN(bool has, get.Step());
     if (!has) {
-      Stmt put(store->db_,
-               "INSERT INTO meta(key, value) VALUES('schema', ?1)");
+      Stmt put(store->db_, "INSERT INTO meta(key, value) VALUES('schema', ?1)");
       WARDEN_TRY(put.status());
       put.Bind(1, std::to_string(kSchemaVersion));
       WARDEN_TRY(put.Step());
@@ -204,8 +204,9 @@ Status StateStore::CompletePairing(
     add.Bind(3, owner.fingerprint);
     add.Bind(4, owner.created_at);
     WARDEN_TRY(add.Step());
-    WARDEN_TRY(Exec("DELETE FROM meta WHERE key='password'; DELETE FROM "
-                    "sessions;"));
+    WARDEN_TRY(
+        Exec("DELETE FROM meta WHERE key='password'; DELETE FROM "
+             "sessions;"));
     if (password_hash) {
       Stmt pw(db_, "INSERT INTO meta(key, value) VALUES('password', ?1)");
       WARDEN_TRY(pw.status());

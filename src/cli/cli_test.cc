@@ -1,0 +1,285 @@
+// The `warden` binary as a user runs it: exit codes, one-line errors, the
+// maker flow end to end, and the owner flow against a stand-in device.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client/fake_device.h"
+#include "client/registry.h"
+#include "platform/file.h"
+#include "schema/json.h"
+
+namespace warden::cli {
+namespace {
+
+using client::testing::FakeDevice;
+using client::testing::kPasscode;
+using client::testing::kSerial;
+using client::testing::TestRequest;
+using client::testing::TlsTestServer;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::signal(SIGPIPE, SIG_IGN);
+    char tmpl[] = "/tmp/warden_cli_test_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    home_ = dir_ + "/home";
+  }
+  void TearDown() override { std::system(("rm -rf " + Quote(dir_)).c_str()); }
+
+  RunResult Run(const std::vector<std::string>& args,
+                const std::string& stdin_text = "") {
+    std::string in = dir_ + "/stdin", out = dir_ + "/stdout",
+                err = dir_ + "/stderr";
+    std::ofstream(in) << stdin_text;
+    std::string cmd = Quote(WARDEN_BIN);
+    for (const auto& a : args) cmd += " " + Quote(a);
+    cmd += " <" + Quote(in) + " >" + Quote(out) + " 2>" + Quote(err);
+    int status = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+
+  // Owner commands with the test's home directory.
+  RunResult Owner(std::vector<std::string> args,
+                  const std::string& stdin_text = "") {
+    args.insert(args.begin(), {"--home", home_});
+    return Run(args, stdin_text);
+  }
+
+  static void ExpectOneLineError(const RunResult& r, int code,
+                                 const std::string& needle = "") {
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_EQ(r.err.rfind("warden: ", 0), 0u) << r.err;
+    ASSERT_FALSE(r.err.empty());
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+    if (!needle.empty()) {
+      EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    }
+  }
+
+  std::string dir_;
+  std::string home_;
+};
+
+TEST_F(CliTest, UsageErrorsExitTwoWithOneLine) {
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"frobnicate"},
+      {"pair"},
+      {"pair", "https://127.0.0.1:8443"},
+      {"pair", "https://127.0.0.1:8443", "--code", "1234"},
+      {"pair", "https://127.0.0.1:8443", "--code", "11111111"},
+      {"pair", "http://127.0.0.1:8443", "--code", "20202021"},
+      {"pair", "https://127.0.0.1:8443", "--code", "20202021", "--name",
+       "../x"},
+      {"pair", "https://127.0.0.1:8443", "--code", "20202021",
+       "--password-file", "f", "--password-stdin"},
+      {"get", "dev"},
+      {"get", "dev", "Bad-Key"},
+      {"set", "dev", "k"},
+      {"status", "a/b"},
+      {"reset", "dev"},
+      {"password", "dev"},
+      {"caps"},
+      {"mfg"},
+      {"mfg", "init", "--dir", "d", "--name", "n"},
+      {"mfg", "init", "--dir", "d", "--name", "Acme", "--contact",
+       "mailto:s@a.example", "--policy", "https://a.example/p",
+       "--support-years", "5", "--support-end", "2040-01-01"},
+      {"mfg", "init", "--dir", "d", "--name", "Acme", "--contact",
+       "mailto:s@a.example", "--policy", "https://a.example/p", "--vendor-id",
+       "5"},
+      {"mfg", "init", "--dir", "d", "--name", "Acme", "--contact",
+       "not a contact", "--policy", "https://a.example/p"},
+      {"mfg", "provision", "--maker", "m", "--serial", "x", "--model", "M",
+       "--out", "o"},
+  };
+  for (const auto& args : cases) {
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    SCOPED_TRACE(joined);
+    RunResult r = Owner(args);
+    ExpectOneLineError(r, 2);
+    EXPECT_EQ(r.out, "");
+  }
+  // Nothing was created by refused maker commands.
+  EXPECT_FALSE(platform::Exists("d"));
+}
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--help"},
+                                             {"mfg", "--help"},
+                                             {"mfg", "init", "--help"},
+                                             {"mfg", "provision", "--help"},
+                                             {"pair", "--help"},
+                                             {"status", "--help"},
+                                             {"get", "--help"},
+                                             {"set", "--help"},
+                                             {"reset", "--help"},
+                                             {"password", "--help"},
+                                             {"caps", "--help"}}) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << args.front();
+    EXPECT_NE(r.out.find("Usage:"), std::string::npos) << r.out;
+  }
+  EXPECT_NE(Run({"pair", "--help"}).out.find("--code"), std::string::npos);
+}
+
+TEST_F(CliTest, MakerInitAndProvisionEndToEnd) {
+  std::string maker = dir_ + "/maker";
+  RunResult init = Run({"mfg",           "init",
+                        "--dir",         maker,
+                        "--name",        "Acme",
+                        "--contact",     "mailto:security@acme.example",
+                        "--policy",      "https://acme.example/security",
+                        "--support-end", "2035-06-30",
+                        "--language",    "en",
+                        "--language",    "de",
+                        "--vendor-id",   "65521",
+                        "--product-id",  "32769"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_TRUE(platform::Exists(maker + "/ca.key"));
+  EXPECT_NE(init.out.find("2035-06-30"), std::string::npos);
+
+  std::string unit = dir_ + "/unit1";
+  std::string label = dir_ + "/label1";
+  RunResult prov =
+      Run({"mfg", "provision", "--maker", maker, "--serial", "SN-0001",
+           "--model", "Thermostat T1", "--out", unit, "--firmware-version",
+           "1.2.3", "--label", label, "--json"});
+  ASSERT_EQ(prov.exit_code, 0) << prov.err;
+  Result<schema::Json> j = schema::ParseJson(prov.out, {});
+  ASSERT_TRUE(j.ok()) << prov.out;
+  EXPECT_EQ((*j)["serial"], "SN-0001");
+  std::string passcode = (*j)["passcode"].get<std::string>();
+  std::string manual = (*j)["manual_code"].get<std::string>();
+  EXPECT_EQ(passcode.size(), 8u);
+  EXPECT_EQ(manual.size(), 11u);
+  EXPECT_EQ((*j)["qr_payload"].get<std::string>().rfind("MT:", 0), 0u);
+  EXPECT_EQ((*j)["device_dir"], unit);
+  EXPECT_EQ((*j)["certificate_fingerprint"].get<std::string>().size(), 64u);
+  for (const char* f : {"identity.key", "identity.crt", "ca.crt", "device.json",
+                        "pairing.json"}) {
+    std::string path = unit + "/" + f;
+    ASSERT_TRUE(platform::Exists(path)) << f;
+    std::string content = Slurp(path);
+    EXPECT_EQ(content.find(passcode), std::string::npos) << f;
+    EXPECT_EQ(content.find(manual), std::string::npos) << f;
+  }
+  EXPECT_NE(Slurp(label + "/label.txt").find("SN-0001"), std::string::npos);
+
+  // The human form shows the code once, formatted, with a QR drawing.
+  RunResult human =
+      Run({"mfg", "provision", "--maker", maker, "--serial", "SN-0002",
+           "--model", "Thermostat T1", "--out", dir_ + "/unit2"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("setup code"), std::string::npos);
+  EXPECT_NE(human.out.find("MT:"), std::string::npos);
+  EXPECT_NE(human.out.find("\xe2\x96\x88"), std::string::npos);  // a block
+  EXPECT_FALSE(platform::Exists(dir_ + "/label2"));
+
+  // The same serial twice is a failed operation, not a usage error.
+  RunResult again =
+      Run({"mfg", "provision", "--maker", maker, "--serial", "SN-0001",
+           "--model", "Thermostat T1", "--out", dir_ + "/unit3"});
+  ExpectOneLineError(again, 1);
+  EXPECT_FALSE(platform::Exists(dir_ + "/unit3"));
+}
+
+TEST_F(CliTest, StatusOfAnEmptyHome) {
+  RunResult r = Owner({"status"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no paired devices"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(stat(home_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  RunResult j = Owner({"status", "--json"});
+  EXPECT_EQ(j.exit_code, 0);
+  EXPECT_EQ(schema::ParseJson(j.out, {}).value(),
+            schema::Json({{"devices", schema::Json::array()}}));
+  ExpectOneLineError(Owner({"get", "nothere", "setpoint"}), 1,
+                     "no device named");
+}
+
+TEST_F(CliTest, PairSetAndResetAgainstADevice) {
+  FakeDevice device;
+  TlsTestServer server(
+      device.ServerOptions(4),
+      [&](const TestRequest& r, SSL* ssl) { return device.Handle(r, ssl); });
+  uint16_t port = server.Start();
+  ASSERT_NE(port, 0);
+  std::string url = "https://127.0.0.1:" + std::to_string(port);
+
+  // The manual code form of the passcode works as --code too; here the
+  // bare passcode, with a password from standard input.
+  RunResult pair = Owner(
+      {"pair", url, "--code", std::to_string(kPasscode), "--password-stdin"},
+      "a long owner password\n");
+  ASSERT_EQ(pair.exit_code, 0) << pair.err;
+  EXPECT_EQ(pair.out, std::string("paired with ") + kSerial +
+                          " (Thermostat T1) as " + kSerial + "\n");
+  EXPECT_EQ(device.password_, "a long owner password");
+
+  RunResult list = Owner({"status", "--json"});
+  ASSERT_EQ(list.exit_code, 0);
+  schema::Json devices = schema::ParseJson(list.out, {}).value()["devices"];
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0]["fingerprint"], device.identity_.cert.Fingerprint());
+
+  RunResult refused = Owner({"set", kSerial, "setpoint", "40"});
+  ExpectOneLineError(refused, 1);
+  EXPECT_EQ(refused.err,
+            "warden: device refused setpoint: /value: 40 is greater than the "
+            "maximum 30 (maximum)\n");
+
+  RunResult set = Owner({"set", kSerial, "setpoint", "21.5", "--json"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(schema::ParseJson(set.out, {}).value()["value"], 21.5);
+
+  RunResult reset = Owner({"reset", kSerial, "--yes"});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_FALSE(device.owner_key_.has_value());
+  server.Stop();
+  EXPECT_EQ(client::Registry::Load(home_).value().devices().size(), 0u);
+}
+
+}  // namespace
+}  // namespace warden::cli
