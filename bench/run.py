@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Front-door benchmarks: wardend against baselines measured in the same run.
+
+  python3 bench/run.py [--build build/default] [--seconds 5] [--pairings 10]
+
+Figures (each one JSON line, plus a summary table):
+  tls_handshakes   full TLS 1.3 handshakes/s, wardend vs nginx, same cert
+  auth_requests    authenticated keep-alive GETs/s (client certificate),
+                   wardend /v1/state vs nginx checking the same certificate
+  pairing          `warden pair` wall time vs `warden get` of one value
+  idle_rss         wardend + thermostat app RSS vs nginx (master + worker)
+Everything runs on 127.0.0.1 and is stopped at the end.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def emit(record):
+    print(json.dumps(record), flush=True)
+    return record
+
+
+class Bench:
+    def __init__(self, args):
+        self.build = os.path.abspath(args.build)
+        self.warden = os.path.join(self.build, "src/cli/warden")
+        self.wardend = os.path.join(self.build, "src/daemon/wardend")
+        self.app = os.path.join(self.build,
+                                "examples/thermostat/warden-thermostat")
+        self.tls_load = os.path.join(self.build, "bench/tls_load")
+        self.seconds = args.seconds
+        self.pairings = args.pairings
+        self.work = tempfile.mkdtemp(prefix="warden-bench-")
+        self.procs = []
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run([self.warden, "--home", self.home] + list(args),
+                              input=stdin, capture_output=True, text=True,
+                              check=True)
+
+    def start_wardend(self):
+        log = open(os.path.join(self.work, "wardend.log"), "w+")
+        p = subprocess.Popen([self.wardend, "--state-dir", self.unit,
+                              "--listen", "127.0.0.1:0", "--app", self.app],
+                             stdout=log, stderr=log)
+        self.procs.append(p)
+        for _ in range(200):
+            log.seek(0)
+            m = re.search(r"listening: https://127\.0\.0\.1:(\d+)", log.read())
+            if m:
+                return p, int(m.group(1))
+            time.sleep(0.05)
+        raise RuntimeError("wardend did not start")
+
+    def start_nginx(self, fingerprint_sha1):
+        port_sock = __import__("socket").socket()
+        port_sock.bind(("127.0.0.1", 0))
+        port = port_sock.getsockname()[1]
+        port_sock.close()
+        chain = os.path.join(self.work, "chain.pem")
+        with open(chain, "w") as out:
+            for name in ("identity.crt", "ca.crt"):
+                with open(os.path.join(self.unit, name)) as f:
+                    out.write(f.read())
+        user = "user nobody nogroup;" if os.geteuid() == 0 else ""
+        conf = os.path.join(self.work, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+%(user)s
+worker_processes 1;
+daemon off;
+pid %(w)s/nginx.pid;
+error_log %(w)s/nginx-error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path %(w)s/body;
+  proxy_temp_path %(w)s/proxy;
+  fastcgi_temp_path %(w)s/fastcgi;
+  uwsgi_temp_path %(w)s/uwsgi;
+  scgi_temp_path %(w)s/scgi;
+  server {
+    listen 127.0.0.1:%(port)d ssl;
+    ssl_protocols TLSv1.3;
+    ssl_certificate %(chain)s;
+    ssl_certificate_key %(key)s;
+    ssl_verify_client optional_no_ca;
+    ssl_session_tickets off;
+    location = /v1/state {
+      default_type application/json;
+      if ($ssl_client_fingerprint != "%(fp)s") { return 401; }
+      return 200 '{"state":{"heating":false,"mode":"off","setpoint":20,"temperature":19.5}}\\n';
+    }
+  }
+}
+""" % {"user": user, "w": self.work, "port": port, "chain": chain,
+       "key": os.path.join(self.unit, "identity.key"), "fp": fingerprint_sha1})
+        p = subprocess.Popen(["nginx", "-c", conf, "-p", self.work],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        for _ in range(100):
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", port), 0.2):
+                    return p, port
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not start")
+
+    def load(self, mode, port, *extra):
+        out = subprocess.run([self.tls_load, mode, str(port),
+                              str(self.seconds)] + list(extra),
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    def run(self):
+        results = []
+        self.home = os.path.join(self.work, "home")
+        maker = os.path.join(self.work, "maker")
+        self.unit = os.path.join(self.work, "unit")
+        subprocess.run([self.warden, "mfg", "init", "--dir", maker, "--name",
+                        "Bench Maker", "--contact",
+                        "mailto:security@bench.example", "--policy",
+                        "https://bench.example/policy"], check=True,
+                       capture_output=True)
+        unit = json.loads(subprocess.run(
+            [self.warden, "mfg", "provision", "--maker", maker, "--serial",
+             "BENCH-0001", "--model", "Bench", "--out", self.unit, "--json"],
+            check=True, capture_output=True, text=True).stdout)
+        wardend, port = self.start_wardend()
+        self.cli("pair", "https://127.0.0.1:%d" % port, "--code",
+                 unit["manual_code"], "--name", "bench")
+        for _ in range(100):
+            if subprocess.run([self.warden, "--home", self.home, "get",
+                               "bench", "mode"],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.05)
+
+        # Idle memory first, before any load has grown the heaps.
+        time.sleep(2)
+        app_pids = children(wardend.pid)
+        wardend_rss = rss_kib(wardend.pid)
+        app_rss = sum(rss_kib(p) for p in app_pids)
+
+        cert = os.path.join(self.home, "owner.crt")
+        key = os.path.join(self.home, "owner.key")
+        fp = subprocess.run(["openssl", "x509", "-in", cert, "-noout",
+                             "-fingerprint", "-sha1"], capture_output=True,
+                            text=True, check=True).stdout
+        fp = fp.strip().split("=", 1)[1].replace(":", "").lower()
+        nginx, nginx_port = self.start_nginx(fp)
+        time.sleep(1)
+        nginx_rss = rss_kib(nginx.pid) + sum(rss_kib(p)
+                                            for p in children(nginx.pid))
+        results.append(emit({
+            "figure": "idle_rss_kib", "wardend": wardend_rss,
+            "app": app_rss, "baseline_nginx": nginx_rss,
+            "ratio": round(wardend_rss / nginx_rss, 2)}))
+
+        w = self.load("handshakes", port)
+        n = self.load("handshakes", nginx_port)
+        results.append(emit({
+            "figure": "tls_handshakes_per_second",
+            "wardend": w["per_second"], "baseline_nginx": n["per_second"],
+            "ratio": round(w["per_second"] / n["per_second"], 2)}))
+
+        w = self.load("requests", port, "/v1/state", cert, key)
+        n = self.load("requests", nginx_port, "/v1/state", cert, key)
+        results.append(emit({
+            "figure": "auth_requests_per_second",
+            "wardend": w["per_second"], "baseline_nginx": n["per_second"],
+            "ratio": round(w["per_second"] / n["per_second"], 2)}))
+
+        url = "https://127.0.0.1:%d" % port
+        pair_ms, get_ms = [], []
+        for _ in range(self.pairings):
+            self.cli("reset", "bench", "--yes")
+            t = time.perf_counter()
+            self.cli("pair", url, "--code", unit["manual_code"], "--name",
+                     "bench")
+            pair_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            self.cli("get", "bench", "mode")
+            get_ms.append((time.perf_counter() - t) * 1000)
+        p, g = statistics.median(pair_ms), statistics.median(get_ms)
+        results.append(emit({
+            "figure": "pairing_ms", "warden_pair_median": round(p, 1),
+            "baseline_warden_get_median": round(g, 1),
+            "ratio": round(p / g, 2), "runs": self.pairings}))
+        return results
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM if p.args[0] != "nginx"
+                              else signal.SIGQUIT)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build/default")
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--pairings", type=int, default=10)
+    args = parser.parse_args()
+    bench = Bench(args)
+    try:
+        results = bench.run()
+    finally:
+        bench.stop()
+    print("\n%-28s %14s %14s %8s" % ("figure", "wardend", "baseline", "ratio"),
+          file=sys.stderr)
+    for r in results:
+        keys = [k for k in r if k not in ("figure", "ratio", "runs", "app")]
+        print("%-28s %14s %14s %8s" % (r["figure"], r[keys[0]], r[keys[1]],
+                                       r["ratio"]), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
