@@ -8,7 +8,10 @@ add_library(warden_options INTERFACE)
 target_compile_options(warden_options INTERFACE -Wall -Wextra -Werror
   -Wno-missing-field-initializers)
 target_compile_definitions(warden_options INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW
+  # Boost 1.74 does not detect clang 14's coroutines by itself; every
+  # target must see Asio configured the same way.
+  BOOST_ASIO_HAS_CO_AWAIT BOOST_ASIO_HAS_STD_COROUTINE)
 
 if(WARDEN_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all

@@ -1,6 +1,9 @@
 // Fuzzes the owner API's request path: raw bytes through the HTTP parser
 // with wardend's limits, then into the DeviceService exactly as the TLS
 // server hands requests over (an unpaired device without an app).
+// Boost 1.74's awaitable.hpp uses std::exchange without including it.
+#include <utility>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -8,7 +11,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange
 
 #include "api/device_service.h"
 #include "crypto/spake2plus.h"

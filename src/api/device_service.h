@@ -6,11 +6,13 @@
 #ifndef WARDEN_API_DEVICE_SERVICE_H_
 #define WARDEN_API_DEVICE_SERVICE_H_
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including it.
+#include <utility>
+
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <optional>
 #include <string>
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange
 
 #include "api/http.h"
 #include "auth/password.h"

@@ -302,6 +302,12 @@ int RunStatusDevice(const std::string& home, const std::string& name,
   Result<Json> info = s->Info();
   if (!info.ok()) return Fail(info.status());
   Result<Json> state = s->State();
+  if (!state.ok() && !json) {
+    // The device answered; show what it said before the failure.
+    std::cout << name << ": " << TextField(*info, "serial") << " ("
+              << TextField(*info, "model") << ") at "
+              << s->record().url.ToString() << "\n";
+  }
   if (!state.ok()) return Fail(state.status());
   if (json) {
     std::cout << MachineJson({{"name", name},

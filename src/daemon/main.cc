@@ -4,6 +4,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,6 +18,7 @@
 #include "base/rng.h"
 #include "daemon/config.h"
 #include "platform/file.h"
+#include "platform/process.h"
 #include "provision/device.h"
 #include "store/state_store.h"
 
@@ -72,6 +75,30 @@ Result<Config> EffectiveConfig(const Options& options) {
   return config;
 }
 
+// The app gets a directory of its own for its settings, owned by the user
+// it runs as.
+Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
+                                      const std::string& state_dir) {
+  app::AppOptions options;
+  options.argv = config.command;
+  std::string app_dir = platform::JoinPath(state_dir, "app");
+  WARDEN_TRY(platform::MakeDirs(app_dir, 0700));
+  if (::geteuid() == 0) {
+    options.run_as_user = config.user;
+    WARDEN_ASSIGN_OR_RETURN(auto ids, platform::LookupUser(config.user));
+    // The app user may pass through the state directory to its own
+    // folder, but cannot list or read anything else in it.
+    if (::chmod(state_dir.c_str(), 0711) != 0) {
+      return platform::ErrnoStatus("chmod", state_dir, errno);
+    }
+    if (::chown(app_dir.c_str(), ids.uid, ids.gid) != 0) {
+      return platform::ErrnoStatus("chown", app_dir, errno);
+    }
+  }
+  options.env.push_back("WARDEN_APP_STATE_DIR=" + app_dir);
+  return options;
+}
+
 int Run(const Options& options) {
   auto config = EffectiveConfig(options);
   if (!config.ok()) {
@@ -99,10 +126,13 @@ int Run(const Options& options) {
   asio::io_context io(1);
   std::unique_ptr<app::AppHost> app;
   if (config->app) {
-    app::AppOptions app_options;
-    app_options.argv = config->app->command;
-    if (::geteuid() == 0) app_options.run_as_user = config->app->user;
-    app = std::make_unique<app::AppHost>(io, app_options, SystemClock());
+    auto app_options = AppOptionsFor(*config->app, options.state_dir);
+    if (!app_options.ok()) {
+      Log("error", app_options.status().ToString());
+      return 1;
+    }
+    app = std::make_unique<app::AppHost>(io, *app_options, SystemClock());
+    app->SetEventHandler([](std::string_view e) { Log("app", e); });
   }
 
   api::DeviceFacts facts;

@@ -60,20 +60,22 @@ class Maker:
 class Daemon:
     """One wardend process on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, state_dir, app=True, extra=()):
+    def __init__(self, state_dir, app=True, extra=(), port=0):
         self.state_dir = state_dir
-        cmd = [WARDEND, "--state-dir", state_dir, "--listen", "127.0.0.1:0"]
+        cmd = [WARDEND, "--state-dir", state_dir, "--listen",
+               "127.0.0.1:%d" % port]
         if app and THERMOSTAT:
             cmd += ["--app", THERMOSTAT]
         cmd += list(extra)
         self.log_path = os.path.join(state_dir, "..",
                                      os.path.basename(state_dir) + ".log")
-        self.log = open(self.log_path, "w+")
+        self.log = open(self.log_path, "a+")
+        self.log_start = len(self.read_log())
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:
-            text = self.read_log()
+            text = self.read_log()[self.log_start:]
             m = re.search(r"listening: https://127\.0\.0\.1:(\d+)", text)
             if m:
                 self.port = int(m.group(1))
@@ -189,6 +191,8 @@ class DeviceTestCase(unittest.TestCase):
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="warden-it-")
+        # The app runs as "nobody" and must pass through to its folder.
+        os.chmod(self.root, 0o711)
         self.addCleanup(shutil.rmtree, self.root, True)
         self.home = os.path.join(self.root, "owner-home")
         self.maker = Maker(self.root)

@@ -59,7 +59,7 @@ class PairingTest(harness.DeviceTestCase):
 
         # State survives a restart of the daemon.
         self.assertEqual(d.stop(), 0)
-        d2 = self.start()
+        d2 = self.start(port=d.port)
         run_cli("status", "home", home=self.home)  # same pinned certificate
         d2.wait_app_ready(self.home, "home")
         status, _, body = harness.request(
@@ -80,7 +80,7 @@ class PairingTest(harness.DeviceTestCase):
         self.pair(d)
 
     def test_second_owner_refused_until_reset(self):
-        d = self.start(app=False)
+        d = self.start()
         self.pair(d)
         other_home = os.path.join(self.root, "other-home")
         proc = self.pair(d, home=other_home, check=False)
@@ -92,8 +92,12 @@ class PairingTest(harness.DeviceTestCase):
         self.assertFalse(info["paired"])
         # The old owner's key no longer opens anything.
         self.pair(d, home=other_home, name="new")
+        d.wait_app_ready(other_home, "new")
         st = run_cli("status", "new", home=other_home)
         self.assertEqual(st.returncode, 0)
+        # ...and the old owner is locked out.
+        old = run_cli("get", "home", "mode", home=self.home, check=False)
+        self.assertEqual(old.returncode, 1)
 
     def test_relayed_pairing_fails(self):
         d = self.start(app=False)
