@@ -99,6 +99,8 @@ error_log %(w)s/nginx-error.log;
 events { worker_connections 256; }
 http {
   access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
   client_body_temp_path %(w)s/body;
   proxy_temp_path %(w)s/proxy;
   fastcgi_temp_path %(w)s/fastcgi;
@@ -136,7 +138,10 @@ http {
     def load(self, mode, port, *extra):
         out = subprocess.run([self.tls_load, mode, str(port),
                               str(self.seconds)] + list(extra),
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("tls_load %s on port %d: %s" %
+                               (mode, port, out.stderr.strip()))
         return json.loads(out.stdout)
 
     def run(self):
@@ -226,7 +231,8 @@ http {
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        shutil.rmtree(self.work, ignore_errors=True)
+        if not os.environ.get("WARDEN_BENCH_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
 
 
 def main():

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "app/app_host.h"
+#include "app/app_protocol.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "pairing/pairing_protocol.h"
@@ -13,16 +14,6 @@ namespace {
 
 using http::status;
 using http::verb;
-
-bool IsCapabilityKey(std::string_view key) {
-  if (key.empty() || key.size() > 32) return false;
-  if (key[0] < 'a' || key[0] > 'z') return false;
-  for (char c : key) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 ApiError MakeError(status s, Code code, std::string message,
                    std::string field = "", std::string rule = "") {
@@ -119,6 +110,26 @@ Result<schema::Json> DeviceService::ParseBody(const Request& request,
     return body.status();
   }
   return body;
+}
+
+Result<std::string> DeviceService::PasswordBody(const Request& request,
+                                                ApiError* error) {
+  WARDEN_ASSIGN_OR_RETURN(auto body, ParseBody(request, error, false));
+  if (!body.is_object() || body.size() != 1 || !body.contains("password") ||
+      !body["password"].is_string()) {
+    *error = MakeError(status::bad_request, Code::kInvalidArgument,
+                       "body must be {\"password\": string}", "/password",
+                       "required");
+    return InvalidArgumentError(error->message);
+  }
+  return body["password"].get<std::string>();
+}
+
+std::optional<Response> DeviceService::AppUnavailable(const Request& request) {
+  if (app_ && app_->ready()) return std::nullopt;
+  return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
+                        "the device application is not running"),
+              request);
 }
 
 Result<store::Owner> DeviceService::Authenticate(const Request& request,
@@ -408,21 +419,11 @@ Response DeviceService::Login(const Request& request, const Peer& peer) {
     return Fail(e, request);
   }
   ApiError error;
-  auto body = ParseBody(request, &error, false);
-  if (!body.ok()) return Fail(error, request);
-  if (!body->is_object() || body->size() != 1 || !body->contains("password") ||
-      !(*body)["password"].is_string()) {
-    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
-                          "body must be {\"password\": string}", "/password",
-                          "required"),
-                request);
-  }
-  const std::string& password =
-      (*body)["password"].get_ref<const std::string&>();
+  auto password = PasswordBody(request, &error);
+  if (!password.ok()) return Fail(error, request);
   auto stored = store_.PasswordHash();
   if (!stored.ok()) return Fail(ErrorFromStatus(stored.status()), request);
-  bool good = stored->has_value() && password.size() <= 128 &&
-              auth::VerifyPassword(**stored, password);
+  bool good = stored->has_value() && auth::VerifyPassword(**stored, *password);
   if (!good) {
     login_throttle_.RecordFailure(peer.address);
     events_("login_failed", peer.address);
@@ -450,20 +451,11 @@ Response DeviceService::Logout(const Request& request) {
 
 Response DeviceService::SetPassword(const Request& request) {
   ApiError error;
-  auto body = ParseBody(request, &error, false);
-  if (!body.ok()) return Fail(error, request);
-  if (!body->is_object() || body->size() != 1 || !body->contains("password") ||
-      !(*body)["password"].is_string()) {
-    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
-                          "body must be {\"password\": string}", "/password",
-                          "required"),
-                request);
-  }
-  const std::string& password =
-      (*body)["password"].get_ref<const std::string&>();
-  Status policy = auth::CheckPassword(password, PasswordContext());
+  auto password = PasswordBody(request, &error);
+  if (!password.ok()) return Fail(error, request);
+  Status policy = auth::CheckPassword(*password, PasswordContext());
   if (!policy.ok()) return Fail(PasswordRefused(policy, "/password"), request);
-  auto hash = auth::HashPassword(password, options_.password_hash);
+  auto hash = auth::HashPassword(*password, options_.password_hash);
   if (!hash.ok()) return Fail(ErrorFromStatus(hash.status()), request);
   Status st = store_.SetPasswordHash(*hash);
   if (!st.ok()) return Fail(ErrorFromStatus(st), request);
@@ -473,11 +465,7 @@ Response DeviceService::SetPassword(const Request& request) {
 }
 
 Response DeviceService::Capabilities(const Request& request) {
-  if (!app_ || !app_->ready()) {
-    return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
-                          "the device application is not running"),
-                request);
-  }
+  if (auto unavailable = AppUnavailable(request)) return *unavailable;
   schema::Json list = schema::Json::array();
   for (const auto& cap : app_->capabilities()) {
     list.push_back({{"key", cap.key},
@@ -489,22 +477,14 @@ Response DeviceService::Capabilities(const Request& request) {
 }
 
 Response DeviceService::State(const Request& request) {
-  if (!app_ || !app_->ready()) {
-    return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
-                          "the device application is not running"),
-                request);
-  }
+  if (auto unavailable = AppUnavailable(request)) return *unavailable;
   return JsonResponse(status::ok, {{"state", app_->Values()}},
                       request.version());
 }
 
 Response DeviceService::StateKey(const Request& request, std::string_view key) {
-  if (!app_ || !app_->ready()) {
-    return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
-                          "the device application is not running"),
-                request);
-  }
-  if (!IsCapabilityKey(key) || app_->Find(key) == nullptr) {
+  if (auto unavailable = AppUnavailable(request)) return *unavailable;
+  if (!app::IsValidCapabilityKey(key) || app_->Find(key) == nullptr) {
     return Fail(
         MakeError(status::not_found, Code::kNotFound, "no such capability"),
         request);
@@ -518,12 +498,9 @@ Response DeviceService::StateKey(const Request& request, std::string_view key) {
 
 boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
                                                          std::string key) {
-  if (!app_ || !app_->ready()) {
-    co_return Fail(MakeError(status::service_unavailable, Code::kUnavailable,
-                             "the device application is not running"),
-                   request);
-  }
-  const app::Capability* cap = IsCapabilityKey(key) ? app_->Find(key) : nullptr;
+  if (auto unavailable = AppUnavailable(request)) co_return *unavailable;
+  const app::Capability* cap =
+      app::IsValidCapabilityKey(key) ? app_->Find(key) : nullptr;
   if (cap == nullptr) {
     co_return Fail(
         MakeError(status::not_found, Code::kNotFound, "no such capability"),

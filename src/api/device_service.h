@@ -86,6 +86,10 @@ class DeviceService {
                             std::optional<store::Owner>& owner);
 
   Response Fail(const ApiError& error, const Request& request);
+  // The password of a {"password": string} body.
+  Result<std::string> PasswordBody(const Request& request, ApiError* error);
+  // A 503 reply when the app is not running, else nullopt.
+  std::optional<Response> AppUnavailable(const Request& request);
   Result<store::Owner> Authenticate(const Request& request, const Peer& peer);
   Result<schema::Json> ParseBody(const Request& request, ApiError* error,
                                  bool allow_empty);
