@@ -194,6 +194,7 @@ boost::asio::awaitable<Response> DeviceService::Handle(Request request,
        [&] { return Capabilities(request); }},
       {"/v1/state", verb::get, true, [&] { return State(request); }},
       {"/v1/reset", verb::post, true, [&] { return Reset(request); }},
+      {"/v1/pair/open", verb::post, true, [&] { return OpenPairing(request); }},
   };
 
   std::string allowed;
@@ -282,10 +283,10 @@ Response DeviceService::PairBegin(const Request& request, Peer& peer) {
   }
   auto paired = store_.IsPaired();
   if (!paired.ok()) return Fail(ErrorFromStatus(paired.status()), request);
-  if (*paired) {
+  if (*paired && !ConsentOpen()) {
     return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
-                          "device is already paired; the owner must reset "
-                          "it first",
+                          "device is already paired; an owner must open "
+                          "pairing for you or reset it",
                           "", "already_paired"),
                 request);
   }
@@ -362,6 +363,21 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
 
   // The password is judged before the proof is spent, so a refused
   // password can be replaced without a new exchange.
+  auto paired = store_.IsPaired();
+  if (!paired.ok()) return Fail(ErrorFromStatus(paired.status()), request);
+  if (*paired && !ConsentOpen()) {
+    peer.pairing.reset();
+    return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
+                          "device is already paired", "", "already_paired"),
+                request);
+  }
+  if (*paired && confirm->password) {
+    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                          "the device already has an owner password; the "
+                          "first owner can change it",
+                          "/password", "password_exists"),
+                request);
+  }
   std::optional<std::string> password_hash;
   if (confirm->password) {
     Status policy = auth::CheckPassword(*confirm->password, PasswordContext());
@@ -387,7 +403,9 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
   record.spki_der = owner->key.ToDer();
   record.fingerprint = owner->key.Fingerprint();
   record.created_at = UnixSeconds(clock_.Now());
-  Status st = store_.CompletePairing(record, password_hash);
+  Status st = *paired ? store_.AddOwner(record)
+                      : store_.CompletePairing(record, password_hash);
+  if (*paired && st.ok()) consent_until_.reset();  // one owner per consent
   if (!st.ok()) {
     if (st.code() == Code::kFailedPrecondition) {
       return Fail(MakeError(status::conflict, Code::kFailedPrecondition,
@@ -397,11 +415,13 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
     return Fail(ErrorFromStatus(st), request);
   }
   pairing_guard_.RecordSuccess();
-  sessions_.RevokeAll();
-  SaveSessions();
-  events_("paired", "owner \"" + record.name + "\" key " +
-                        record.fingerprint.substr(0, 16) + " from " +
-                        peer.address);
+  if (!*paired) {
+    sessions_.RevokeAll();
+    SaveSessions();
+  }
+  events_(*paired ? "owner_added" : "paired",
+          "owner \"" + record.name + "\" key " +
+              record.fingerprint.substr(0, 16) + " from " + peer.address);
   return JsonResponse(status::ok,
                       {{"owner", record.name},
                        {"serial", facts_.info.serial},
@@ -561,8 +581,45 @@ Response DeviceService::Reset(const Request& request) {
   Status st = store_.Reset();
   if (!st.ok()) return Fail(ErrorFromStatus(st), request);
   sessions_.RevokeAll();
+  consent_until_.reset();
   events_("owner_reset", "all owner keys, the password and sessions removed");
   return JsonResponse(status::ok, {{"paired", false}}, request.version());
+}
+
+bool DeviceService::ConsentOpen() const {
+  return consent_until_ && clock_.Monotonic() < *consent_until_;
+}
+
+Response DeviceService::OpenPairing(const Request& request) {
+  ApiError error;
+  auto body = ParseBody(request, &error, /*allow_empty=*/true);
+  if (!body.ok()) return Fail(error, request);
+  int64_t minutes = 10;
+  if (!body->is_object()) {
+    return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                          "body must be an object", "", "type"),
+                request);
+  }
+  for (const auto& [member, value] : body->items()) {
+    if (member != "minutes") {
+      return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                            member + " is not allowed", "/" + member,
+                            "additionalProperties"),
+                  request);
+    }
+    if (!value.is_number_integer() || value.get<int64_t>() < 1 ||
+        value.get<int64_t>() > 30) {
+      return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
+                            "minutes must be an integer from 1 to 30",
+                            "/minutes", "maximum"),
+                  request);
+    }
+    minutes = value.get<int64_t>();
+  }
+  consent_until_ = clock_.Monotonic() + std::chrono::minutes(minutes);
+  int64_t until = UnixSeconds(clock_.Now()) + minutes * 60;
+  events_("pairing_opened", "for " + std::to_string(minutes) + " minutes");
+  return JsonResponse(status::ok, {{"open_until", until}}, request.version());
 }
 
 }  // namespace warden::api

@@ -108,6 +108,9 @@ class DeviceService {
   boost::asio::awaitable<Response> PutState(const Request& request,
                                             std::string key);
   Response Reset(const Request& request);
+  Response OpenPairing(const Request& request);
+  // True while an owner's consent lets one more owner pair.
+  bool ConsentOpen() const;
 
   // Counts a failed pairing attempt and drops the connection's exchange.
   void PairingFailed(Peer& peer, std::string_view why);
@@ -124,6 +127,7 @@ class DeviceService {
   auth::Throttle login_throttle_;
   auth::PairingGuard pairing_guard_;
   auth::SessionTable sessions_;
+  std::optional<MonoTime> consent_until_;
 };
 
 }  // namespace warden::api

@@ -76,7 +76,9 @@ class DeviceServiceTest : public ::testing::Test {
   }
 
   // Runs the pairing exchange as the CLI would; returns the confirm reply.
-  Response Pair(uint32_t code, const std::string& password = "") {
+  Response Pair(uint32_t code, const std::string& password = "",
+                const crypto::PrivateKey* key = nullptr) {
+    const crypto::PrivateKey& owner_key = key ? *key : owner_key_;
     Response begin = Send(http::verb::post, "/v1/pair/begin", "{}");
     if (begin.result() != http::status::ok) return begin;
     auto b = Body(begin);
@@ -99,9 +101,9 @@ class DeviceServiceTest : public ::testing::Test {
     Bytes shared = finished.ok() ? finished->shared_key.bytes() : Bytes(32, 0);
     schema::Json confirm = {
         {"confirm_p", Base64Encode(confirm_p)},
-        {"client_key", owner_key_.public_key().ToPem()},
+        {"client_key", owner_key.public_key().ToPem()},
         {"key_proof",
-         Base64Encode(pairing::KeyProof(shared, owner_key_.public_key()))},
+         Base64Encode(pairing::KeyProof(shared, owner_key.public_key()))},
         {"name", "alice"}};
     if (!password.empty()) confirm["password"] = password;
     return Send(http::verb::post, "/v1/pair/confirm", confirm.dump());
@@ -152,6 +154,44 @@ TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersTheOwnerOnce) {
   EXPECT_FALSE(*store_->IsPaired());
   EXPECT_EQ(Send(http::verb::post, "/v1/reset").result(),
             http::status::unauthorized);
+}
+
+TEST_F(DeviceServiceTest, ASecondOwnerPairsOnlyWithConsentAndOnlyOnce) {
+  ASSERT_EQ(Pair(kCode).result(), http::status::ok);
+  auto bob = *crypto::PrivateKey::Generate(crypto::KeyType::kEd25519);
+  auto carol = *crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256);
+  EXPECT_EQ(Pair(kCode, "", &bob).result(), http::status::conflict);
+
+  // Only an owner may open pairing.
+  EXPECT_EQ(
+      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 5})").result(),
+      http::status::unauthorized);
+  peer_.client_key_fingerprint = owner_key_.public_key().Fingerprint();
+  EXPECT_EQ(
+      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 31})").result(),
+      http::status::bad_request);
+  ASSERT_EQ(
+      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 5})").result(),
+      http::status::ok);
+  peer_.client_key_fingerprint.reset();
+
+  // The second owner may not replace the first owner's password.
+  EXPECT_EQ(Pair(kCode, "another long passphrase 12", &bob).result(),
+            http::status::bad_request);
+  ASSERT_EQ(Pair(kCode, "", &bob).result(), http::status::ok);
+  EXPECT_EQ(store_->Owners()->size(), 2u);
+  // One consent, one owner.
+  EXPECT_EQ(Pair(kCode, "", &carol).result(), http::status::conflict);
+
+  // A window that has passed lets nobody in.
+  peer_.client_key_fingerprint = bob.public_key().Fingerprint();
+  ASSERT_EQ(
+      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 1})").result(),
+      http::status::ok);
+  peer_.client_key_fingerprint.reset();
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(Pair(kCode, "", &carol).result(), http::status::conflict);
+  EXPECT_EQ(store_->Owners()->size(), 2u);
 }
 
 TEST_F(DeviceServiceTest, WrongCodeFailsAndChangesNothing) {

@@ -431,6 +431,17 @@ int RunReset(const std::string& home, const std::string& name, bool yes) {
   return kExitOk;
 }
 
+int RunShare(const std::string& home, const std::string& name, int minutes) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) return Fail(s.status());
+  Result<int64_t> until = s->OpenPairing(minutes);
+  if (!until.ok()) return Fail(until.status());
+  std::cout << name << " accepts one more owner until "
+            << client::FormatUtc(*until)
+            << "; they pair with the code on its label\n";
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{
       "warden: pair with and manage Warden devices, and provision them on "
@@ -545,6 +556,15 @@ int Main(int argc, char** argv) {
   reset_cmd->add_option("name", reset_name, "device name")->required();
   reset_cmd->add_flag("--yes,-y", reset_yes, "do not ask for confirmation");
 
+  // share
+  std::string share_name;
+  int share_minutes = 10;
+  CLI::App* share_cmd = app.add_subcommand(
+      "share", "let one more owner pair with the device's label code");
+  share_cmd->add_option("name", share_name, "device name")->required();
+  share_cmd->add_option("--minutes", share_minutes, "how long (1..30)")
+      ->check(CLI::Range(1, 30));
+
   // password
   std::string password_name;
   PasswordSource password_src;
@@ -585,8 +605,9 @@ int Main(int argc, char** argv) {
     if (password_cmd->parsed() && !password_src.given()) {
       return Usage("password: give --password-file FILE or --password-stdin");
     }
-    for (const std::string* n : {&status_name, &get_name, &set_name,
-                                 &reset_name, &password_name, &caps_name}) {
+    for (const std::string* n :
+         {&status_name, &get_name, &set_name, &reset_name, &password_name,
+          &caps_name, &share_name}) {
       if (!n->empty()) {
         Status st = client::ValidateDeviceName(*n);
         if (!st.ok()) return UsageStatus(st);
@@ -608,6 +629,7 @@ int Main(int argc, char** argv) {
       return RunPassword(*h, password_name, password_src);
     }
     if (caps_cmd->parsed()) return RunCaps(*h, caps_name, caps_json);
+    if (share_cmd->parsed()) return RunShare(*h, share_name, share_minutes);
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.
     std::cerr << "warden: internal error: " << e.what() << "\n";

@@ -196,6 +196,21 @@ Status DeviceSession::Reset() {
   return Status::Ok();
 }
 
+Result<int64_t> DeviceSession::OpenPairing(int minutes) {
+  if (minutes < 1 || minutes > 30) {
+    return InvalidArgumentError("minutes must be from 1 to 30");
+  }
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j,
+      Call("POST", "/v1/pair/open", schema::Json{{"minutes", minutes}},
+           "device refused to open pairing"));
+  auto it = j.find("open_until");
+  if (it == j.end() || !it->is_number_integer()) {
+    return UnavailableError("device reply lacks \"open_until\"");
+  }
+  return it->get<int64_t>();
+}
+
 Status ResetDevice(const std::string& home, std::string_view name,
                    const ConnectOptions& connect) {
   {

@@ -62,6 +62,9 @@ class DeviceSession {
   Status SetPassword(std::string password);
   // POST /v1/reset: the device forgets every owner.
   Status Reset();
+  // Lets one more owner pair with the label's code within `minutes`
+  // (1..30). Returns the unix time the window closes.
+  Result<int64_t> OpenPairing(int minutes);
 
  private:
   DeviceSession(DeviceRecord record, Connection conn)

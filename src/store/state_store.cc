@@ -195,15 +195,7 @@ Status StateStore::CompletePairing(
   return InTransaction([&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(bool paired, IsPaired());
     if (paired) return FailedPreconditionError("device is already paired");
-    Stmt add(db_,
-             "INSERT INTO owners(name, spki, fingerprint, created_at) "
-             "VALUES(?1, ?2, ?3, ?4)");
-    WARDEN_TRY(add.status());
-    add.Bind(1, owner.name);
-    add.Bind(2, owner.spki_der);
-    add.Bind(3, owner.fingerprint);
-    add.Bind(4, owner.created_at);
-    WARDEN_TRY(add.Step());
+    WARDEN_TRY(InsertOwner(owner));
     WARDEN_TRY(
         Exec("DELETE FROM meta WHERE key='password'; DELETE FROM "
              "sessions;"));
@@ -215,6 +207,30 @@ Status StateStore::CompletePairing(
     }
     return Status::Ok();
   });
+}
+
+Status StateStore::AddOwner(const Owner& owner) {
+  return InTransaction([&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(bool paired, IsPaired());
+    if (!paired) return FailedPreconditionError("device has no owner");
+    WARDEN_ASSIGN_OR_RETURN(auto existing, FindOwner(owner.fingerprint));
+    if (existing) return AlreadyExistsError("this key is already an owner");
+    return InsertOwner(owner);
+  });
+}
+
+Status StateStore::InsertOwner(const Owner& owner) {
+  Stmt add(db_,
+           "INSERT INTO owners(name, spki, fingerprint, created_at) "
+           "VALUES(?1, ?2, ?3, ?4)");
+  WARDEN_TRY(add.status());
+  add.Bind(1, owner.name);
+  add.Bind(2, owner.spki_der);
+  add.Bind(3, owner.fingerprint);
+  add.Bind(4, owner.created_at);
+  WARDEN_ASSIGN_OR_RETURN(bool row, add.Step());
+  (void)row;
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> StateStore::PasswordHash() {

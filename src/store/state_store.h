@@ -52,6 +52,12 @@ class StateStore {
   Status CompletePairing(const Owner& owner,
                          const std::optional<std::string>& password_hash);
 
+  // Registers one more owner on a paired device, with the current owners'
+  // consent (the caller checks it). Keeps the password and sessions.
+  // kFailedPrecondition if the device has no owner; kAlreadyExists if the
+  // key is registered already.
+  Status AddOwner(const Owner& owner);
+
   Result<std::optional<std::string>> PasswordHash();
   Status SetPasswordHash(const std::string& encoded_hash);
 
@@ -66,6 +72,7 @@ class StateStore {
  private:
   explicit StateStore(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
+  Status InsertOwner(const Owner& owner);
   Status InTransaction(const std::function<Status()>& body);
   sqlite3* db_;
 };

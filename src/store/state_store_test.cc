@@ -56,6 +56,22 @@ TEST_F(StateStoreTest, PairingIsOneShotAndSurvivesReopen) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+TEST_F(StateStoreTest, AdditionalOwnersNeedAFirstOneAndAreUnique) {
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  auto& s = **store;
+  EXPECT_EQ(s.AddOwner(MakeOwner("bob")).code(), Code::kFailedPrecondition);
+  ASSERT_TRUE(s.CompletePairing(MakeOwner("alice"), "hash").ok());
+  ASSERT_TRUE(s.ReplaceSessions({{"aa", 10}}).ok());
+  ASSERT_TRUE(s.AddOwner(MakeOwner("bob")).ok());
+  EXPECT_EQ(s.AddOwner(MakeOwner("bob")).code(), Code::kAlreadyExists);
+  EXPECT_EQ(s.Owners()->size(), 2u);
+  EXPECT_EQ(**s.PasswordHash(), "hash");  // untouched
+  EXPECT_EQ(s.Sessions()->size(), 1u);
+  ASSERT_TRUE(s.Reset().ok());
+  EXPECT_TRUE(s.Owners()->empty());
+}
+
 TEST_F(StateStoreTest, ResetRemovesEverythingTheOwnerHad) {
   auto store = StateStore::Open(path_);
   ASSERT_TRUE(store.ok());

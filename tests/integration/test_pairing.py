@@ -99,6 +99,22 @@ class PairingTest(harness.DeviceTestCase):
         old = run_cli("get", "home", "mode", home=self.home, check=False)
         self.assertEqual(old.returncode, 1)
 
+    def test_owner_consent_admits_exactly_one_more_owner(self):
+        d = self.start()
+        self.pair(d)
+        second = os.path.join(self.root, "second-home")
+        third = os.path.join(self.root, "third-home")
+        run_cli("share", "home", "--minutes", "5", home=self.home)
+        self.pair(d, home=second, name="shared")
+        proc = self.pair(d, home=third, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("already paired", proc.stderr)
+        d.wait_app_ready(second, "shared")
+        run_cli("set", "shared", "mode", "auto", home=second)
+        got = json.loads(run_cli("get", "home", "mode", "--json",
+                                 home=self.home).stdout)
+        self.assertEqual(got["value"], "auto")
+
     def test_relayed_pairing_fails(self):
         d = self.start(app=False)
         relay = Relay(d.port, self.root)
