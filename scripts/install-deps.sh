@@ -15,7 +15,7 @@ packages=(
   libcli11-dev
   libfmt-dev
   libqrencode-dev
-  libpwquality-dev
+  libpwquality-dev cracklib-runtime
   libcap-ng-dev libseccomp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light curl python3 procps iproute2

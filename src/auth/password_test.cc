@@ -138,6 +138,13 @@ TEST(PasswordPolicy, IgnoresContextFieldsShorterThanThreeCharacters) {
   EXPECT_TRUE(CheckPassword("Ab X2 7 violet tractor", tiny).ok());
 }
 
+TEST(PasswordPolicy, DictionaryWordsAreRefused) {
+  // scripts/install-deps.sh installs the cracklib dictionary.
+  Status st = CheckPassword("housekeeping", PasswordContext{});
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("dictionary"), std::string::npos) << st.message();
+}
+
 TEST(PasswordPolicy, PwqualityRefusalIsReported) {
   // Not listed, long enough, no device name: libpwquality's palindrome
   // rule is what refuses it.
