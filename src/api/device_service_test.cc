@@ -99,12 +99,11 @@ class DeviceServiceTest : public ::testing::Test {
                        *Base64Decode(e["confirm_v"].get<std::string>()));
     Bytes confirm_p = finished.ok() ? finished->confirm_p : Bytes(32, 0);
     Bytes shared = finished.ok() ? finished->shared_key.bytes() : Bytes(32, 0);
-    schema::Json confirm = {
-        {"confirm_p", Base64Encode(confirm_p)},
-        {"client_key", owner_key.public_key().ToPem()},
-        {"key_proof",
-         Base64Encode(pairing::KeyProof(shared, owner_key.public_key()))},
-        {"name", "alice"}};
+    schema::Json confirm = {{"confirm_p", Base64Encode(confirm_p)},
+                            {"client_key", owner_key.public_key().ToPem()},
+                            {"key_proof", Base64Encode(pairing::KeyProof(
+                                              shared, owner_key.public_key()))},
+                            {"name", "alice"}};
     if (!password.empty()) confirm["password"] = password;
     return Send(http::verb::post, "/v1/pair/confirm", confirm.dump());
   }
