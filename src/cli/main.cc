@@ -407,7 +407,8 @@ int RunPassword(const std::string& home, const std::string& name,
   return kExitOk;
 }
 
-int RunReset(const std::string& home, const std::string& name, bool yes) {
+int RunReset(const std::string& home, const std::string& name, bool yes,
+             bool json) {
   if (!yes) {
     if (!isatty(STDIN_FILENO)) {
       return Usage("reset removes every owner from " + name +
@@ -426,16 +427,25 @@ int RunReset(const std::string& home, const std::string& name, bool yes) {
   }
   Status st = client::ResetDevice(home, name);
   if (!st.ok()) return Fail(st);
+  if (json) {
+    std::cout << MachineJson({{"name", name}, {"paired", false}}) << "\n";
+    return kExitOk;
+  }
   std::cout << "reset " << name
             << ": it has no owner now and was removed from the registry\n";
   return kExitOk;
 }
 
-int RunShare(const std::string& home, const std::string& name, int minutes) {
+int RunShare(const std::string& home, const std::string& name, int minutes,
+             bool json) {
   Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
   if (!s.ok()) return Fail(s.status());
   Result<int64_t> until = s->OpenPairing(minutes);
   if (!until.ok()) return Fail(until.status());
+  if (json) {
+    std::cout << MachineJson({{"name", name}, {"open_until", *until}}) << "\n";
+    return kExitOk;
+  }
   std::cout << name << " accepts one more owner until "
             << client::FormatUtc(*until)
             << "; they pair with the code on its label\n";
@@ -555,6 +565,8 @@ int Main(int argc, char** argv) {
       "reset", "make a device forget its owners and unregister it");
   reset_cmd->add_option("name", reset_name, "device name")->required();
   reset_cmd->add_flag("--yes,-y", reset_yes, "do not ask for confirmation");
+  bool reset_json = false;
+  reset_cmd->add_flag("--json", reset_json, "print JSON");
 
   // share
   std::string share_name;
@@ -564,6 +576,8 @@ int Main(int argc, char** argv) {
   share_cmd->add_option("name", share_name, "device name")->required();
   share_cmd->add_option("--minutes", share_minutes, "how long (1..30)")
       ->check(CLI::Range(1, 30));
+  bool share_json = false;
+  share_cmd->add_flag("--json", share_json, "print JSON");
 
   // password
   std::string password_name;
@@ -624,12 +638,14 @@ int Main(int argc, char** argv) {
     if (set_cmd->parsed()) {
       return RunSet(*h, set_name, set_key, set_value, set_json);
     }
-    if (reset_cmd->parsed()) return RunReset(*h, reset_name, reset_yes);
+    if (reset_cmd->parsed())
+      return RunReset(*h, reset_name, reset_yes, reset_json);
     if (password_cmd->parsed()) {
       return RunPassword(*h, password_name, password_src);
     }
     if (caps_cmd->parsed()) return RunCaps(*h, caps_name, caps_json);
-    if (share_cmd->parsed()) return RunShare(*h, share_name, share_minutes);
+    if (share_cmd->parsed())
+      return RunShare(*h, share_name, share_minutes, share_json);
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.
     std::cerr << "warden: internal error: " << e.what() << "\n";

@@ -6,6 +6,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 import harness
@@ -87,7 +88,9 @@ class PairingTest(harness.DeviceTestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("already paired", proc.stderr)
 
-        run_cli("reset", "home", "--yes", home=self.home)
+        reset = json.loads(run_cli("reset", "home", "--yes", "--json",
+                                   home=self.home).stdout)
+        self.assertEqual(reset, {"name": "home", "paired": False})
         status, _, info = harness.request(d.port, "GET", "/v1/info")
         self.assertFalse(info["paired"])
         # The old owner's key no longer opens anything.
@@ -104,7 +107,9 @@ class PairingTest(harness.DeviceTestCase):
         self.pair(d)
         second = os.path.join(self.root, "second-home")
         third = os.path.join(self.root, "third-home")
-        run_cli("share", "home", "--minutes", "5", home=self.home)
+        shared = json.loads(run_cli("share", "home", "--minutes", "5",
+                                    "--json", home=self.home).stdout)
+        self.assertGreater(shared["open_until"], time.time() + 240)
         self.pair(d, home=second, name="shared")
         proc = self.pair(d, home=third, check=False)
         self.assertEqual(proc.returncode, 1)
