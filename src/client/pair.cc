@@ -4,6 +4,7 @@
 #include "crypto/hash.h"
 #include "crypto/secret.h"
 #include "crypto/spake2plus.h"
+#include "pairing/pairing_protocol.h"
 
 namespace warden::client {
 namespace {
@@ -104,7 +105,7 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
   }
   WARDEN_ASSIGN_OR_RETURN(std::string suite,
                           StringField(begin, "suite", "pairing"));
-  if (suite != kPairingSuite) {
+  if (suite != pairing::kSuite) {
     return UnavailableError("pairing: device offers unsupported suite \"" +
                             Printable(suite, 64) + "\"");
   }
@@ -125,11 +126,11 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
 
   // 2. exchange
   WARDEN_ASSIGN_OR_RETURN(Bytes exporter,
-                          conn.ExportKeyingMaterial(kPairingExporterLabel, 32));
+                          conn.ExportKeyingMaterial(pairing::kExporterLabel,
+                                                    pairing::kExporterLength));
   spake::Identities ids;
-  ids.context = ToBytes(kPairingContextPrefix);
-  ids.context.insert(ids.context.end(), exporter.begin(), exporter.end());
-  ids.id_prover = ToBytes(kProverIdentity);
+  ids.context = pairing::PairingContext(exporter);
+  ids.id_prover = ToBytes(pairing::kProverId);
   ids.id_verifier = ToBytes(result.serial);
   Result<spake::ProverSecrets> secrets =
       spake::DeriveProverSecrets(request.passcode, salt, iterations);
@@ -159,11 +160,8 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
   }
 
   // 3. confirm: prove the owner key belongs to this exchange.
-  Bytes spki = identity.key.public_key().ToDer();
-  Bytes proof_input = ToBytes(kKeyProofLabel);
-  proof_input.insert(proof_input.end(), spki.begin(), spki.end());
   Bytes key_proof =
-      crypto::HmacSha256(finished->shared_key.view(), proof_input);
+      pairing::KeyProof(finished->shared_key.view(), identity.key.public_key());
   schema::Json confirm_body = {
       {"confirm_p", Base64Encode(finished->confirm_p)},
       {"client_key", identity.key.public_key().ToPem()},

@@ -24,12 +24,6 @@
 
 namespace warden::client {
 
-inline constexpr char kPairingContextPrefix[] = "warden pairing v1";
-inline constexpr char kPairingExporterLabel[] = "EXPORTER-warden-pairing";
-inline constexpr char kProverIdentity[] = "warden-owner";
-inline constexpr char kKeyProofLabel[] = "warden owner key";
-inline constexpr char kPairingSuite[] = "P256-SHA256-HKDF-SHA256-HMAC-SHA256";
-
 struct PairRequest {
   Url url;
   uint32_t passcode = 0;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/ec.h"
+#include "pairing/pairing_protocol.h"
 #include "platform/file.h"
 #include "provision/validate.h"
 
@@ -129,7 +130,7 @@ Result<Bytes> GetBase64(const json& j, const char* key) {
 Result<PairingRecord> ParsePairing(std::string_view text) {
   WARDEN_ASSIGN_OR_RETURN(json j, ParseObject(text));
   WARDEN_ASSIGN_OR_RETURN(std::string suite, GetString(j, "suite"));
-  if (suite != kPairingSuite) {
+  if (suite != pairing::kSuite) {
     return DataLossError("unsupported suite \"" + suite.substr(0, 64) + "\"");
   }
   PairingRecord rec;

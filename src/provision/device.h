@@ -34,9 +34,6 @@ inline constexpr char kCaCertFile[] = "ca.crt";
 inline constexpr char kDeviceJsonFile[] = "device.json";
 inline constexpr char kPairingJsonFile[] = "pairing.json";
 
-// The only SPAKE2+ suite units are provisioned with (docs/PROTOCOLS.md).
-inline constexpr char kPairingSuite[] = "P256-SHA256-HKDF-SHA256-HMAC-SHA256";
-
 struct DeviceInfo {
   std::string serial;
   std::string model;

@@ -13,6 +13,7 @@
 #include "crypto/spake2plus.h"
 #include "crypto/x509.h"
 #include "pairing/onboarding.h"
+#include "pairing/pairing_protocol.h"
 #include "platform/file.h"
 #include "provision/maker.h"
 #include "provision/validate.h"
@@ -103,7 +104,7 @@ std::string StripSlashes(std::string path) {
 std::string PairingJson(ByteView salt, uint32_t iterations, ByteView w0,
                         ByteView L) {
   std::string out = "{\n  \"suite\": \"";
-  out += kPairingSuite;
+  out += pairing::kSuite;
   out += "\",\n  \"salt\": \"" + Base64Encode(salt) + "\",\n";
   out += "  \"iterations\": " + std::to_string(iterations) + ",\n";
   std::string w0_b64 = Base64Encode(w0);
