@@ -19,6 +19,8 @@ wardend=$bin/src/daemon/wardend
 thermostat=$bin/examples/thermostat/warden-thermostat
 
 work=$(mktemp -d /tmp/warden-demo-XXXXXX)
+# The app runs as "nobody" and must pass through to its folder.
+chmod 711 "$work"
 daemon_pid=""
 cleanup() {
   if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then

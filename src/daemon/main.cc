@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "api/device_service.h"
 #include "api/server.h"
@@ -93,6 +94,13 @@ Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
     }
     if (::chown(app_dir.c_str(), ids.uid, ids.gid) != 0) {
       return platform::ErrnoStatus("chown", app_dir, errno);
+    }
+    std::error_code ec;
+    std::string absolute = std::filesystem::absolute(app_dir, ec).string();
+    Status reach = platform::CheckUserCanReach(absolute, ids);
+    if (!reach.ok()) {
+      return reach.WithContext("the app user " + config.user +
+                               " cannot reach its folder");
     }
   }
   options.env.push_back("WARDEN_APP_STATE_DIR=" + app_dir);

@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -195,6 +197,39 @@ Result<ExitStatus> BlockingReap(pid_t pid) {
 std::string ExitStatus::ToString() const {
   if (exited) return "exit code " + std::to_string(code);
   return "killed by signal " + std::to_string(signal);
+}
+
+Status CheckUserCanReach(const std::string& dir, const UserIds& user) {
+  if (dir.empty() || dir[0] != '/') {
+    return InvalidArgumentError("not an absolute path: " + dir);
+  }
+  std::string path;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    size_t next = dir.find('/', pos + 1);
+    path = dir.substr(0, next == std::string::npos ? dir.size() : next);
+    if (path.empty()) path = "/";
+    pos = next;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
+    if (user.uid == 0) continue;
+    mode_t need;
+    if (st.st_uid == user.uid) {
+      need = S_IXUSR;
+    } else if (std::find(user.groups.begin(), user.groups.end(), st.st_gid) !=
+                   user.groups.end() ||
+               st.st_gid == user.gid) {
+      need = S_IXGRP;
+    } else {
+      need = S_IXOTH;
+    }
+    if ((st.st_mode & need) == 0) {
+      return PermissionDeniedError("uid " + std::to_string(user.uid) +
+                                   " cannot search " + path +
+                                   " on the way to " + dir);
+    }
+  }
+  return Status::Ok();
 }
 
 Result<UserIds> LookupUser(const std::string& name) {

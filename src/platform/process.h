@@ -64,6 +64,12 @@ struct UserIds {
 // Looks `name` up in the user database. kNotFound for an unknown user.
 Result<UserIds> LookupUser(const std::string& name);
 
+// Checks that `user` may search every directory from "/" down to `dir`
+// (by owner, group or other permission bits), so a child running as that
+// user can reach `dir`. kPermissionDenied names the first directory that
+// stops it.
+Status CheckUserCanReach(const std::string& dir, const UserIds& user);
+
 // Starts argv[0]. Returns once the program has been executed: a program that
 // cannot be executed (missing, not executable) or a privilege drop that
 // fails is reported here (kNotFound, kPermissionDenied or kIo) and leaves no

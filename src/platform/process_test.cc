@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "platform/file.h"
 
 namespace warden::platform {
 namespace {
@@ -194,6 +196,22 @@ TEST(ProcessTest, RootDropsToNobody) {
   EXPECT_EQ(out, std::to_string(nobody->uid) + " " +
                      std::to_string(nobody->gid) + " " + groups);
   EXPECT_NE(nobody->uid, 0u);
+}
+
+TEST(CheckUserCanReachTest, NamesTheDirectoryThatStopsTheUser) {
+  char tmpl[] = "/tmp/warden-reach-XXXXXX";
+  std::string root = ::mkdtemp(tmpl);
+  std::string inner = root + "/a/b";
+  ASSERT_TRUE(MakeDirs(inner, 0755).ok());
+  UserIds stranger{54321, 54321, {54321}};
+  ASSERT_EQ(::chmod(root.c_str(), 0700), 0);
+  Status st = CheckUserCanReach(inner, stranger);
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find(root), std::string::npos) << st.message();
+  ASSERT_EQ(::chmod(root.c_str(), 0711), 0);
+  EXPECT_TRUE(CheckUserCanReach(inner, stranger).ok());
+  EXPECT_FALSE(CheckUserCanReach("relative/path", stranger).ok());
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

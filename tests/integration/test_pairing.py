@@ -120,6 +120,22 @@ class PairingTest(harness.DeviceTestCase):
                                  home=self.home).stdout)
         self.assertEqual(got["value"], "auto")
 
+    def test_unreachable_app_folder_is_a_clear_start_error(self):
+        if os.geteuid() != 0:
+            self.skipTest("the app runs as another user only under root")
+        locked = os.path.join(self.root, "locked")
+        os.mkdir(locked, 0o700)
+        unit = self.maker.provision(serial="ACME-LOCKED")
+        moved = os.path.join(locked, "unit")
+        os.rename(unit["dir"], moved)
+        proc = subprocess.run([harness.WARDEND, "--state-dir", moved,
+                               "--listen", "127.0.0.1:0", "--app",
+                               harness.THERMOSTAT], capture_output=True,
+                              text=True, timeout=30)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("cannot reach its folder", proc.stderr)
+        self.assertIn(locked, proc.stderr)
+
     def test_relayed_pairing_fails(self):
         d = self.start(app=False)
         relay = Relay(d.port, self.root)
