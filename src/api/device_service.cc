@@ -556,8 +556,8 @@ boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
   const schema::Json& value = (*body)["value"];
   if (auto violation = cap->schema.Check(value)) {
     co_return Fail(MakeError(status::bad_request, Code::kInvalidArgument,
-                             key + ": " + violation->message,
-                             "/value" + violation->pointer, violation->rule),
+                             violation->message, "/value" + violation->pointer,
+                             violation->rule),
                    request);
   }
   Status st = co_await app_->Command(key, value);

@@ -96,7 +96,8 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
   if (!begin_r.ok()) return begin_r.status();
   if (begin_r->status == 409) {
     return FailedPreconditionError(
-        "device is already paired (its owner must reset it first)");
+        "device is already paired (an owner must run 'warden share' "
+        "or reset it first)");
   }
   WARDEN_TRY(StatusFromResponse(*begin_r, "pairing refused"));
   WARDEN_ASSIGN_OR_RETURN(schema::Json begin, begin_r->Json());
