@@ -96,6 +96,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   EventSink events;
   tcp::acceptor acceptor;
   bool stopped = false;
+  size_t active = 0;  // accepted and not yet closed
   std::list<Stream*> connections;
 
   asio::awaitable<void> Accept() {
@@ -108,11 +109,14 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         if (stopped || ec == asio::error::operation_aborted) break;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
-      if (connections.size() >= options.max_connections) {
+      // Counted here, not in Serve, so a burst of accepts cannot overshoot
+      // the limit before the new connections start running.
+      if (active >= options.max_connections) {
         events("connection_refused", "too many connections");
         socket.close(ec);
         continue;
       }
+      ++active;
       asio::co_spawn(io, Serve(std::move(socket)), asio::detached);
     }
   }
@@ -162,6 +166,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     }
     beast::get_lowest_layer(stream).close();
     connections.erase(it);
+    --active;
   }
 
   asio::awaitable<void> ServeRequests(Stream& stream, Peer& peer) {

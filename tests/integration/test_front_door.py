@@ -4,6 +4,7 @@ import datetime
 import os
 import socket
 import ssl
+import time
 import unittest
 
 import harness
@@ -148,6 +149,36 @@ class FrontDoorTest(harness.DeviceTestCase):
                 if expected != 405 or True:
                     self.assertIn(b'"error"', body)
                 self.assertHealthy()
+
+    def test_connection_flood_is_bounded_and_recovers(self):
+        idle = []
+        try:
+            for _ in range(80):
+                idle.append(socket.create_connection(
+                    ("127.0.0.1", self.d.port), 5))
+            # Half a request line, then silence: the slow sender's trick.
+            for s in idle[:10]:
+                s.sendall(b"\x16\x03\x01")
+            # Past the limit the device closes new connections at once.
+            deadline = time.time() + 10
+            while ("too many connections" not in self.d.read_log() and
+                   time.time() < deadline):
+                time.sleep(0.05)
+            self.assertIn("too many connections", self.d.read_log())
+            self.assertTrue(self.d.alive())
+        finally:
+            for s in idle:
+                s.close()
+        # Closed connections free their slots at once.
+        for _ in range(50):
+            try:
+                status, _, _ = harness.request(self.d.port, "GET", "/v1/info")
+                if status == 200:
+                    break
+            except (ssl.SSLError, OSError):
+                pass
+            time.sleep(0.1)
+        self.assertHealthy()
 
     def test_json_limits_name_the_rule(self):
         deep = "[" * 40 + "]" * 40
