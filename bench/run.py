@@ -9,6 +9,7 @@ Figures (each one JSON line, plus a summary table):
                    wardend /v1/state vs nginx checking the same certificate
   pairing          `warden pair` wall time vs `warden get` of one value
   idle_rss         wardend + thermostat app RSS vs nginx (master + worker)
+  stripped_binary  size of wardend, stripped, vs the nginx binary
 Everything runs on 127.0.0.1 and is stopped at the end.
 """
 import argparse
@@ -56,6 +57,8 @@ class Bench:
         self.seconds = args.seconds
         self.pairings = args.pairings
         self.work = tempfile.mkdtemp(prefix="warden-bench-")
+        # The app runs as "nobody" and must pass through to its folder.
+        os.chmod(self.work, 0o711)
         self.procs = []
 
     def cli(self, *args, stdin=None):
@@ -188,6 +191,16 @@ http {
             "figure": "idle_rss_kib", "wardend": wardend_rss,
             "app": app_rss, "baseline_nginx": nginx_rss,
             "ratio": round(wardend_rss / nginx_rss, 2)}))
+
+        stripped = os.path.join(self.work, "wardend.stripped")
+        subprocess.run(["strip", "-o", stripped, self.wardend], check=True)
+        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+        results.append(emit({
+            "figure": "stripped_binary_kib",
+            "wardend": os.path.getsize(stripped) // 1024,
+            "baseline_nginx": os.path.getsize(nginx_bin) // 1024,
+            "ratio": round(os.path.getsize(stripped) /
+                           os.path.getsize(nginx_bin), 2)}))
 
         w = self.load("handshakes", port)
         n = self.load("handshakes", nginx_port)
