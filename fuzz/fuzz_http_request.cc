@@ -13,7 +13,7 @@
 #include <filesystem>
 
 #include "api/device_service.h"
-#include "crypto/spake2plus.h"
+#include "api/test_facts.h"
 
 using namespace warden;
 namespace http = boost::beast::http;
@@ -29,21 +29,8 @@ struct Fixture {
     char tmpl[] = "/tmp/warden-fuzz-http-XXXXXX";
     std::string dir = ::mkdtemp(tmpl);
     store = std::move(*store::StateStore::Open(dir + "/state.db"));
-    Bytes salt(16, 1);
-    auto secrets =
-        crypto::spake2plus::DeriveProverSecrets(24681357, salt, 1000);
-    auto record = crypto::spake2plus::MakeVerifierRecord(*secrets);
-    api::DeviceFacts facts;
-    facts.info.serial = "SN-FUZZ";
-    facts.info.model = "Fuzz";
-    facts.info.maker = "Acme";
-    facts.info.contact = "mailto:s@acme.example";
-    facts.info.policy_url = "https://acme.example/p";
-    facts.info.languages = {"en"};
-    facts.info.support_end = "2031-01-01";
-    facts.info.firmware_version = "1.0.0";
-    facts.verifier = {"SN-FUZZ", record->w0.bytes(), record->L, salt, 1000};
-    facts.canonical_url = "https://127.0.0.1:1/.well-known/security.txt";
+    api::DeviceFacts facts =
+        api::testing::MakeTestFacts("SN-FUZZ", 24681357, Bytes(16, 1));
     api::ServiceOptions options;
     options.password_hash = auth::MinimumHashParams();
     service = std::make_unique<api::DeviceService>(

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
+#include "api/test_facts.h"
 #include "crypto/spake2plus.h"
 #include "pairing/pairing_protocol.h"
 
@@ -22,20 +23,7 @@ class DeviceServiceTest : public ::testing::Test {
     char tmpl[] = "/tmp/warden-api-test-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     store_ = std::move(*store::StateStore::Open(dir_ + "/state.db"));
-    auto secrets = sp::DeriveProverSecrets(kCode, kSalt, 1000);
-    auto record = sp::MakeVerifierRecord(*secrets);
-    DeviceFacts facts;
-    facts.info.serial = "SN-TEST-1";
-    facts.info.model = "Thermo";
-    facts.info.maker = "Acme";
-    facts.info.contact = "mailto:security@acme.example";
-    facts.info.policy_url = "https://acme.example/security";
-    facts.info.languages = {"en"};
-    facts.info.support_end = "2031-12-31";
-    facts.info.firmware_version = "1.0.0";
-    facts.verifier = {"SN-TEST-1", record->w0.bytes(), record->L, kSalt, 1000};
-    facts.certificate_fingerprint = "ab";
-    facts.canonical_url = "https://127.0.0.1:1/.well-known/security.txt";
+    DeviceFacts facts = testing::MakeTestFacts("SN-TEST-1", kCode, kSalt);
     ServiceOptions options;
     options.password_hash = auth::MinimumHashParams();
     service_ = std::make_unique<DeviceService>(
