@@ -33,6 +33,16 @@ def rss_kib(pid):
     return 0
 
 
+def anon_kib(pid):
+    """Anonymous (heap, stack) memory: what the process itself allocated,
+    as opposed to library pages that are shared with other processes."""
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    return 0
+
+
 def children(pid):
     try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
@@ -175,6 +185,7 @@ http {
         time.sleep(2)
         app_pids = children(wardend.pid)
         wardend_rss = rss_kib(wardend.pid)
+        wardend_anon = anon_kib(wardend.pid)
         app_rss = sum(rss_kib(p) for p in app_pids)
 
         cert = os.path.join(self.home, "owner.crt")
@@ -185,12 +196,17 @@ http {
         fp = fp.strip().split("=", 1)[1].replace(":", "").lower()
         nginx, nginx_port = self.start_nginx(fp)
         time.sleep(1)
-        nginx_rss = rss_kib(nginx.pid) + sum(rss_kib(p)
-                                            for p in children(nginx.pid))
+        nginx_pids = [nginx.pid] + children(nginx.pid)
+        nginx_rss = sum(rss_kib(p) for p in nginx_pids)
+        nginx_anon = sum(anon_kib(p) for p in nginx_pids)
         results.append(emit({
             "figure": "idle_rss_kib", "wardend": wardend_rss,
             "app": app_rss, "baseline_nginx": nginx_rss,
             "ratio": round(wardend_rss / nginx_rss, 2)}))
+        results.append(emit({
+            "figure": "idle_anonymous_kib", "wardend": wardend_anon,
+            "baseline_nginx": nginx_anon,
+            "ratio": round(wardend_anon / nginx_anon, 2)}))
 
         stripped = os.path.join(self.work, "wardend.stripped")
         subprocess.run(["strip", "-o", stripped, self.wardend], check=True)
