@@ -133,11 +133,19 @@ std::optional<Response> DeviceService::AppUnavailable(const Request& request) {
 }
 
 Result<store::Owner> DeviceService::Authenticate(const Request& request,
-                                                 const Peer& peer) {
+                                                 Peer& peer) {
   if (peer.client_key_fingerprint) {
+    if (peer.owner && peer.owner_generation == owners_generation_) {
+      return *peer.owner;
+    }
+    peer.owner.reset();
     WARDEN_ASSIGN_OR_RETURN(auto owner,
                             store_.FindOwner(*peer.client_key_fingerprint));
-    if (owner) return *owner;
+    if (owner) {
+      peer.owner = *owner;
+      peer.owner_generation = owners_generation_;
+      return *owner;
+    }
   }
   auto auth = request[http::field::authorization];
   constexpr std::string_view kBearer = "Bearer ";
@@ -405,6 +413,7 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
   record.created_at = UnixSeconds(clock_.Now());
   Status st = *paired ? store_.AddOwner(record)
                       : store_.CompletePairing(record, password_hash);
+  ++owners_generation_;
   if (*paired && st.ok()) consent_until_.reset();  // one owner per consent
   if (!st.ok()) {
     if (st.code() == Code::kFailedPrecondition) {
@@ -579,6 +588,7 @@ Response DeviceService::Reset(const Request& request) {
   auto body = ParseBody(request, &error, /*allow_empty=*/true);
   if (!body.ok()) return Fail(error, request);
   Status st = store_.Reset();
+  ++owners_generation_;
   if (!st.ok()) return Fail(ErrorFromStatus(st), request);
   sessions_.RevokeAll();
   consent_until_.reset();

@@ -39,6 +39,10 @@ struct Peer {
   std::function<Result<Bytes>()> exporter;
   // The pairing exchange in progress on this connection.
   std::optional<pairing::ServerSession> pairing;
+  // The owner the client certificate was found to belong to, valid while
+  // the service's owner generation is `owner_generation`.
+  std::optional<store::Owner> owner;
+  uint64_t owner_generation = 0;
 };
 
 struct DeviceFacts {
@@ -90,7 +94,7 @@ class DeviceService {
   Result<std::string> PasswordBody(const Request& request, ApiError* error);
   // A 503 reply when the app is not running, else nullopt.
   std::optional<Response> AppUnavailable(const Request& request);
-  Result<store::Owner> Authenticate(const Request& request, const Peer& peer);
+  Result<store::Owner> Authenticate(const Request& request, Peer& peer);
   Result<schema::Json> ParseBody(const Request& request, ApiError* error,
                                  bool allow_empty);
 
@@ -128,6 +132,9 @@ class DeviceService {
   auth::PairingGuard pairing_guard_;
   auth::SessionTable sessions_;
   std::optional<MonoTime> consent_until_;
+  // Moves whenever the set of owners changes, so connections re-check the
+  // owner they cached.
+  uint64_t owners_generation_ = 1;
 };
 
 }  // namespace warden::api
