@@ -228,8 +228,7 @@ Status StateStore::InsertOwner(const Owner& owner) {
   add.Bind(2, owner.spki_der);
   add.Bind(3, owner.fingerprint);
   add.Bind(4, owner.created_at);
-  WARDEN_ASSIGN_OR_RETURN(bool row, add.Step());
-  (void)row;
+  WARDEN_TRY(add.Step());
   return Status::Ok();
 }
 
