@@ -85,10 +85,6 @@ class DeviceService {
   }
 
  private:
-  struct Route;
-  Result<Response> Dispatch(const Request& request, Peer& peer,
-                            std::optional<store::Owner>& owner);
-
   Response Fail(const ApiError& error, const Request& request);
   // The password of a {"password": string} body.
   Result<std::string> PasswordBody(const Request& request, ApiError* error);
