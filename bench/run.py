@@ -84,7 +84,7 @@ class Bench:
         self.procs.append(p)
         for _ in range(200):
             log.seek(0)
-            m = re.search(r"listening: https://127\.0\.0\.1:(\d+)", log.read())
+            m = re.search(r"listening url=https://127\.0\.0\.1:(\d+)", log.read())
             if m:
                 return p, int(m.group(1))
             time.sleep(0.05)

@@ -22,6 +22,7 @@ namespace {
 
 struct Fixture {
   FakeClock clock;
+  events::Bus bus{clock};
   std::unique_ptr<store::StateStore> store;
   std::unique_ptr<api::DeviceService> service;
 
@@ -34,7 +35,7 @@ struct Fixture {
     api::ServiceOptions options;
     options.password_hash = auth::MinimumHashParams();
     service = std::make_unique<api::DeviceService>(
-        facts, *store, nullptr, clock, SystemRng(), options, nullptr);
+        facts, *store, nullptr, clock, SystemRng(), options, bus);
     std::filesystem::remove_all(dir);  // the open database stays usable
   }
 };

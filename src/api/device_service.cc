@@ -7,6 +7,7 @@
 #include "app/app_protocol.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "events/catalog.h"
 #include "pairing/pairing_protocol.h"
 
 namespace warden::api {
@@ -45,19 +46,17 @@ std::string_view MethodOf(const Request& r) { return r.method_string(); }
 
 DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
                              app::AppHost* app, Clock& clock, Rng& rng,
-                             ServiceOptions options, EventSink events)
+                             ServiceOptions options, events::Bus& events)
     : facts_(std::move(facts)),
       store_(store),
       app_(app),
       clock_(clock),
       rng_(rng),
       options_(std::move(options)),
-      events_(std::move(events)),
+      events_(events),
       login_throttle_(clock, options_.login_policy),
       pairing_guard_(clock, options_.pairing_policy),
-      sessions_(clock, rng, options_.session_lifetime) {
-  if (!events_) events_ = [](std::string_view, std::string_view) {};
-}
+      sessions_(clock, rng, options_.session_lifetime) {}
 
 Status DeviceService::Init() {
   WARDEN_ASSIGN_OR_RETURN(auto stored, store_.Sessions());
@@ -73,7 +72,11 @@ void DeviceService::SaveSessions() {
     out.push_back({hash, expires});
   }
   Status st = store_.ReplaceSessions(out);
-  if (!st.ok()) events_("store_error", st.ToString());
+  if (!st.ok()) {
+    events_.Publish(events::Event(events::kStoreError)
+                        .Text("operation", "save sessions")
+                        .Text("error", st.ToString()));
+  }
 }
 
 auth::PasswordContext DeviceService::PasswordContext() const {
@@ -271,11 +274,13 @@ Response DeviceService::Info(const Request& request) {
 void DeviceService::PairingFailed(Peer& peer, std::string_view why) {
   peer.pairing.reset();
   pairing_guard_.RecordFailure();
-  events_("pairing_failed", std::string(why) + " from " + peer.address);
+  events_.Publish(events::Event(events::kPairingFailed)
+                      .Personal("peer", peer.address)
+                      .Text("reason", std::string(why))
+                      .Int("failures", pairing_guard_.failures()));
   if (pairing_guard_.locked()) {
-    events_("pairing_locked", "pairing locked after " +
-                                  std::to_string(pairing_guard_.failures()) +
-                                  " failed attempts");
+    events_.Publish(events::Event(events::kPairingLocked)
+                        .Int("failures", pairing_guard_.failures()));
   }
 }
 
@@ -428,9 +433,10 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
     sessions_.RevokeAll();
     SaveSessions();
   }
-  events_(*paired ? "owner_added" : "paired",
-          "owner \"" + record.name + "\" key " +
-              record.fingerprint.substr(0, 16) + " from " + peer.address);
+  events_.Publish(events::Event(*paired ? events::kOwnerAdded : events::kPaired)
+                      .Personal("owner", record.name)
+                      .Text("key", record.fingerprint.substr(0, 16))
+                      .Personal("peer", peer.address));
   return JsonResponse(status::ok,
                       {{"owner", record.name},
                        {"serial", facts_.info.serial},
@@ -444,7 +450,8 @@ Response DeviceService::Login(const Request& request, const Peer& peer) {
     ApiError e = MakeError(status::too_many_requests, Code::kResourceExhausted,
                            "too many failed logins; retry later");
     e.retry_after_seconds = decision.retry_after.count();
-    events_("login_throttled", peer.address);
+    events_.Publish(
+        events::Event(events::kLoginThrottled).Personal("peer", peer.address));
     return Fail(e, request);
   }
   ApiError error;
@@ -455,7 +462,8 @@ Response DeviceService::Login(const Request& request, const Peer& peer) {
   bool good = stored->has_value() && auth::VerifyPassword(**stored, *password);
   if (!good) {
     login_throttle_.RecordFailure(peer.address);
-    events_("login_failed", peer.address);
+    events_.Publish(
+        events::Event(events::kLoginFailed).Personal("peer", peer.address));
     return Fail(MakeError(status::unauthorized, Code::kUnauthenticated,
                           "wrong password"),
                 request);
@@ -464,7 +472,7 @@ Response DeviceService::Login(const Request& request, const Peer& peer) {
   auto session = sessions_.Create();
   if (!session.ok()) return Fail(ErrorFromStatus(session.status()), request);
   SaveSessions();
-  events_("login", peer.address);
+  events_.Publish(events::Event(events::kLogin).Personal("peer", peer.address));
   return JsonResponse(status::ok,
                       {{"token", session->token},
                        {"expires_at", UnixSeconds(session->expires_at)}},
@@ -489,7 +497,7 @@ Response DeviceService::SetPassword(const Request& request) {
   Status st = store_.SetPasswordHash(*hash);
   if (!st.ok()) return Fail(ErrorFromStatus(st), request);
   sessions_.RevokeAll();
-  events_("password_changed", "");
+  events_.Publish(events::Event(events::kPasswordChanged));
   return EmptyResponse(status::no_content, request.version());
 }
 
@@ -578,7 +586,7 @@ boost::asio::awaitable<Response> DeviceService::PutState(const Request& request,
     }
     co_return Fail(e, request);
   }
-  events_("state_changed", key);
+  events_.Publish(events::Event(events::kStateChanged).Text("key", key));
   co_return JsonResponse(status::ok, {{"key", key}, {"value", value}},
                          request.version());
 }
@@ -592,7 +600,7 @@ Response DeviceService::Reset(const Request& request) {
   if (!st.ok()) return Fail(ErrorFromStatus(st), request);
   sessions_.RevokeAll();
   consent_until_.reset();
-  events_("owner_reset", "all owner keys, the password and sessions removed");
+  events_.Publish(events::Event(events::kOwnerReset));
   return JsonResponse(status::ok, {{"paired", false}}, request.version());
 }
 
@@ -628,7 +636,8 @@ Response DeviceService::OpenPairing(const Request& request) {
   }
   consent_until_ = clock_.Monotonic() + std::chrono::minutes(minutes);
   int64_t until = UnixSeconds(clock_.Now()) + minutes * 60;
-  events_("pairing_opened", "for " + std::to_string(minutes) + " minutes");
+  events_.Publish(
+      events::Event(events::kPairingOpened).Int("minutes", minutes));
   return JsonResponse(status::ok, {{"open_until", until}}, request.version());
 }
 

@@ -20,6 +20,7 @@
 #include "auth/throttle.h"
 #include "base/clock.h"
 #include "base/rng.h"
+#include "events/bus.h"
 #include "pairing/pairing_session.h"
 #include "provision/device.h"
 #include "store/state_store.h"
@@ -60,16 +61,14 @@ struct ServiceOptions {
   std::chrono::seconds session_lifetime{12 * 3600};
 };
 
-// A security-relevant event, for the daemon's log and telemetry.
-using EventSink =
-    std::function<void(std::string_view event, std::string_view detail)>;
-
 class DeviceService {
  public:
   // `app` may be null (no app configured): state endpoints answer 503.
+  // Security and operational events go to `events`, which must outlive the
+  // service.
   DeviceService(DeviceFacts facts, store::StateStore& store, app::AppHost* app,
                 Clock& clock, Rng& rng, ServiceOptions options,
-                EventSink events);
+                events::Bus& events);
 
   // Restores login sessions saved by an earlier run.
   Status Init();
@@ -123,7 +122,7 @@ class DeviceService {
   Clock& clock_;
   Rng& rng_;
   ServiceOptions options_;
-  EventSink events_;
+  events::Bus& events_;
   auth::Throttle login_throttle_;
   auth::PairingGuard pairing_guard_;
   auth::SessionTable sessions_;

@@ -26,11 +26,11 @@ class DeviceServiceTest : public ::testing::Test {
     DeviceFacts facts = testing::MakeTestFacts("SN-TEST-1", kCode, kSalt);
     ServiceOptions options;
     options.password_hash = auth::MinimumHashParams();
-    service_ = std::make_unique<DeviceService>(
-        facts, *store_, nullptr, clock_, SystemRng(), options,
-        [this](std::string_view e, std::string_view) {
-          events_.emplace_back(e);
-        });
+    service_ = std::make_unique<DeviceService>(facts, *store_, nullptr, clock_,
+                                               SystemRng(), options, bus_);
+    bus_.Subscribe([this](const events::Event& e) {
+      events_.emplace_back(e.kind().name);
+    });
     ASSERT_TRUE(service_->Init().ok());
     peer_.address = "127.0.0.1";
     peer_.exporter = [this]() -> Result<Bytes> { return exporter_; };
@@ -98,6 +98,7 @@ class DeviceServiceTest : public ::testing::Test {
 
   std::string dir_;
   FakeClock clock_;
+  events::Bus bus_{clock_};
   std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<DeviceService> service_;
   Peer peer_;

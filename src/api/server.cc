@@ -11,6 +11,7 @@
 #include <boost/beast/ssl.hpp>
 #include <list>
 
+#include "events/catalog.h"
 #include "pairing/pairing_protocol.h"
 
 namespace warden::api {
@@ -36,6 +37,12 @@ std::optional<std::string> ClientKeyFingerprint(SSL* ssl) {
   auto parsed = crypto::Certificate::FromDer(der);
   if (!parsed.ok()) return std::nullopt;
   return parsed->public_key().Fingerprint();
+}
+
+std::string PeerAddress(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown") : endpoint.address().to_string();
 }
 
 ApiError LimitError(http::status s, std::string message, std::string rule) {
@@ -81,19 +88,19 @@ Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
 
 struct Server::State : std::enable_shared_from_this<Server::State> {
   State(asio::io_context& io, asio::ssl::context& tls, DeviceService& service,
-        ServerOptions options, EventSink events)
+        ServerOptions options, events::Bus& events)
       : io(io),
         tls(tls),
         service(service),
         options(options),
-        events(std::move(events)),
+        bus(events),
         acceptor(io) {}
 
   asio::io_context& io;
   asio::ssl::context& tls;
   DeviceService& service;
   ServerOptions options;
-  EventSink events;
+  events::Bus& bus;
   tcp::acceptor acceptor;
   bool stopped = false;
   size_t active = 0;  // accepted and not yet closed
@@ -112,7 +119,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       // Counted here, not in Serve, so a burst of accepts cannot overshoot
       // the limit before the new connections start running.
       if (active >= options.max_connections) {
-        events("connection_refused", "too many connections");
+        bus.Publish(events::Event(events::kConnectionRefused)
+                        .Personal("peer", PeerAddress(socket))
+                        .Text("reason", "too many connections"));
         socket.close(ec);
         continue;
       }
@@ -136,7 +145,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   asio::awaitable<void> Serve(tcp::socket socket) {
     auto self = shared_from_this();
     beast::error_code ec;
-    std::string address = socket.remote_endpoint(ec).address().to_string();
+    std::string address = PeerAddress(socket);
     Stream stream(beast::tcp_stream(std::move(socket)), tls);
     connections.push_back(&stream);
     auto it = std::prev(connections.end());
@@ -217,7 +226,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
                              "malformed HTTP request: " + ec.message(),
                              "http_syntax");
         }
-        events("bad_request", peer.address + ": " + error.message);
+        bus.Publish(events::Event(events::kBadRequest)
+                        .Personal("peer", peer.address)
+                        .Text("reason", error.message));
         Response res = ErrorResponse(error, 11);
         co_await WriteAndMaybeClose(stream, res, false, &closed);
         co_return;
@@ -243,7 +254,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
                            "request target must be an absolute path", "target");
       }
       if (limit) {
-        events("bad_request", peer.address + ": " + limit->message);
+        bus.Publish(events::Event(events::kBadRequest)
+                        .Personal("peer", peer.address)
+                        .Text("reason", limit->message));
         Response res = ErrorResponse(*limit, request.version());
         co_await WriteAndMaybeClose(stream, res, false, &closed);
         co_return;
@@ -256,11 +269,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 };
 
 Server::Server(asio::io_context& io, asio::ssl::context& tls,
-               DeviceService& service, ServerOptions options, EventSink events)
-    : state_(std::make_shared<State>(
-          io, tls, service, options,
-          events ? std::move(events)
-                 : [](std::string_view, std::string_view) {})) {}
+               DeviceService& service, ServerOptions options,
+               events::Bus& events)
+    : state_(std::make_shared<State>(io, tls, service, options, events)) {}
 
 Server::~Server() { Stop(); }
 

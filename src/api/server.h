@@ -33,7 +33,7 @@ Result<std::unique_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
 class Server {
  public:
   Server(boost::asio::io_context& io, boost::asio::ssl::context& tls,
-         DeviceService& service, ServerOptions options, EventSink events);
+         DeviceService& service, ServerOptions options, events::Bus& events);
   ~Server();
 
   // Binds and listens. "Address already in use" and the like are kIo.

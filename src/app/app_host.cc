@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 
+#include "events/catalog.h"
 #include "platform/process.h"
 
 namespace warden::app {
@@ -71,7 +72,7 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
   asio::io_context& io;
   AppOptions options;
   Clock& clock;
-  EventHandler on_event;
+  events::Bus* bus = nullptr;
   bool started = false;
   bool stopped = false;
   std::shared_ptr<Run> current;
@@ -83,8 +84,8 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
   asio::steady_timer restart_timer;
   std::chrono::milliseconds backoff;
 
-  void Event(const std::string& text) {
-    if (on_event) on_event(text);
+  void Publish(events::Event event) {
+    if (bus) bus->Publish(std::move(event));
   }
 
   Status SpawnRun();
@@ -136,7 +137,7 @@ Status AppHost::Impl::SpawnRun() {
     return InternalError("cannot watch the app: " + ec.message());
   }
   current = run;
-  Event("app started, pid " + std::to_string(run->pid));
+  Publish(events::Event(events::kAppStarted).Int("pid", run->pid));
   auto self = shared_from_this();
   asio::co_spawn(io, ReadLoop(self, run), asio::detached);
   asio::co_spawn(io, WriteLoop(self, run), asio::detached);
@@ -149,7 +150,7 @@ void AppHost::Impl::EndRun(const std::shared_ptr<Run>& run,
                            const std::string& reason, bool kill) {
   if (run->ended) return;
   run->ended = true;
-  Event("app connection ended: " + reason);
+  Publish(events::Event(events::kAppDisconnected).Text("reason", reason));
   error_code ec;
   run->socket.close(ec);
   run->hello_timer.cancel();
@@ -189,7 +190,7 @@ bool AppHost::Impl::Enqueue(const std::shared_ptr<Run>& run,
 
 void AppHost::Impl::SendError(const std::shared_ptr<Run>& run,
                               const std::string& message) {
-  Event("app message refused: " + message);
+  Publish(events::Event(events::kAppMessageRefused).Text("reason", message));
   if (!Enqueue(run, Json{{"type", "error"}, {"message", message}})) {
     // The reason may quote bytes that do not encode; send it without.
     Enqueue(run, Json{{"type", "error"}, {"message", "message refused"}});
@@ -212,8 +213,10 @@ void AppHost::Impl::AcceptHello(const std::shared_ptr<Run>& run,
   run->hello_done = true;
   run->hello_timer.cancel();
   Enqueue(run, Json{{"type", "welcome"}, {"protocol", kProtocolVersion}});
-  Event("app " + hello.app + " " + hello.version + " accepted with " +
-        std::to_string(capabilities.size()) + " capabilities");
+  Publish(events::Event(events::kAppAccepted)
+              .Text("app", hello.app)
+              .Text("version", hello.version)
+              .Int("capabilities", static_cast<int64_t>(capabilities.size())));
 }
 
 void AppHost::Impl::Handle(const std::shared_ptr<Run>& run,
@@ -389,12 +392,13 @@ asio::awaitable<void> AppHost::Impl::ExitWatch(std::shared_ptr<Impl> self,
   error_code ignored;
   run->pidfd.close(ignored);
   if (run->sigchld) run->sigchld->cancel(ignored);
-  self->Event("app exited: " + status.ToString());
+  self->Publish(
+      events::Event(events::kAppExited).Text("status", status.ToString()));
 
   while (!self->stopped) {
     std::chrono::milliseconds delay = self->NextBackoff(*run);
-    self->Event("restarting the app in " + std::to_string(delay.count()) +
-                " ms");
+    self->Publish(events::Event(events::kAppRestarting)
+                      .Int("delay_ms", static_cast<int64_t>(delay.count())));
     self->restart_timer.expires_after(delay);
     error_code ec;
     co_await self->restart_timer.async_wait(
@@ -405,7 +409,8 @@ asio::awaitable<void> AppHost::Impl::ExitWatch(std::shared_ptr<Impl> self,
       ++self->restarts;
       co_return;
     }
-    self->Event("restart failed: " + st.ToString());
+    self->Publish(
+        events::Event(events::kAppRestartFailed).Text("error", st.ToString()));
   }
 }
 
@@ -457,9 +462,7 @@ AppHost::AppHost(asio::io_context& io, AppOptions options, Clock& clock)
 
 AppHost::~AppHost() { Stop(); }
 
-void AppHost::SetEventHandler(EventHandler handler) {
-  impl_->on_event = std::move(handler);
-}
+void AppHost::SetEventBus(events::Bus* bus) { impl_->bus = bus; }
 
 Status AppHost::Start() {
   if (impl_->started) return FailedPreconditionError("already started");

@@ -34,6 +34,7 @@
 #include "app/app_protocol.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "events/bus.h"
 #include "schema/json.h"
 
 namespace warden::app {
@@ -58,17 +59,17 @@ struct AppOptions {
 
 class AppHost {
  public:
-  // Something worth a log line: the app started, was accepted, had a
-  // message refused, exited, or is restarted. The daemon logs it.
-  using EventHandler = std::function<void(std::string_view event)>;
-
   // `io` and `clock` must outlive the AppHost.
   AppHost(boost::asio::io_context& io, AppOptions options, Clock& clock);
   ~AppHost();  // Stop()
   AppHost(const AppHost&) = delete;
   AppHost& operator=(const AppHost&) = delete;
 
-  void SetEventHandler(EventHandler handler);
+  // Where the host reports what is worth a log line (events/catalog.h:
+  // app_started, app_accepted, app_message_refused, app_disconnected,
+  // app_exited, app_restarting, app_restart_failed). `bus` must outlive the
+  // host; null (the default) reports nothing.
+  void SetEventBus(events::Bus* bus);
 
   // Starts the app. Fails when it cannot be started at all (no argv, a
   // missing program, unknown user): nothing is left running and no restart

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "events/log.h"
 #include "gtest/gtest.h"
 
 namespace warden::app {
@@ -79,8 +80,10 @@ AppOptions FakeOptions(const std::string& mode) {
 class AppHostTest : public ::testing::Test {
  protected:
   void Watch(AppHost& host) {
-    host.SetEventHandler(
-        [this](std::string_view e) { events_.emplace_back(e); });
+    bus_.Subscribe([this](const events::Event& e) {
+      events_.push_back(events::FormatLine(e, nullptr));
+    });
+    host.SetEventBus(&bus_);
   }
   bool SawEvent(std::string_view part) const {
     for (const auto& e : events_) {
@@ -91,6 +94,7 @@ class AppHostTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   FakeClock clock_;
+  events::Bus bus_{clock_};
   std::vector<std::string> events_;
 };
 

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <filesystem>
 
@@ -17,7 +18,11 @@
 #include "app/app_host.h"
 #include "base/clock.h"
 #include "base/rng.h"
+#include "crypto/hash.h"
 #include "daemon/config.h"
+#include "events/bus.h"
+#include "events/catalog.h"
+#include "events/log.h"
 #include "platform/file.h"
 #include "platform/process.h"
 #include "provision/device.h"
@@ -28,11 +33,39 @@ namespace {
 
 namespace asio = boost::asio;
 
-void Log(std::string_view event, std::string_view detail) {
-  std::fprintf(stderr, "wardend: %.*s%s%.*s\n", static_cast<int>(event.size()),
-               event.data(), detail.empty() ? "" : ": ",
-               static_cast<int>(detail.size()), detail.data());
+void WriteLine(std::string_view line) {
+  std::fprintf(stderr, "wardend: %.*s\n", static_cast<int>(line.size()),
+               line.data());
   std::fflush(stderr);
+}
+
+// Errors before the event loop runs: one line, then exit.
+void Log(std::string_view event, std::string_view detail) {
+  WriteLine(std::string(event) + ": " + std::string(detail));
+}
+
+// Personal fields reach stderr (the journal, which the device cannot
+// erase) only as a keyed hash: the same value gives the same pseudonym
+// until wardend restarts, so lines can still be correlated.
+events::Pseudonymizer MakePseudonymizer() {
+  auto key = std::make_shared<Bytes>(
+      RandomBytes(SystemRng(), 32).value_or(Bytes(32, 0)));
+  return [key](std::string_view value) {
+    Bytes mac = crypto::HmacSha256(*key, AsBytes(value));
+    mac.resize(6);
+    return "~" + HexEncode(mac);
+  };
+}
+
+// Reports suppressed log lines once a window, until the loop stops.
+void ScheduleLogFlush(asio::steady_timer& timer, events::RateLimitedLog& log,
+                      std::chrono::seconds every) {
+  timer.expires_after(every);
+  timer.async_wait([&timer, &log, every](const boost::system::error_code& ec) {
+    if (ec) return;
+    log.Flush();
+    ScheduleLogFlush(timer, log, every);
+  });
 }
 
 struct Options {
@@ -132,6 +165,13 @@ int Run(const Options& options) {
   }
 
   asio::io_context io(1);
+  events::Bus bus(SystemClock());
+  events::RateLimitedLog log(SystemClock(), events::RateLimitedLog::Policy{},
+                             WriteLine, MakePseudonymizer());
+  bus.Subscribe([&log](const events::Event& e) { log.Write(e); });
+  asio::steady_timer log_flush(io);
+  ScheduleLogFlush(log_flush, log, events::RateLimitedLog::Policy{}.window);
+
   std::unique_ptr<app::AppHost> app;
   if (config->app) {
     auto app_options = AppOptionsFor(*config->app, options.state_dir);
@@ -140,7 +180,7 @@ int Run(const Options& options) {
       return 1;
     }
     app = std::make_unique<app::AppHost>(io, *app_options, SystemClock());
-    app->SetEventHandler([](std::string_view e) { Log("app", e); });
+    app->SetEventBus(&bus);
   }
 
   api::DeviceFacts facts;
@@ -151,13 +191,13 @@ int Run(const Options& options) {
   facts.certificate_fingerprint = device->certificate.Fingerprint();
   api::DeviceService service(std::move(facts), **store, app.get(),
                              SystemClock(), SystemRng(), api::ServiceOptions{},
-                             Log);
+                             bus);
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
     return 1;
   }
-  api::Server server(io, **tls, service, api::ServerOptions{}, Log);
+  api::Server server(io, **tls, service, api::ServerOptions{}, bus);
   st = server.Listen(asio::ip::tcp::endpoint(
       asio::ip::make_address(listen->address), listen->port));
   if (!st.ok()) {
@@ -183,18 +223,23 @@ int Run(const Options& options) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    Log("stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    bus.Publish(events::Event(events::kStopping)
+                    .Text("signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     sd_notify(0, "STOPPING=1");
     server.Stop();
     if (app) app->Stop();
+    log_flush.cancel();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
 
-  Log("listening", base_url + " serial " + device->info.serial);
+  bus.Publish(events::Event(events::kListening)
+                  .Text("url", base_url)
+                  .Text("serial", device->info.serial));
   sd_notify(0, "READY=1");
   io.run();
-  Log("stopped", "");
+  log.Flush(/*all=*/true);
+  bus.Publish(events::Event(events::kStopped));
   return 0;
 }
 

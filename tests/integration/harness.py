@@ -76,7 +76,7 @@ class Daemon:
         deadline = time.time() + 20
         while time.time() < deadline:
             text = self.read_log()[self.log_start:]
-            m = re.search(r"listening: https://127\.0\.0\.1:(\d+)", text)
+            m = re.search(r"listening url=https://127\.0\.0\.1:(\d+)", text)
             if m:
                 self.port = int(m.group(1))
                 break

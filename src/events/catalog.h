@@ -1,0 +1,78 @@
+// Every kind of event wardend publishes. Names are stable: logs, telemetry
+// and the assessor key on them (docs/OPERATIONS.md lists them with their
+// fields).
+#ifndef WARDEN_EVENTS_CATALOG_H_
+#define WARDEN_EVENTS_CATALOG_H_
+
+#include "events/event.h"
+
+namespace warden::events {
+
+// ---- security --------------------------------------------------------------
+inline constexpr Kind kPaired{"paired", Severity::kNotice, Category::kSecurity};
+inline constexpr Kind kOwnerAdded{"owner_added", Severity::kNotice,
+                                  Category::kSecurity};
+inline constexpr Kind kOwnerRemoved{"owner_removed", Severity::kNotice,
+                                    Category::kSecurity};
+inline constexpr Kind kOwnerReset{"owner_reset", Severity::kNotice,
+                                  Category::kSecurity};
+inline constexpr Kind kPasswordChanged{"password_changed", Severity::kNotice,
+                                       Category::kSecurity};
+inline constexpr Kind kPairingOpened{"pairing_opened", Severity::kNotice,
+                                     Category::kSecurity};
+inline constexpr Kind kPairingFailed{"pairing_failed", Severity::kWarning,
+                                     Category::kSecurity};
+inline constexpr Kind kPairingLocked{"pairing_locked", Severity::kError,
+                                     Category::kSecurity};
+inline constexpr Kind kLogin{"login", Severity::kInfo, Category::kSecurity};
+inline constexpr Kind kLogout{"logout", Severity::kInfo, Category::kSecurity};
+inline constexpr Kind kLoginFailed{"login_failed", Severity::kWarning,
+                                   Category::kSecurity};
+inline constexpr Kind kLoginThrottled{"login_throttled", Severity::kWarning,
+                                      Category::kSecurity};
+inline constexpr Kind kAccessDenied{"access_denied", Severity::kWarning,
+                                    Category::kSecurity};
+inline constexpr Kind kConnectionRefused{
+    "connection_refused", Severity::kWarning, Category::kSecurity};
+inline constexpr Kind kConnectionEvicted{
+    "connection_evicted", Severity::kWarning, Category::kSecurity};
+inline constexpr Kind kBadRequest{"bad_request", Severity::kInfo,
+                                  Category::kSecurity};
+
+// ---- operational -----------------------------------------------------------
+inline constexpr Kind kListening{"listening", Severity::kNotice,
+                                 Category::kOperational};
+inline constexpr Kind kStopping{"stopping", Severity::kNotice,
+                                Category::kOperational};
+inline constexpr Kind kStopped{"stopped", Severity::kNotice,
+                               Category::kOperational};
+inline constexpr Kind kStartFailed{"start_failed", Severity::kError,
+                                   Category::kOperational};
+inline constexpr Kind kStoreError{"store_error", Severity::kError,
+                                  Category::kOperational};
+inline constexpr Kind kStateChanged{"state_changed", Severity::kInfo,
+                                    Category::kOperational};
+inline constexpr Kind kLogSuppressed{"log_suppressed", Severity::kNotice,
+                                     Category::kOperational};
+
+// ---- the app ---------------------------------------------------------------
+inline constexpr Kind kAppStarted{"app_started", Severity::kInfo,
+                                  Category::kApp};
+inline constexpr Kind kAppAccepted{"app_accepted", Severity::kNotice,
+                                   Category::kApp};
+inline constexpr Kind kAppMessageRefused{"app_message_refused",
+                                         Severity::kWarning, Category::kApp};
+inline constexpr Kind kAppDisconnected{"app_disconnected", Severity::kWarning,
+                                       Category::kApp};
+inline constexpr Kind kAppExited{"app_exited", Severity::kWarning,
+                                 Category::kApp};
+inline constexpr Kind kAppRestarting{"app_restarting", Severity::kNotice,
+                                     Category::kApp};
+inline constexpr Kind kAppRestartFailed{"app_restart_failed", Severity::kError,
+                                        Category::kApp};
+// One line the app wrote to its stdout or stderr.
+inline constexpr Kind kAppOutput{"app_output", Severity::kInfo, Category::kApp};
+
+}  // namespace warden::events
+
+#endif  // WARDEN_EVENTS_CATALOG_H_
