@@ -1,49 +1,21 @@
-// HTTP types, limits and error replies shared by the owner API. Every error
-// reply is JSON with the failing field and rule (docs/PROTOCOLS.md).
+// The owner API's HTTP types, from web/http.h, under their api:: names.
 #ifndef WARDEN_API_HTTP_H_
 #define WARDEN_API_HTTP_H_
 
-#include <boost/beast/http.hpp>
-#include <optional>
-#include <string>
-
-#include "base/status.h"
-#include "schema/json.h"
+#include "web/http.h"
 
 namespace warden::api {
 
-namespace http = boost::beast::http;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
-
-struct HttpLimits {
-  size_t header_bytes = 8 * 1024;  // request line and headers
-  size_t header_fields = 64;
-  size_t target_bytes = 2 * 1024;
-  size_t body_bytes = 64 * 1024;
-  schema::JsonLimits json;
-};
-
-// An error reply about to be sent.
-struct ApiError {
-  http::status status = http::status::bad_request;
-  Code code = Code::kInvalidArgument;
-  std::string message;
-  std::string field;  // JSON pointer into the request body, or empty
-  std::string rule;   // schema keyword or limit name, or empty
-  std::optional<int64_t> retry_after_seconds;
-};
-
-// The HTTP status a failed Status maps to.
-http::status HttpStatusFor(Code code);
-
-// An ApiError from a Status, with the status code it maps to.
-ApiError ErrorFromStatus(const Status& status);
-
-Response JsonResponse(http::status status, const schema::Json& body,
-                      unsigned version);
-Response ErrorResponse(const ApiError& error, unsigned version);
-Response EmptyResponse(http::status status, unsigned version);
+namespace http = web::http;
+using web::ApiError;
+using web::EmptyResponse;
+using web::ErrorFromStatus;
+using web::ErrorResponse;
+using web::HttpLimits;
+using web::HttpStatusFor;
+using web::JsonResponse;
+using web::Request;
+using web::Response;
 
 }  // namespace warden::api
 

@@ -1,6 +1,6 @@
-#include "api/http.h"
+#include "web/http.h"
 
-namespace warden::api {
+namespace warden::web {
 
 http::status HttpStatusFor(Code code) {
   switch (code) {
@@ -81,4 +81,4 @@ Response EmptyResponse(http::status status, unsigned version) {
   return res;
 }
 
-}  // namespace warden::api
+}  // namespace warden::web
