@@ -44,8 +44,7 @@ function(warden_test name)
   target_link_libraries(${name} PRIVATE ${A_DEPS} warden_options
     GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
-    WARDEN_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    WARDEN_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+    WARDEN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   include(GoogleTest)
   # One label per test: gtest_discover_tests would split a list.
   gtest_discover_tests(${name} PROPERTIES LABELS "${A_LABELS}"

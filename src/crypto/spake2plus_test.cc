@@ -23,7 +23,8 @@ using p256::Scalar;
 
 Bytes H(std::string_view hex) { return HexDecode(hex).value(); }
 
-const char kVectorPath[] = WARDEN_SHARED_DIR "/vectors/spake2plus-rfc9383.json";
+const char kVectorPath[] =
+    WARDEN_SOURCE_DIR "/tests/vectors/spake2plus-rfc9383.json";
 
 struct Vector {
   std::string suite;
