@@ -34,6 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!body.ok()) return 0;
   pairing::MessageError error;
   auto share = pairing::ParseExchangeRequest(*body, &error);
+  // A refused message names the rule it broke (the client shows it).
+  if (!share.ok() && (error.rule.empty() || error.message.empty())) {
+    __builtin_trap();
+  }
   if (share.ok()) {
     auto session =
         pairing::ServerSession::Create(Params(), Bytes(32, 9), SystemRng());
@@ -42,7 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)reply;
     }
   }
+  error = pairing::MessageError{};
   auto confirm = pairing::ParseConfirmRequest(*body, &error);
+  if (!confirm.ok() && (error.rule.empty() || error.message.empty())) {
+    __builtin_trap();
+  }
   if (confirm.ok()) {
     auto session =
         pairing::ServerSession::Create(Params(), Bytes(32, 9), SystemRng());

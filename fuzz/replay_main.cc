@@ -1,6 +1,10 @@
 // Replays a libFuzzer corpus outside the fuzz build: every file named on the
 // command line, or found in a directory named there, goes through the
 // target once. Used by ctest so every build exercises the corpora.
+//
+// A target returns 0 for every input it handled; anything else (libFuzzer
+// reserves -1 for "reject this input") fails the replay, as does a crash or
+// an abort() from a target's own consistency checks.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -20,8 +24,13 @@ int RunFile(const std::filesystem::path& path) {
   }
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                           std::istreambuf_iterator<char>());
-  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()),
-                         bytes.size());
+  int rc = LLVMFuzzerTestOneInput(
+      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (rc != 0) {
+    std::fprintf(stderr, "replay: %s: the target returned %d\n", path.c_str(),
+                 rc);
+    return 1;
+  }
   return 0;
 }
 

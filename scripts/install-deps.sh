@@ -10,6 +10,7 @@ packages=(
   libssl-dev openssl
   libsodium-dev
   libsqlite3-dev sqlite3
+  libre2-dev
   libboost-dev
   nlohmann-json3-dev
   libcli11-dev

@@ -6,121 +6,22 @@
 #include <exception>
 #include <limits>
 #include <map>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <re2/re2.h>
+
 namespace warden::schema {
 namespace {
-
-// Longest string, in code points, that a pattern is run against. libstdc++'s
-// std::regex backtracks and recurses per input character, so the cost of a
-// match is only bounded if the input is.
-constexpr size_t kMaxPatternInput = 1024;
 
 // Longest rendering of a value or an enum list inside a message.
 constexpr size_t kMaxShown = 120;
 
-// Largest estimated automaton a pattern may expand to (see PatternCost).
-// Matching costs about (input length x states), so with kMaxPatternInput
-// this keeps one check in the low hundreds of milliseconds at worst.
-constexpr double kMaxPatternCost = 2000;
-
-// An over-estimate of the number of automaton states std::regex builds for
-// an ECMAScript pattern that has already compiled. Counted repetition is
-// what makes a short pattern large ("(a{1,100}){1,100}" is 10000 states),
-// and a lookahead is re-run at every input position, so its body is
-// weighted heavily.
-double PatternCost(const std::string& p) {
-  constexpr double kLookaheadWeight = 64;
-  struct Frame {
-    double total = 0;      // finished alternatives
-    double branch = 0;     // the alternative being read
-    double last_atom = 0;  // what a following quantifier applies to
-    double weight = 1;
-  };
-  std::vector<Frame> stack(1);
-  auto add_atom = [&stack](double cost) {
-    stack.back().branch += cost;
-    stack.back().last_atom = cost;
-  };
-  auto repeat = [&stack](double times) {
-    Frame& f = stack.back();
-    f.branch += f.last_atom * (times - 1);
-    f.last_atom *= times;
-  };
-  const size_t n = p.size();
-  for (size_t i = 0; i < n; ++i) {
-    char c = p[i];
-    if (c == '\\') {
-      ++i;
-      add_atom(1);
-    } else if (c == '[') {
-      size_t j = i + 1;
-      if (j < n && p[j] == '^') ++j;
-      while (j < n && p[j] != ']') {
-        if (p[j] == '\\') ++j;
-        ++j;
-      }
-      i = j;
-      add_atom(1);
-    } else if (c == '(') {
-      Frame f;
-      if (i + 2 < n && p[i + 1] == '?') {
-        if (p[i + 2] == '=' || p[i + 2] == '!') f.weight = kLookaheadWeight;
-        i += 2;
-      }
-      stack.push_back(f);
-    } else if (c == ')' && stack.size() > 1) {
-      Frame f = stack.back();
-      stack.pop_back();
-      add_atom((f.total + f.branch + 1) * f.weight);
-    } else if (c == '|') {
-      Frame& f = stack.back();
-      f.total += f.branch + 1;
-      f.branch = 0;
-      f.last_atom = 0;
-    } else if (c == '*' || c == '+' || c == '?') {
-      repeat(2);
-      if (i + 1 < n && p[i + 1] == '?') ++i;
-    } else if (c == '{') {
-      size_t j = i + 1;
-      double low = 0;
-      double high = -1;
-      bool digits = false;
-      while (j < n && p[j] >= '0' && p[j] <= '9') {
-        low = std::min(low * 10 + (p[j++] - '0'), 1e9);
-        digits = true;
-      }
-      if (j < n && p[j] == ',') {
-        ++j;
-        if (j < n && p[j] >= '0' && p[j] <= '9') {
-          high = 0;
-          while (j < n && p[j] >= '0' && p[j] <= '9') {
-            high = std::min(high * 10 + (p[j++] - '0'), 1e9);
-          }
-        } else {
-          high = low + 1;  // {m,} is m copies and a loop
-        }
-      } else {
-        high = low;
-      }
-      if (digits && j < n && p[j] == '}') {
-        repeat(std::max(high, 1.0));
-        i = j;
-        if (i + 1 < n && p[i + 1] == '?') ++i;
-      } else {
-        add_atom(1);
-      }
-    } else {
-      add_atom(1);
-    }
-  }
-  double cost = 0;
-  for (const Frame& f : stack) cost += f.total + f.branch;
-  return cost;
-}
+// Memory RE2 may use for one compiled pattern. A pattern whose automaton
+// would need more (large counted repetitions, say) is refused at compile
+// time; matching is linear in the input whatever the pattern.
+constexpr int64_t kMaxPatternMemory = int64_t{1} << 20;
 
 enum TypeBit : unsigned {
   kNullType = 1u << 0,
@@ -289,27 +190,6 @@ bool IsMultipleOf(const Json& value, const Json& divisor) {
   return std::fabs(q - std::round(q)) <= tolerance;
 }
 
-// How patterns are compiled and run. libstdc++ by default matches by
-// backtracking, which is exponential for patterns such as "(a*)*b"; its
-// polynomial mode simulates the automaton instead (and refuses
-// back-references, which cannot be matched in polynomial time). A search is
-// then one anchored pass with a lazy any-prefix, rather than one match
-// attempt per start position, so its cost is linear in the input.
-#if defined(__GLIBCXX__)
-constexpr std::regex::flag_type kPatternFlags =
-    std::regex::ECMAScript | std::regex_constants::__polynomial;
-constexpr std::regex_constants::match_flag_type kSearchFlags =
-    std::regex_constants::match_continuous;
-std::string SearchPattern(const std::string& source) {
-  return "[\\s\\S]*?(?:" + source + ")";
-}
-#else
-constexpr std::regex::flag_type kPatternFlags = std::regex::ECMAScript;
-constexpr std::regex_constants::match_flag_type kSearchFlags =
-    std::regex_constants::match_default;
-std::string SearchPattern(const std::string& source) { return source; }
-#endif
-
 // A keyword value that must be a non-negative integer (5.0 counts); large
 // values saturate.
 std::optional<uint64_t> AsCount(const Json& v) {
@@ -351,7 +231,7 @@ struct Schema::Node {
 
   std::optional<uint64_t> min_length;
   std::optional<uint64_t> max_length;
-  std::optional<std::regex> pattern;
+  std::shared_ptr<const re2::RE2> pattern;
   std::string pattern_source;
 
   std::vector<std::string> required;
@@ -467,24 +347,25 @@ class Compiler {
                  "is longer than " +
                      std::to_string(limits_.max_pattern_length) + " bytes");
     }
-    // Estimated first: compiling an oversized pattern is itself costly.
-    if (PatternCost(source) > kMaxPatternCost) {
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(kMaxPatternMemory);
+    options.set_never_capture(true);
+    auto re = std::make_shared<const re2::RE2>(source, options);
+    if (!re->ok()) {
+      if (re->error_code() == re2::RE2::ErrorPatternTooLarge ||
+          re->error_code() == re2::RE2::ErrorRepeatSize) {
+        return Bad("pattern", location,
+                   "is too complex to match efficiently or has a bad "
+                   "repetition count: " +
+                       re->error());
+      }
       return Bad("pattern", location,
-                 "is too complex to match efficiently (its repetition "
-                 "counts are too large)");
+                 "is not a valid regular expression (RE2 syntax: no "
+                 "lookaround, no back-references): " +
+                     re->error());
     }
-    try {
-      std::regex check(source, std::regex::ECMAScript);
-    } catch (const std::exception& e) {
-      return Bad("pattern", location,
-                 std::string("is not a valid regular expression: ") + e.what());
-    }
-    try {
-      node.pattern.emplace(SearchPattern(source), kPatternFlags);
-    } catch (const std::exception& e) {
-      return Bad("pattern", location,
-                 std::string("cannot be used for matching: ") + e.what());
-    }
+    node.pattern = std::move(re);
     node.pattern_source = source;
     return Status::Ok();
   }
@@ -656,19 +537,8 @@ std::optional<Violation> CheckString(const Schema::Node& node,
                 "string is longer than " + std::to_string(*node.max_length));
   }
   if (node.pattern) {
-    if (length > kMaxPatternInput) {
-      return Fail(pointer, "pattern",
-                  "string is too long to match against a pattern (more than " +
-                      std::to_string(kMaxPatternInput) + " characters)");
-    }
-    bool matched = false;
-    try {
-      matched = std::regex_search(s, *node.pattern, kSearchFlags);
-    } catch (const std::exception&) {
-      return Fail(pointer, "pattern",
-                  "pattern " + node.pattern_source +
-                      " could not be evaluated against this string");
-    }
+    // JSON Schema patterns are unanchored searches.
+    bool matched = re2::RE2::PartialMatch(s, *node.pattern);
     if (!matched) {
       return Fail(pointer, "pattern",
                   "does not match pattern " + node.pattern_source);

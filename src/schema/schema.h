@@ -1,11 +1,12 @@
 // A JSON Schema (draft 2020-12 subset) checker for the inputs an app
 // declares. Supported keywords: type (string or array of strings), enum,
 // const, minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf,
-// minLength, maxLength, pattern (ECMA-262 subset via std::regex, bounded
-// input length), required, properties, additionalProperties (false or a
-// schema), minProperties, maxProperties, items (a schema), minItems,
-// maxItems, uniqueItems, description, title, default, $comment. Any other
-// keyword is refused at compile time rather than silently ignored.
+// minLength, maxLength, pattern (RE2 syntax, the ECMA-262 subset without
+// lookaround or back-references, matched in linear time), required, properties,
+// additionalProperties (false or a schema), minProperties, maxProperties, items
+// (a schema), minItems, maxItems, uniqueItems, description, title, default,
+// $comment. Any other keyword is refused at compile time rather than silently
+// ignored.
 #ifndef WARDEN_SCHEMA_SCHEMA_H_
 #define WARDEN_SCHEMA_SCHEMA_H_
 
