@@ -14,11 +14,10 @@ packages=(
   libboost-dev
   nlohmann-json3-dev
   libcli11-dev
-  libfmt-dev
   libqrencode-dev
   libpwquality-dev cracklib-runtime
-  libcap-ng-dev libseccomp-dev libsystemd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libsystemd-dev
+  libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
 )
 

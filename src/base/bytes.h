@@ -1,4 +1,5 @@
-// Byte strings and their text encodings (hex, base64, base64url).
+// Byte strings and their text encodings (hex, base64, base64url), through
+// libsodium's constant-time codecs: they also carry keys and tokens.
 #ifndef WARDEN_BASE_BYTES_H_
 #define WARDEN_BASE_BYTES_H_
 
