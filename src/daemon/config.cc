@@ -52,12 +52,11 @@ Status CheckAppEnvName(std::string_view name) {
                 (c >= '0' && c <= '9') || c == '_');
   }
   if (!ok) {
-    return InvalidArgumentError("config: /app/env: not a variable name: " +
-                                std::string(name));
+    return InvalidArgumentError("\"" + std::string(name) +
+                                "\" is not a variable name");
   }
   if (name == "HOME" || name.rfind("WARDEN_APP_", 0) == 0) {
-    return InvalidArgumentError("config: /app/env/" + std::string(name) +
-                                ": set by wardend itself");
+    return InvalidArgumentError(std::string(name) + " is set by wardend");
   }
   return Status::Ok();
 }
@@ -126,7 +125,11 @@ Result<Config> ParseConfig(std::string_view text) {
     }
     if ((*json)["app"].contains("env")) {
       for (const auto& [name, value] : (*json)["app"]["env"].items()) {
-        WARDEN_TRY(CheckAppEnvName(name));
+        Status valid = CheckAppEnvName(name);
+        if (!valid.ok()) {
+          return InvalidArgumentError("config: /app/env/" + name + ": " +
+                                      valid.message());
+        }
         app.env.push_back(name + "=" + value.get<std::string>());
       }
     }

@@ -117,7 +117,10 @@ Result<Config> EffectiveConfig(const Options& options) {
       if (eq == std::string::npos) {
         return InvalidArgumentError("--app-env must be NAME=VALUE: " + entry);
       }
-      WARDEN_TRY(CheckAppEnvName(entry.substr(0, eq)));
+      Status valid = CheckAppEnvName(entry.substr(0, eq));
+      if (!valid.ok()) {
+        return InvalidArgumentError("--app-env: " + valid.message());
+      }
       config.app->env.push_back(entry);
     }
   }
