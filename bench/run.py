@@ -67,7 +67,8 @@ class Bench:
         self.seconds = args.seconds
         self.pairings = args.pairings
         self.work = tempfile.mkdtemp(prefix="warden-bench-")
-        # The app runs as "nobody" and must pass through to its folder.
+        # The app runs as its own user (warden-app) and must pass through
+        # to its folder.
         os.chmod(self.work, 0o711)
         self.procs = []
 

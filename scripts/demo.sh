@@ -19,7 +19,8 @@ wardend=$bin/src/daemon/wardend
 thermostat=$bin/examples/thermostat/warden-thermostat
 
 work=$(mktemp -d /tmp/warden-demo-XXXXXX)
-# The app runs as "nobody" and must pass through to its folder.
+# As root, wardend runs the app as its own system user, warden-app (made by
+# install-deps.sh), which must pass through to its folder.
 chmod 711 "$work"
 daemon_pid=""
 cleanup() {

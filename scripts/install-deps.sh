@@ -1,8 +1,26 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing, fuzzing and
-# benchmarking Warden needs. Safe to run again: it installs only what is
-# missing, and runs apt-get update only when something is.
+# benchmarking Warden needs, and, when run as root, creates the system user
+# the app runs as (warden-app), which the demo and the tests use. Safe to
+# run again: it installs only what is missing, and runs apt-get update only
+# when something is.
 set -euo pipefail
+
+# The app's own system user (docs/OPERATIONS.md): no home, no login.
+ensure_app_user() {
+  local user=warden-app
+  if getent passwd "$user" >/dev/null; then
+    return
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: not root, so the system user $user is not created" \
+      "(wardend needs it only when it runs as root)"
+    return
+  fi
+  useradd --system --no-create-home --home-dir / \
+    --shell /usr/sbin/nologin "$user"
+  echo "install-deps: created the system user $user"
+}
 
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -27,6 +45,8 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+ensure_app_user
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"

@@ -17,6 +17,20 @@
 //   app->Publish("setpoint", 21.5, &error);
 //   while (app->ProcessPending(1000, &error)) { ... }
 //
+// Connecting (FromEnvironment, FromFd) first makes the process
+// non-dumpable (prctl PR_SET_DUMPABLE 0): while a process is dumpable, any
+// other process of its user may read its memory and environment and take
+// its socket with pidfd_getfd, and execve made every program dumpable
+// again, so the program has to undo it itself. wardend checks it when the
+// app says hello and kills an app that is still dumpable. Core dumps of
+// the app are off as a result; do not set it back.
+//
+// wardend builds the app's whole environment: WARDEN_APP_FD,
+// WARDEN_APP_STATE_DIR and HOME (the app's own directory), PATH=/usr/bin:
+// /bin, LANG=C.UTF-8, and what the device's configuration adds. stdin is
+// /dev/null; what the app writes to stdout and stderr becomes wardend's
+// log, one line per event, quoted and rate-limited.
+//
 // Nothing in this API throws: failures return false with a reason in
 // `*error` (which may be null). Exceptions a command handler throws are
 // caught and reported to wardend as a refused command. The App is not
@@ -63,10 +77,14 @@ class App {
   // published value that violates its schema).
   using RefusalHandler = std::function<void(const std::string& message)>;
 
-  // Takes the socket wardend passed in WARDEN_APP_FD. Fails (nullopt, with
-  // a reason) when the variable is missing or is not an open stream socket.
+  // Makes the process non-dumpable, then takes the socket wardend passed
+  // in WARDEN_APP_FD. Fails (nullopt, with a reason) when the variable is
+  // missing or is not an open stream socket, or prctl fails. Call it before
+  // anything else that matters: until then the process is readable by its
+  // user's other processes.
   static std::optional<App> FromEnvironment(std::string* error);
-  // Takes ownership of a connected stream socket `fd`.
+  // Makes the process non-dumpable, then takes ownership of a connected
+  // stream socket `fd` (not closed on failure).
   static std::optional<App> FromFd(int fd, std::string* error);
 
   App(App&&) noexcept;

@@ -18,6 +18,8 @@
 #include <deque>
 #include <map>
 
+#include "app/app_user.h"
+#include "app/output_lines.h"
 #include "events/catalog.h"
 #include "platform/process.h"
 
@@ -32,21 +34,70 @@ using schema::Json;
 constexpr size_t kMaxQueuedFrames = 256;
 constexpr size_t kMaxQueuedBytes = 1024 * 1024;
 constexpr size_t kMaxPendingCommands = 64;
+constexpr size_t kMaxExtraEnvironment = 64;
+
+bool ValidEnvName(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The app's whole environment but WARDEN_APP_FD, which the spawn adds.
+Result<std::vector<std::string>> AppEnvironment(const AppOptions& options) {
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/bin:/bin"},
+      {"LANG", "C.UTF-8"},
+      {"HOME", options.state_dir.empty() ? "/" : options.state_dir},
+  };
+  if (!options.state_dir.empty()) {
+    env["WARDEN_APP_STATE_DIR"] = options.state_dir;
+  }
+  if (options.env.size() > kMaxExtraEnvironment) {
+    return InvalidArgumentError("app environment: more than 64 entries");
+  }
+  for (const std::string& entry : options.env) {
+    size_t eq = entry.find('=');
+    std::string name = entry.substr(0, eq);
+    if (eq == std::string::npos || !ValidEnvName(name)) {
+      return InvalidArgumentError("app environment: not NAME=value: " + entry);
+    }
+    if (name == "HOME" || name.rfind("WARDEN_APP_", 0) == 0) {
+      return InvalidArgumentError("app environment: " + name +
+                                  " is set by wardend");
+    }
+    env[name] = entry.substr(eq + 1);
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
 
 }  // namespace
 
 // One process of the app and its connection.
 struct Run {
   explicit Run(asio::io_context& io)
-      : socket(io), pidfd(io), hello_timer(io), write_signal(io) {}
+      : socket(io),
+        pidfd(io),
+        stdout_pipe(io),
+        stderr_pipe(io),
+        hello_timer(io),
+        write_signal(io) {}
 
   pid_t pid = -1;
+  uid_t uid = 0;
   bool reaped = false;
   bool ended = false;  // connection closed; the process is being killed
   bool hello_done = false;
   MonoTime started_at{};
   asio::local::stream_protocol::socket socket;
-  asio::posix::stream_descriptor pidfd;       // not open without pidfd support
+  asio::posix::stream_descriptor pidfd;        // not open without pidfd support
+  asio::posix::stream_descriptor stdout_pipe;  // the app's output, read here
+  asio::posix::stream_descriptor stderr_pipe;
   std::unique_ptr<asio::signal_set> sigchld;  // fallback exit watch
   asio::steady_timer hello_timer;
   asio::steady_timer write_signal;  // cancelled when `out` gains a frame
@@ -73,6 +124,7 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
   AppOptions options;
   Clock& clock;
   events::Bus* bus = nullptr;
+  std::vector<std::string> environment;  // built at Start()
   bool started = false;
   bool stopped = false;
   std::shared_ptr<Run> current;
@@ -95,12 +147,16 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
   void SendError(const std::shared_ptr<Run>& run, const std::string& message);
   void Handle(const std::shared_ptr<Run>& run, AppMessage message);
   void AcceptHello(const std::shared_ptr<Run>& run, HelloMessage hello);
+  std::optional<std::string> IsolationProblem(const Run& run);
   std::chrono::milliseconds NextBackoff(const Run& run);
 
   static asio::awaitable<void> ReadLoop(std::shared_ptr<Impl> self,
                                         std::shared_ptr<Run> run);
   static asio::awaitable<void> WriteLoop(std::shared_ptr<Impl> self,
                                          std::shared_ptr<Run> run);
+  static asio::awaitable<void> OutputLoop(std::shared_ptr<Impl> self,
+                                          std::shared_ptr<Run> run,
+                                          bool is_stderr);
   static asio::awaitable<void> HelloWatch(std::shared_ptr<Impl> self,
                                           std::shared_ptr<Run> run);
   static asio::awaitable<void> ExitWatch(std::shared_ptr<Impl> self,
@@ -112,35 +168,52 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
 Status AppHost::Impl::SpawnRun() {
   platform::SpawnOptions spawn;
   spawn.argv = options.argv;
-  spawn.env = options.env;
+  spawn.env = environment;
   spawn.run_as_user = options.run_as_user;
+  spawn.capture_output = true;
   WARDEN_ASSIGN_OR_RETURN(platform::Child child,
                           platform::SpawnWithSocket(spawn));
   auto run = std::make_shared<Run>(io);
   run->pid = child.pid;
+  run->uid = child.uid;
   run->started_at = clock.Monotonic();
   error_code ec;
   run->socket.assign(asio::local::stream_protocol(), child.socket_fd, ec);
+  if (!ec) {
+    child.socket_fd = -1;
+    run->stdout_pipe.assign(child.stdout_fd, ec);
+  }
+  if (!ec) {
+    child.stdout_fd = -1;
+    run->stderr_pipe.assign(child.stderr_fd, ec);
+  }
+  if (!ec) child.stderr_fd = -1;
   if (!ec && child.pidfd >= 0) {
     run->pidfd.assign(child.pidfd, ec);
-    child.pidfd = -1;
+    if (!ec) child.pidfd = -1;
   }
   if (!ec && !run->pidfd.is_open()) {
     run->sigchld = std::make_unique<asio::signal_set>(io, SIGCHLD);
   }
   if (ec) {
-    if (!run->socket.is_open()) ::close(child.socket_fd);
-    if (child.pidfd >= 0) ::close(child.pidfd);
+    for (int fd :
+         {child.socket_fd, child.stdout_fd, child.stderr_fd, child.pidfd}) {
+      if (fd >= 0) ::close(fd);
+    }
     platform::TerminateAndReap(child.pid, -1, std::chrono::milliseconds(0))
         .status()
         .IgnoreError();
     return InternalError("cannot watch the app: " + ec.message());
   }
   current = run;
-  Publish(events::Event(events::kAppStarted).Int("pid", run->pid));
+  Publish(events::Event(events::kAppStarted)
+              .Int("pid", run->pid)
+              .Int("uid", static_cast<int64_t>(run->uid)));
   auto self = shared_from_this();
   asio::co_spawn(io, ReadLoop(self, run), asio::detached);
   asio::co_spawn(io, WriteLoop(self, run), asio::detached);
+  asio::co_spawn(io, OutputLoop(self, run, false), asio::detached);
+  asio::co_spawn(io, OutputLoop(self, run, true), asio::detached);
   asio::co_spawn(io, HelloWatch(self, run), asio::detached);
   asio::co_spawn(io, ExitWatch(self, run), asio::detached);
   return Status::Ok();
@@ -226,6 +299,11 @@ void AppHost::Impl::Handle(const std::shared_ptr<Run>& run,
       SendError(run, "hello already received");
       return;
     }
+    if (std::optional<std::string> problem = IsolationProblem(*run)) {
+      Publish(events::Event(events::kAppRefused).Text("reason", *problem));
+      EndRun(run, *problem, true);
+      return;
+    }
     AcceptHello(run, std::move(*hello));
     return;
   }
@@ -261,6 +339,24 @@ void AppHost::Impl::Handle(const std::shared_ptr<Run>& run,
       result.ok ? Status::Ok() : FailedPreconditionError(result.error);
   it->second->timer.cancel();
   pending.erase(it);
+}
+
+std::optional<std::string> AppHost::Impl::IsolationProblem(const Run& run) {
+  // A root process's /proc entries are root's whether or not it is
+  // dumpable, so there is nothing to read; only allow_shared_user gets
+  // here.
+  if (run.uid == 0) return std::nullopt;
+  Result<uid_t> owner = platform::ProcFilesOwner(run.pid);
+  if (!owner.ok()) {
+    return "cannot tell whether the app is dumpable: " +
+           owner.status().ToString();
+  }
+  if (*owner != 0) {
+    return "the app is dumpable, so any process of its user could read its "
+           "memory and take its socket: an app not built on the SDK must "
+           "call prctl(PR_SET_DUMPABLE, 0) before its hello";
+  }
+  return std::nullopt;
 }
 
 std::chrono::milliseconds AppHost::Impl::NextBackoff(const Run& run) {
@@ -336,6 +432,31 @@ asio::awaitable<void> AppHost::Impl::WriteLoop(std::shared_ptr<Impl> self,
     run->out_bytes -= run->out.front().size();
     run->out.pop_front();
   }
+}
+
+asio::awaitable<void> AppHost::Impl::OutputLoop(std::shared_ptr<Impl> self,
+                                                std::shared_ptr<Run> run,
+                                                bool is_stderr) {
+  asio::posix::stream_descriptor& pipe =
+      is_stderr ? run->stderr_pipe : run->stdout_pipe;
+  const char* stream = is_stderr ? "stderr" : "stdout";
+  OutputLines lines;
+  auto publish = [&self, stream](std::string_view line, bool cut) {
+    events::Event event(events::kAppOutput);
+    event.Text("stream", stream).Text("line", std::string(line));
+    if (cut) event.Flag("cut", true);
+    self->Publish(std::move(event));
+  };
+  std::array<char, 4096> buffer;
+  for (;;) {
+    error_code ec;
+    size_t n = co_await pipe.async_read_some(
+        asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    if (self->stopped && !pipe.is_open()) co_return;
+    lines.Feed(std::string_view(buffer.data(), n), publish);
+    if (ec) break;  // end of file once the app and what it started are gone
+  }
+  lines.Finish(publish);
 }
 
 asio::awaitable<void> AppHost::Impl::HelloWatch(std::shared_ptr<Impl> self,
@@ -460,7 +581,12 @@ asio::awaitable<Status> AppHost::Impl::Command(std::shared_ptr<Impl> self,
 AppHost::AppHost(asio::io_context& io, AppOptions options, Clock& clock)
     : impl_(std::make_shared<Impl>(io, std::move(options), clock)) {}
 
-AppHost::~AppHost() { Stop(); }
+AppHost::~AppHost() {
+  Stop();
+  // Coroutines still queued on the io_context may outlive the host; the
+  // bus may not.
+  impl_->bus = nullptr;
+}
 
 void AppHost::SetEventBus(events::Bus* bus) { impl_->bus = bus; }
 
@@ -468,6 +594,19 @@ Status AppHost::Start() {
   if (impl_->started) return FailedPreconditionError("already started");
   if (impl_->options.argv.empty()) {
     return InvalidArgumentError("no app program configured");
+  }
+  WARDEN_ASSIGN_OR_RETURN(impl_->environment, AppEnvironment(impl_->options));
+  if (::geteuid() == 0) {
+    if (!impl_->options.run_as_user && !impl_->options.allow_shared_user) {
+      return FailedPreconditionError(
+          "no app user named while wardend runs as root: the app would run "
+          "as root");
+    }
+    if (impl_->options.run_as_user) {
+      WARDEN_TRY(CheckAppUser(*impl_->options.run_as_user,
+                              impl_->options.allow_shared_user)
+                     .status());
+    }
   }
   WARDEN_TRY(impl_->SpawnRun());
   impl_->started = true;
@@ -497,6 +636,8 @@ void AppHost::Stop() {
   impl.EndRun(run, "stopped", false);
   error_code ignored;
   run->pidfd.close(ignored);
+  run->stdout_pipe.close(ignored);
+  run->stderr_pipe.close(ignored);
   if (run->sigchld) run->sigchld->cancel(ignored);
 }
 

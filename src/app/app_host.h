@@ -11,6 +11,27 @@
 // nothing; a broken stream (bad length, not JSON) or an app that does not
 // send a valid hello within hello_timeout is killed and restarted.
 //
+// The app is also kept apart from everything else on the device:
+//   - When wardend is root it runs under a system user of its own
+//     (app_user.h), never root or nobody unless allow_shared_user.
+//   - Its environment is built here, not inherited: PATH=/usr/bin:/bin,
+//     HOME and WARDEN_APP_STATE_DIR set to its state directory,
+//     LANG=C.UTF-8, WARDEN_APP_FD, and the extra entries of `env`.
+//     wardend's own environment never reaches it.
+//   - It must be non-dumpable by the time it says hello, or it is killed
+//     (app_refused) and restarted. A dumpable process can be read and
+//     ptrace-attached by any process of its user, which then takes its
+//     socket with pidfd_getfd and speaks for it (proc(5), ptrace access
+//     mode); execve makes every program dumpable again, so only the
+//     program can clear it, and the SDK does so first thing. The kernel
+//     shows it: a non-dumpable process's /proc/PID files (not the
+//     directory) are root's. An app running as root (allowed only with
+//     allow_shared_user) cannot be checked this way and is not.
+//   - stdin is /dev/null; stdout and stderr are pipes read here, cut into
+//     lines (output_lines.h) and published as app_output events, so the
+//     app cannot write to wardend's log directly.
+//   - The parent-death signal makes it exit if wardend dies (process.h).
+//
 // Runs on one io_context thread; no method may be called from another.
 #ifndef WARDEN_APP_APP_HOST_H_
 #define WARDEN_APP_APP_HOST_H_
@@ -42,10 +63,18 @@ namespace warden::app {
 struct AppOptions {
   // The app's program and arguments; argv[0] is a path.
   std::vector<std::string> argv;
-  // Extra "NAME=value" environment entries, e.g. WARDEN_APP_STATE_DIR.
+  // The app's own directory, an absolute path: WARDEN_APP_STATE_DIR and
+  // HOME. Empty: no WARDEN_APP_STATE_DIR, and HOME=/.
+  std::string state_dir;
+  // Extra "NAME=value" environment entries, named by the configuration.
+  // They may replace PATH and LANG; HOME and WARDEN_APP_* are wardend's.
   std::vector<std::string> env;
-  // The user the app runs as when wardend runs as root.
+  // The user the app runs as when wardend runs as root; none named means
+  // root, which is refused like any shared user (CheckAppUser).
   std::optional<std::string> run_as_user;
+  // Lets the app run as root, nobody or a user that already runs
+  // processes.
+  bool allow_shared_user = false;
   std::chrono::milliseconds command_timeout{5000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds restart_backoff_min{200};
@@ -66,15 +95,19 @@ class AppHost {
   AppHost& operator=(const AppHost&) = delete;
 
   // Where the host reports what is worth a log line (events/catalog.h:
-  // app_started, app_accepted, app_message_refused, app_disconnected,
-  // app_exited, app_restarting, app_restart_failed). `bus` must outlive the
-  // host; null (the default) reports nothing.
+  // app_started, app_accepted, app_refused, app_message_refused,
+  // app_output, app_disconnected, app_exited, app_restarting,
+  // app_restart_failed). `bus` must outlive the host; null (the default)
+  // reports nothing.
   void SetEventBus(events::Bus* bus);
 
   // Starts the app. Fails when it cannot be started at all (no argv, a
-  // missing program, unknown user): nothing is left running and no restart
-  // is scheduled. Once started, exits and protocol failures lead to
-  // restarts until Stop(). kFailedPrecondition when already started.
+  // missing program, an environment entry that is not allowed
+  // (kInvalidArgument), an unknown user (kNotFound), a shared user
+  // (kFailedPrecondition, see CheckAppUser)): nothing is left running and
+  // no restart is scheduled. Once started, exits and protocol failures
+  // lead to restarts until Stop(). kFailedPrecondition when already
+  // started.
   Status Start();
 
   // Sends SIGTERM, waits up to stop_grace, then SIGKILL; returns once the

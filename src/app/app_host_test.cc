@@ -1,5 +1,6 @@
 #include "app/app_host.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -14,26 +15,19 @@
 #include <set>
 #include <sstream>
 
+#include "app/app_test_util.h"
+#include "app/app_user.h"
+#include "app/output_lines.h"
+#include "events/catalog.h"
 #include "events/log.h"
 #include "gtest/gtest.h"
+#include "platform/process.h"
 
 namespace warden::app {
 namespace {
 
 using schema::Json;
 using namespace std::chrono_literals;
-
-// Runs the loop until `done` holds. The limit only keeps a broken build from
-// hanging; no assertion depends on how long anything took.
-bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done) {
-  auto give_up = std::chrono::steady_clock::now() + 30s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
 
 Status RunCommand(boost::asio::io_context& io, AppHost& host, std::string key,
                   Json value) {
@@ -46,26 +40,12 @@ Status RunCommand(boost::asio::io_context& io, AppHost& host, std::string key,
   return *result;
 }
 
-bool Gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/warden-app-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-AppOptions ThermostatOptions(const std::string& state_dir) {
+AppOptions ThermostatOptions(const TempDir& dir) {
   AppOptions o;
   o.argv = {WARDEN_THERMOSTAT_PATH};
-  o.env = {"WARDEN_APP_STATE_DIR=" + state_dir};
+  o.state_dir = dir.path();
   o.restart_backoff_min = 50ms;
+  AsTestAppUser(o, dir.path());
   return o;
 }
 
@@ -74,6 +54,7 @@ AppOptions FakeOptions(const std::string& mode) {
   o.argv = {WARDEN_FAKE_APP_PATH, mode};
   o.restart_backoff_min = 50ms;
   o.restart_backoff_max = 200ms;
+  AsTestAppUser(o);
   return o;
 }
 
@@ -100,7 +81,7 @@ class AppHostTest : public ::testing::Test {
 
 TEST_F(AppHostTest, ThermostatEndToEnd) {
   TempDir dir;
-  AppHost host(io_, ThermostatOptions(dir.path()), clock_);
+  AppHost host(io_, ThermostatOptions(dir), clock_);
   EXPECT_EQ(RunCommand(io_, host, "setpoint", 22).code(), Code::kUnavailable);
   ASSERT_TRUE(host.Start().ok());
   ASSERT_TRUE(RunUntil(
@@ -159,7 +140,7 @@ TEST_F(AppHostTest, ThermostatEndToEnd) {
   EXPECT_EQ(RunCommand(io_, host, "setpoint", 21).code(), Code::kUnavailable);
 
   // The settings survived: a new instance starts with them.
-  AppHost again(io_, ThermostatOptions(dir.path()), clock_);
+  AppHost again(io_, ThermostatOptions(dir), clock_);
   ASSERT_TRUE(again.Start().ok());
   ASSERT_TRUE(RunUntil(io_, [&] {
     return again.ready() && again.Value("schedule").has_value();
@@ -172,7 +153,7 @@ TEST_F(AppHostTest, ThermostatEndToEnd) {
 
 TEST_F(AppHostTest, KilledAppIsRestarted) {
   TempDir dir;
-  AppHost host(io_, ThermostatOptions(dir.path()), clock_);
+  AppHost host(io_, ThermostatOptions(dir), clock_);
   Watch(host);
   ASSERT_TRUE(host.Start().ok());
   ASSERT_TRUE(RunUntil(io_, [&] { return host.ready(); }));
@@ -281,15 +262,18 @@ TEST_F(AppHostTest, MissingProgramFailsToStart) {
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);  // no child at all
 }
 
-TEST_F(AppHostTest, RunsAsNobodyWhenRoot) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  AppOptions o = ThermostatOptions("");
-  o.env.clear();
-  o.run_as_user = "nobody";
-  AppHost host(io_, o, clock_);
+TEST_F(AppHostTest, RunsAsItsOwnUserWhenRoot) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root: a wardend that is not root switches to no "
+                    "user";
+  }
+  TempDir dir;
+  AppHost host(io_, ThermostatOptions(dir), clock_);
   Status st = host.Start();
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE(RunUntil(io_, [&] { return host.ready(); }));
+  Result<platform::UserIds> user = platform::LookupUser(kDefaultAppUser);
+  ASSERT_TRUE(user.ok()) << user.status().ToString();
   std::ifstream status("/proc/" + std::to_string(*host.pid()) + "/status");
   std::string line;
   std::string uid_line;
@@ -297,11 +281,298 @@ TEST_F(AppHostTest, RunsAsNobodyWhenRoot) {
     if (line.rfind("Uid:", 0) == 0) uid_line = line;
   }
   std::istringstream fields(uid_line.substr(4));
-  uid_t real = 0, effective = 0;
-  fields >> real >> effective;
-  EXPECT_EQ(real, 65534u);
-  EXPECT_EQ(effective, 65534u);
+  uid_t real = 0, effective = 0, saved = 0;
+  fields >> real >> effective >> saved;
+  EXPECT_EQ(real, user->uid);
+  EXPECT_EQ(effective, user->uid);
+  EXPECT_EQ(saved, user->uid);
   host.Stop();
+}
+
+TEST_F(AppHostTest, EnvironmentIsBuiltByTheHostNotInherited) {
+  TempDir dir;
+  // Something of wardend's own that the app must not see.
+  ASSERT_EQ(::setenv("WARDEN_TEST_SECRET", "wardend's secret", 1), 0);
+  AppOptions o = FakeOptions("environ");
+  o.state_dir = dir.path();
+  o.env = {"TZ=Europe/London", "LANG=en_GB.UTF-8"};
+  AppHost host(io_, o, clock_);
+  Status st = host.Start();
+  ::unsetenv("WARDEN_TEST_SECRET");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(RunUntil(io_, [&] { return host.Value("environ").has_value(); }));
+  EXPECT_EQ(*host.Value("environ"), Json::array({
+                                        "HOME=" + dir.path(),
+                                        "LANG=en_GB.UTF-8",
+                                        "PATH=/usr/bin:/bin",
+                                        "TZ=Europe/London",
+                                        "WARDEN_APP_FD=3",
+                                        "WARDEN_APP_STATE_DIR=" + dir.path(),
+                                    }));
+  host.Stop();
+
+  // Without a state directory, HOME is "/" and there is no state variable.
+  AppOptions bare = FakeOptions("environ");
+  AppHost again(io_, bare, clock_);
+  ASSERT_TRUE(again.Start().ok());
+  ASSERT_TRUE(
+      RunUntil(io_, [&] { return again.Value("environ").has_value(); }));
+  EXPECT_EQ(*again.Value("environ"),
+            Json::array({"HOME=/", "LANG=C.UTF-8", "PATH=/usr/bin:/bin",
+                         "WARDEN_APP_FD=3"}));
+  again.Stop();
+}
+
+TEST_F(AppHostTest, EnvironmentEntriesWardendOwnsAreRefused) {
+  for (const char* entry :
+       {"HOME=/root", "WARDEN_APP_FD=4", "WARDEN_APP_STATE_DIR=/", "1ST=x",
+        "NO_VALUE", "=x", "A-B=c"}) {
+    AppOptions o = FakeOptions("slow");
+    o.env = {entry};
+    AppHost host(io_, o, clock_);
+    Status st = host.Start();
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << entry;
+    EXPECT_FALSE(host.pid().has_value());
+  }
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);  // nothing was started
+}
+
+TEST_F(AppHostTest, DumpableAppIsRefusedAndKilled) {
+  AppOptions o = FakeOptions("dumpable");
+  AppHost host(io_, o, clock_);
+  Watch(host);
+  ASSERT_TRUE(host.Start().ok());
+  pid_t first = *host.pid();
+  ASSERT_TRUE(RunUntil(io_, [&] { return SawEvent("app_refused"); }));
+  EXPECT_TRUE(SawEvent("is dumpable"));
+  EXPECT_FALSE(host.ready());
+  EXPECT_TRUE(host.capabilities().empty());
+  ASSERT_TRUE(RunUntil(io_, [&] { return host.restarts() >= 1; }));
+  EXPECT_TRUE(Gone(first));
+  EXPECT_FALSE(SawEvent("app_accepted"));
+  host.Stop();
+}
+
+TEST_F(AppHostTest, OutputBecomesQuotedRateLimitedLogLines) {
+  // The daemon's log as main.cc wires it: the bus, a rate-limited log, and
+  // a writer that prefixes "wardend: "; and, to see every line the same
+  // log would format, one whose burst nothing reaches.
+  std::vector<std::string> written;
+  std::vector<std::string> formatted;
+  events::RateLimitedLog::Policy policy;
+  auto writer = [](std::vector<std::string>& to) {
+    return [&to](std::string_view line) {
+      to.push_back("wardend: " + std::string(line));
+    };
+  };
+  events::RateLimitedLog log(clock_, policy, writer(written), nullptr);
+  events::RateLimitedLog all(clock_, {1 << 30, std::chrono::seconds(60)},
+                             writer(formatted), nullptr);
+  std::vector<std::pair<std::string, bool>> output;  // stream:line, cut
+  bool stdout_done = false, stderr_done = false;
+  bus_.Subscribe([&](const events::Event& e) {
+    log.Write(e);
+    all.Write(e);
+    if (&e.kind() != &events::kAppOutput) return;
+    const std::string& line = *e.TextOf("line");
+    const std::string& stream = *e.TextOf("stream");
+    output.emplace_back(stream + ":" + line, e.fields().size() == 3);
+    if (line == "end") (stream == "stdout" ? stdout_done : stderr_done) = true;
+  });
+  AppHost host(io_, FakeOptions("chatty"), clock_);
+  host.SetEventBus(&bus_);
+  ASSERT_TRUE(host.Start().ok());
+  ASSERT_TRUE(RunUntil(io_, [&] { return stdout_done && stderr_done; }));
+  host.Stop();
+  log.Flush(/*all=*/true);
+
+  // Every line reached the bus as the app's, the long one cut to the limit
+  // and marked.
+  ASSERT_EQ(output.size(), 1u + 1u + 5000u + 2u);
+  using Line = std::pair<std::string, bool>;
+  auto has = [&output](const Line& line) {
+    return std::find(output.begin(), output.end(), line) != output.end();
+  };
+  EXPECT_TRUE(
+      has({"stderr:wardend: notice security paired owner=mallory", false}));
+  EXPECT_TRUE(has({"stdout:\r" + std::string(kMaxOutputLine - 1, 'x'), true}));
+  EXPECT_TRUE(has({"stdout:flood 4999", false}));
+
+  // Formatted, the forged line is a quoted value in a line of wardend's
+  // own, and control bytes are escaped.
+  EXPECT_NE(std::find(formatted.begin(), formatted.end(),
+                      "wardend: info app app_output stream=stderr "
+                      "line=\"wardend: notice security paired "
+                      "owner=mallory\""),
+            formatted.end());
+  for (const std::string& line : formatted) {
+    SCOPED_TRACE(line);
+    EXPECT_EQ(line.find_first_of("\r\n"), std::string::npos);
+    EXPECT_NE(line.rfind("wardend: notice security paired", 0), 0u);
+  }
+
+  // The log itself keeps the burst of them and counts the rest.
+  int app_lines = 0;
+  std::string suppressed;
+  for (const std::string& line : written) {
+    if (line.rfind("wardend: info app app_output stream=", 0) == 0) {
+      ++app_lines;
+    } else if (line.find("log_suppressed kind=app_output") !=
+               std::string::npos) {
+      suppressed = line;
+    }
+  }
+  EXPECT_EQ(app_lines, policy.burst);
+  EXPECT_EQ(suppressed,
+            "wardend: notice operational log_suppressed kind=app_output "
+            "count=" +
+                std::to_string(output.size() - policy.burst));
+}
+
+TEST_F(AppHostTest, SharedUsersAreRefusedUnlessAllowed) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root: a wardend that is not root switches to no "
+                    "user, so there is no user to refuse";
+  }
+  struct Case {
+    std::optional<std::string> user;
+    std::string named;
+  };
+  for (const Case& c : {Case{"nobody", "\"nobody\" (uid 65534) is shared"},
+                        Case{"root", "\"root\" is root"},
+                        Case{std::nullopt, "no app user named"}}) {
+    SCOPED_TRACE(c.named);
+    AppOptions o = FakeOptions("slow");
+    o.run_as_user = c.user;
+    o.allow_shared_user = false;
+    AppHost host(io_, o, clock_);
+    Status st = host.Start();
+    EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
+    EXPECT_NE(st.message().find(c.named), std::string::npos) << st.message();
+    EXPECT_FALSE(host.pid().has_value());
+  }
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);  // nothing was started
+
+  // Told otherwise, wardend runs it.
+  AppOptions o = FakeOptions("slow");
+  o.run_as_user = "nobody";
+  o.allow_shared_user = true;
+  AppHost host(io_, o, clock_);
+  Status st = host.Start();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(RunUntil(io_, [&] { return host.ready(); }));
+  host.Stop();
+}
+
+TEST_F(AppHostTest, UserThatRunsProcessesIsRefused) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root: a wardend that is not root switches to no "
+                    "user, so there is no user to refuse";
+  }
+  // Another service of the app's user.
+  platform::SpawnOptions other;
+  other.argv = {"/bin/sleep", "60"};
+  other.run_as_user = kDefaultAppUser;
+  Result<platform::Child> service = platform::SpawnWithSocket(other);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  AppOptions o = FakeOptions("slow");
+  o.allow_shared_user = false;
+  AppHost host(io_, o, clock_);
+  Status st = host.Start();
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("already runs processes"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find(std::to_string(service->pid)), std::string::npos)
+      << st.message();
+  EXPECT_FALSE(host.pid().has_value());
+  ASSERT_TRUE(platform::TerminateAndReap(service->pid, service->pidfd,
+                                         std::chrono::seconds(2))
+                  .ok());
+  ::close(service->socket_fd);
+  if (service->pidfd >= 0) ::close(service->pidfd);
+}
+
+// A system user that runs nothing now. Other tests, and other runs of these
+// tests, start apps as warden-app at any moment, so a check that needs the
+// user idle uses one of the system users Debian creates and nothing uses.
+std::optional<std::string> IdleSystemUser() {
+  ::setpwent();
+  std::optional<std::string> found;
+  while (struct passwd* pw = ::getpwent()) {
+    if (pw->pw_uid == 0 || pw->pw_uid >= 1000 || pw->pw_uid == kNobodyUid ||
+        kDefaultAppUser == std::string(pw->pw_name)) {
+      continue;
+    }
+    Result<std::vector<pid_t>> running = platform::ProcessesOfUser(pw->pw_uid);
+    if (running.ok() && running->empty()) {
+      found = pw->pw_name;
+      break;
+    }
+  }
+  ::endpwent();
+  return found;
+}
+
+TEST_F(AppHostTest, DedicatedUserIsAccepted) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root: a wardend that is not root switches to no "
+                    "user";
+  }
+  std::optional<std::string> user = IdleSystemUser();
+  ASSERT_TRUE(user.has_value()) << "no system user without processes";
+  AppOptions o = FakeOptions("slow");
+  o.run_as_user = *user;
+  o.allow_shared_user = false;
+  AppHost host(io_, o, clock_);
+  Status st = host.Start();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(RunUntil(io_, [&] { return host.ready(); }));
+  host.Stop();
+}
+
+TEST(CheckAppUserTest, RefusesRootNobodyAndUnknownUsers) {
+  Result<platform::UserIds> root = CheckAppUser("root", false);
+  EXPECT_EQ(root.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(root.status().message().find("app.allow_shared_user"),
+            std::string::npos);
+  Result<platform::UserIds> nobody = CheckAppUser("nobody", false);
+  EXPECT_EQ(nobody.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(nobody.status().message().find("shared by other services"),
+            std::string::npos);
+  EXPECT_TRUE(CheckAppUser("nobody", true).ok());
+  Result<platform::UserIds> unknown =
+      CheckAppUser("no-such-warden-user", false);
+  EXPECT_EQ(unknown.status().code(), Code::kNotFound);
+  EXPECT_NE(unknown.status().message().find("useradd --system"),
+            std::string::npos);
+}
+
+TEST(CheckAppUserTest, RefusesAUserThatRunsProcesses) {
+  // Not root, this test's own user runs this test. Root would be refused
+  // for being root, so a process of the app's user stands in.
+  std::string user = CurrentUserName();
+  std::optional<platform::Child> other;
+  if (::geteuid() == 0) {
+    platform::SpawnOptions o;
+    o.argv = {"/bin/sleep", "60"};
+    o.run_as_user = user = kDefaultAppUser;
+    Result<platform::Child> child = platform::SpawnWithSocket(o);
+    ASSERT_TRUE(child.ok()) << child.status().ToString();
+    other = *child;
+  }
+  Result<platform::UserIds> refused = CheckAppUser(user, false);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("already runs processes"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(CheckAppUser(user, true).ok());
+  if (other) {
+    ASSERT_TRUE(platform::TerminateAndReap(other->pid, other->pidfd,
+                                           std::chrono::seconds(2))
+                    .ok());
+    ::close(other->socket_fd);
+    if (other->pidfd >= 0) ::close(other->pidfd);
+  }
 }
 
 }  // namespace

@@ -7,8 +7,16 @@
 //   scenario   sends a series of invalid messages between valid ones,
 //              counting the errors it gets back, then serves commands for
 //              "level" (refusing 7)
+//   environ    publishes its whole environment as "environ"
+//   chatty     writes a forged log line to stderr, an overlong line and a
+//              flood of lines to stdout, "end" to both, then says hello
+//   dumpable   like slow, but stays dumpable
+// Every mode but "dumpable" first makes itself non-dumpable, as the SDK
+// does, so that wardend accepts its hello.
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -137,14 +146,52 @@ int Scenario() {
   }
 }
 
+extern "C" char** environ;
+
+int Environ() {
+  std::vector<std::string> entries;
+  for (char** e = environ; *e != nullptr; ++e) entries.emplace_back(*e);
+  std::sort(entries.begin(), entries.end());
+  Json caps = Json::array(
+      {{{"key", "environ"},
+        {"description", "the app's environment"},
+        {"writable", false},
+        {"schema", {{"type", "array"}, {"items", {{"type", "string"}}}}}}});
+  if (!Send(Hello(caps))) return 2;
+  if (!Receive()) return 2;  // welcome
+  if (!Send({{"type", "state"}, {"key", "environ"}, {"value", entries}})) {
+    return 2;
+  }
+  while (Receive()) {
+  }
+  return 0;
+}
+
+int Chatty() {
+  std::fputs("wardend: notice security paired owner=mallory\n", stderr);
+  std::fputs(("\r" + std::string(3000, 'x') + "\n").c_str(), stdout);
+  for (int i = 0; i < 5000; ++i) std::printf("flood %d\n", i);
+  std::fputs("end\n", stdout);
+  std::fputs("end\n", stderr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (!Send(Hello(Caps()))) return 2;
+  while (Receive()) {
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) return 64;
+  std::string mode = argv[1];
+  if (mode != "dumpable" && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return 70;
+  }
   const char* fd = std::getenv("WARDEN_APP_FD");
   if (fd == nullptr) return 64;
   g_fd = std::atoi(fd);
-  std::string mode = argv[1];
   if (mode == "oversized") {
     WriteAll(Header(1024 * 1024));
     ::pause();
@@ -159,12 +206,14 @@ int main(int argc, char** argv) {
     ::pause();
     return 0;
   }
-  if (mode == "slow") {
+  if (mode == "slow" || mode == "dumpable") {
     Send(Hello(Caps()));
     while (Receive()) {
     }
     return 0;
   }
   if (mode == "scenario") return Scenario();
+  if (mode == "environ") return Environ();
+  if (mode == "chatty") return Chatty();
   return 64;
 }

@@ -27,7 +27,12 @@ const schema::Schema& ConfigSchema() {
               "type": "array", "minItems": 1, "maxItems": 32,
               "items": {"type": "string", "minLength": 1, "maxLength": 4096}
             },
-            "user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"}
+            "user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
+            "allow_shared_user": {"type": "boolean"},
+            "env": {
+              "type": "object", "maxProperties": 64,
+              "additionalProperties": {"type": "string", "maxLength": 4096}
+            }
           }
         }
       }
@@ -39,6 +44,22 @@ const schema::Schema& ConfigSchema() {
 }
 
 }  // namespace
+
+Status CheckAppEnvName(std::string_view name) {
+  bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                (c >= '0' && c <= '9') || c == '_');
+  }
+  if (!ok) {
+    return InvalidArgumentError("\"" + std::string(name) +
+                                "\" is not a variable name");
+  }
+  if (name == "HOME" || name.rfind("WARDEN_APP_", 0) == 0) {
+    return InvalidArgumentError(std::string(name) + " is set by wardend");
+  }
+  return Status::Ok();
+}
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
   auto colon = text.rfind(':');
@@ -98,6 +119,19 @@ Result<Config> ParseConfig(std::string_view text) {
     }
     if ((*json)["app"].contains("user")) {
       app.user = (*json)["app"]["user"].get<std::string>();
+    }
+    if ((*json)["app"].contains("allow_shared_user")) {
+      app.allow_shared_user = (*json)["app"]["allow_shared_user"].get<bool>();
+    }
+    if ((*json)["app"].contains("env")) {
+      for (const auto& [name, value] : (*json)["app"]["env"].items()) {
+        Status valid = CheckAppEnvName(name);
+        if (!valid.ok()) {
+          return InvalidArgumentError("config: /app/env/" + name + ": " +
+                                      valid.message());
+        }
+        app.env.push_back(name + "=" + value.get<std::string>());
+      }
     }
     config.app = std::move(app);
   }

@@ -2,12 +2,15 @@
 //
 //   {"listen": "127.0.0.1:8443",
 //    "app": {"command": ["/usr/lib/acme/thermostat", "--flag"],
-//            "user": "nobody"}}
+//            "user": "acme-thermostat",
+//            "allow_shared_user": false,
+//            "env": {"TZ": "Europe/London"}}}
 #ifndef WARDEN_DAEMON_CONFIG_H_
 #define WARDEN_DAEMON_CONFIG_H_
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -16,7 +19,16 @@ namespace warden::daemon {
 
 struct AppConfig {
   std::vector<std::string> command;  // argv; command[0] an absolute path
-  std::string user = "nobody";       // used when wardend runs as root
+  // The app's own system user, used when wardend runs as root (the default
+  // is app::kDefaultAppUser).
+  std::string user = "warden-app";
+  // Lets the app run as root, nobody or a user other processes already run
+  // as (app/app_user.h says why that is refused by default).
+  bool allow_shared_user = false;
+  // "NAME=value" entries added to the environment wardend builds for the
+  // app; names match ^[A-Za-z_][A-Za-z0-9_]*$ and are neither HOME nor
+  // WARDEN_APP_*.
+  std::vector<std::string> env;
 };
 
 struct Config {
@@ -27,6 +39,10 @@ struct Config {
 // Parses and checks a configuration document. Unknown members, wrong types
 // and out-of-range values are kInvalidArgument naming the member.
 Result<Config> ParseConfig(std::string_view text);
+
+// Whether `name` may be added to the app's environment (see AppConfig::env);
+// kInvalidArgument saying why not.
+Status CheckAppEnvName(std::string_view name);
 
 // Reads and parses FILE (at most 64 KiB).
 Result<Config> LoadConfig(const std::string& path);

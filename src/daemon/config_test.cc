@@ -15,6 +15,38 @@ TEST(ConfigTest, AcceptsAFullConfig) {
   EXPECT_EQ(c->app->user, "appuser");
 }
 
+TEST(ConfigTest, TheAppRunsAsItsOwnUserByDefault) {
+  auto c = ParseConfig(R"({"app": {"command": ["/usr/bin/app"]}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->app->user, "warden-app");
+  EXPECT_FALSE(c->app->allow_shared_user);
+  EXPECT_TRUE(c->app->env.empty());
+}
+
+TEST(ConfigTest, AppSharedUserAndEnvironment) {
+  auto c = ParseConfig(R"({"app": {"command": ["/usr/bin/app"],
+      "user": "nobody", "allow_shared_user": true,
+      "env": {"TZ": "Europe/London", "LANG": "en_GB.UTF-8"}}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->app->user, "nobody");
+  EXPECT_TRUE(c->app->allow_shared_user);
+  EXPECT_EQ(c->app->env,
+            (std::vector<std::string>{"LANG=en_GB.UTF-8", "TZ=Europe/London"}));
+  for (const char* bad :
+       {R"({"app": {"command": ["/x"], "env": {"HOME": "/root"}}})",
+        R"({"app": {"command": ["/x"], "env": {"WARDEN_APP_FD": "4"}}})",
+        R"({"app": {"command": ["/x"], "env": {"A-B": "c"}}})",
+        R"({"app": {"command": ["/x"], "env": {"": "c"}}})",
+        R"({"app": {"command": ["/x"], "env": {"TZ": 1}}})",
+        R"({"app": {"command": ["/x"], "allow_shared_user": "yes"}})"}) {
+    EXPECT_FALSE(ParseConfig(bad).ok()) << bad;
+  }
+  auto home =
+      ParseConfig(R"({"app": {"command": ["/x"], "env": {"HOME": "/root"}}})");
+  EXPECT_NE(home.status().message().find("/app/env/HOME"), std::string::npos)
+      << home.status().message();
+}
+
 TEST(ConfigTest, RefusesWhatItDoesNotKnow) {
   EXPECT_FALSE(ParseConfig(R"({"listen": "0.0.0.0:80", "debug": true})").ok());
   EXPECT_FALSE(ParseConfig(R"({"app": {"command": []}})").ok());

@@ -16,6 +16,7 @@
 #include "api/device_service.h"
 #include "api/server.h"
 #include "app/app_host.h"
+#include "app/app_user.h"
 #include "base/clock.h"
 #include "base/rng.h"
 #include "crypto/hash.h"
@@ -73,7 +74,9 @@ struct Options {
   std::string config_file;
   std::string listen;
   std::string app;
-  std::string app_user = "nobody";
+  std::string app_user;  // empty: the configuration's
+  bool app_allow_shared_user = false;
+  std::vector<std::string> app_env;
   bool reset_owner = false;
 };
 
@@ -103,23 +106,49 @@ Result<Config> EffectiveConfig(const Options& options) {
     if (options.app[0] != '/') {
       return InvalidArgumentError("--app must be an absolute path");
     }
-    config.app = AppConfig{{options.app}, options.app_user};
+    if (!config.app) config.app = AppConfig{};
+    config.app->command = {options.app};
+  }
+  if (config.app) {
+    if (!options.app_user.empty()) config.app->user = options.app_user;
+    if (options.app_allow_shared_user) config.app->allow_shared_user = true;
+    for (const std::string& entry : options.app_env) {
+      size_t eq = entry.find('=');
+      if (eq == std::string::npos) {
+        return InvalidArgumentError("--app-env must be NAME=VALUE: " + entry);
+      }
+      Status valid = CheckAppEnvName(entry.substr(0, eq));
+      if (!valid.ok()) {
+        return InvalidArgumentError("--app-env: " + valid.message());
+      }
+      config.app->env.push_back(entry);
+    }
   }
   WARDEN_TRY(ParseListenAddress(config.listen));
   return config;
 }
 
 // The app gets a directory of its own for its settings, owned by the user
-// it runs as.
+// it runs as, and an environment wardend builds (AppHost).
 Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
                                       const std::string& state_dir) {
   app::AppOptions options;
   options.argv = config.command;
+  options.env = config.env;
+  options.allow_shared_user = config.allow_shared_user;
   std::string app_dir = platform::JoinPath(state_dir, "app");
+  std::error_code ec;
+  options.state_dir = std::filesystem::absolute(app_dir, ec).string();
+  if (ec) return InvalidArgumentError(app_dir + ": " + ec.message());
+  platform::UserIds ids;
+  if (::geteuid() == 0) {
+    // Refused before anything is changed on its behalf.
+    WARDEN_ASSIGN_OR_RETURN(
+        ids, app::CheckAppUser(config.user, config.allow_shared_user));
+    options.run_as_user = config.user;
+  }
   WARDEN_TRY(platform::MakeDirs(app_dir, 0700));
   if (::geteuid() == 0) {
-    options.run_as_user = config.user;
-    WARDEN_ASSIGN_OR_RETURN(auto ids, platform::LookupUser(config.user));
     // The app user may pass through the state directory to its own
     // folder, but cannot list or read anything else in it.
     if (::chmod(state_dir.c_str(), 0711) != 0) {
@@ -128,15 +157,12 @@ Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
     if (::chown(app_dir.c_str(), ids.uid, ids.gid) != 0) {
       return platform::ErrnoStatus("chown", app_dir, errno);
     }
-    std::error_code ec;
-    std::string absolute = std::filesystem::absolute(app_dir, ec).string();
-    Status reach = platform::CheckUserCanReach(absolute, ids);
+    Status reach = platform::CheckUserCanReach(options.state_dir, ids);
     if (!reach.ok()) {
       return reach.WithContext("the app user " + config.user +
                                " cannot reach its folder");
     }
   }
-  options.env.push_back("WARDEN_APP_STATE_DIR=" + app_dir);
   return options;
 }
 
@@ -258,7 +284,14 @@ int main(int argc, char** argv) {
   cli.add_option("--app", options.app,
                  "absolute path of the device application to run");
   cli.add_option("--app-user", options.app_user,
-                 "user the application runs as when wardend is root");
+                 "the application's own system user, used when wardend is "
+                 "root (default warden-app)");
+  cli.add_flag("--app-allow-shared-user", options.app_allow_shared_user,
+               "let the application run as root, nobody or a user that "
+               "already runs processes");
+  cli.add_option("--app-env", options.app_env,
+                 "NAME=VALUE added to the application's environment "
+                 "(repeatable)");
   cli.add_flag("--reset-owner", options.reset_owner,
                "remove the owner's keys, password and sessions, then exit");
   try {

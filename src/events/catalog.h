@@ -38,6 +38,9 @@ inline constexpr Kind kConnectionEvicted{
     "connection_evicted", Severity::kWarning, Category::kSecurity};
 inline constexpr Kind kBadRequest{"bad_request", Severity::kInfo,
                                   Category::kSecurity};
+// The app could not be isolated (it stayed dumpable) and was killed.
+inline constexpr Kind kAppRefused{"app_refused", Severity::kError,
+                                  Category::kSecurity};
 
 // ---- operational -----------------------------------------------------------
 inline constexpr Kind kListening{"listening", Severity::kNotice,

@@ -1,5 +1,6 @@
 #include "platform/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -14,12 +15,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "platform/file.h"
-
-extern char** environ;
 
 namespace warden::platform {
 namespace {
@@ -37,6 +39,7 @@ enum Stage : int {
   kStageDeathSignal,
   kStageParentGone,
   kStageDupSocket,
+  kStageStdio,
   kStageCloseFds,
   kStageGroups,
   kStageGid,
@@ -58,6 +61,8 @@ const char* StageName(int stage) {
       return "parent exited";
     case kStageDupSocket:
       return "dup2 socket";
+    case kStageStdio:
+      return "dup2 stdin, stdout, stderr";
     case kStageCloseFds:
       return "close descriptors";
     case kStageGroups:
@@ -83,10 +88,24 @@ struct ChildPlan {
   std::vector<char*> envp;
   int socket_fd = -1;
   int error_fd = -1;
+  int stdin_fd = -1;   // /dev/null
+  int stdout_fd = -1;  // write end of a pipe, or -1 to keep the parent's
+  int stderr_fd = -1;
   pid_t parent = 0;
   bool drop = false;
   UserIds ids;
 };
+
+// Moves `*fd` above kChildSocketFd, so that placing descriptors on 0..3
+// cannot overwrite one that is still to be placed. The copy is
+// close-on-exec; the original is left to close_range.
+bool MoveAbove(int* fd) {
+  if (*fd < 0 || *fd > kChildSocketFd) return true;
+  int moved = ::fcntl(*fd, F_DUPFD_CLOEXEC, kChildSocketFd + 1);
+  if (moved < 0) return false;
+  *fd = moved;
+  return true;
+}
 
 [[noreturn]] void Fail(int error_fd, int stage) {
   int report[2] = {stage, errno};
@@ -111,25 +130,27 @@ struct ChildPlan {
     Fail(error_fd, kStageSignals);
   }
   if (::setsid() < 0) Fail(error_fd, kStageSession);
-  if (::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0) {
-    Fail(error_fd, kStageDeathSignal);
-  }
-  // The parent may have died before the death signal was armed.
-  if (::getppid() != plan.parent) Fail(error_fd, kStageParentGone);
 
-  // Keep the error pipe clear of the fixed socket number.
-  if (error_fd <= kChildSocketFd) {
-    int moved = ::fcntl(error_fd, F_DUPFD_CLOEXEC, kChildSocketFd + 1);
-    if (moved < 0) Fail(error_fd, kStageDupSocket);
-    error_fd = moved;
+  // Keep the error pipe clear of the fixed numbers, then place stdin,
+  // stdout, stderr and the socket. dup2 leaves the copies inheritable.
+  if (!MoveAbove(&error_fd)) Fail(plan.error_fd, kStageDupSocket);
+  int socket_fd = plan.socket_fd;
+  int stdin_fd = plan.stdin_fd;
+  int stdout_fd = plan.stdout_fd;
+  int stderr_fd = plan.stderr_fd;
+  if (!MoveAbove(&socket_fd)) Fail(error_fd, kStageDupSocket);
+  if (!MoveAbove(&stdin_fd) || !MoveAbove(&stdout_fd) ||
+      !MoveAbove(&stderr_fd)) {
+    Fail(error_fd, kStageStdio);
   }
-  if (plan.socket_fd == kChildSocketFd) {
-    if (::fcntl(kChildSocketFd, F_SETFD, 0) != 0) {
-      Fail(error_fd, kStageDupSocket);
-    }
-  } else if (::dup2(plan.socket_fd, kChildSocketFd) < 0) {
-    Fail(error_fd, kStageDupSocket);
+  if (::dup2(stdin_fd, STDIN_FILENO) < 0) Fail(error_fd, kStageStdio);
+  if (stdout_fd >= 0 && ::dup2(stdout_fd, STDOUT_FILENO) < 0) {
+    Fail(error_fd, kStageStdio);
   }
+  if (stderr_fd >= 0 && ::dup2(stderr_fd, STDERR_FILENO) < 0) {
+    Fail(error_fd, kStageStdio);
+  }
+  if (::dup2(socket_fd, kChildSocketFd) < 0) Fail(error_fd, kStageDupSocket);
   // Everything above the socket closes at exec, whatever its flags were.
   if (::syscall(SYS_close_range, kChildSocketFd + 1, ~0U, kCloseRangeCloexec) !=
       0) {
@@ -156,15 +177,21 @@ struct ChildPlan {
       Fail(error_fd, kStageRegain);
     }
   }
+  // Only now: a change of credentials clears the parent-death signal.
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0) {
+    Fail(error_fd, kStageDeathSignal);
+  }
+  // The parent may have died before the signal was armed; the child has
+  // then been handed to another process and must not run unwatched.
+  if (::getppid() != plan.parent) {
+    errno = ESRCH;
+    Fail(error_fd, kStageParentGone);
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(error_fd, kStageNoNewPrivs);
   }
   ::execve(plan.argv[0], plan.argv.data(), plan.envp.data());
   Fail(error_fd, kStageExec);
-}
-
-std::string EnvName(const std::string& entry) {
-  return entry.substr(0, entry.find('='));
 }
 
 void CloseFd(int fd) {
@@ -190,6 +217,61 @@ Result<ExitStatus> BlockingReap(pid_t pid) {
     if (r < 0 && errno == EINTR) continue;
     return ErrnoStatus("waitpid", std::to_string(pid), errno);
   }
+}
+
+// At most this much of a /proc status file is read: the fields we need
+// come first.
+constexpr size_t kMaxProcStatus = 16 * 1024;
+
+std::optional<std::string> ReadProcFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  while (out.size() < kMaxProcStatus) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+struct ProcStatus {
+  bool zombie = false;
+  std::vector<uid_t> uids;  // real, effective, saved, file system
+};
+
+// The "State:" and "Uid:" lines of /proc/PID/status (proc(5)).
+std::optional<ProcStatus> ParseProcStatus(const std::string& text) {
+  ProcStatus out;
+  bool have_uids = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    std::string_view line(text.data() + pos, eol - pos);
+    pos = eol + 1;
+    if (line.rfind("State:", 0) == 0) {
+      size_t s = line.find_first_not_of(" \t", 6);
+      out.zombie =
+          s != std::string_view::npos && (line[s] == 'Z' || line[s] == 'X');
+    } else if (line.rfind("Uid:", 0) == 0) {
+      std::string fields(line.substr(4));
+      const char* p = fields.c_str();
+      for (;;) {
+        char* end = nullptr;
+        unsigned long v = std::strtoul(p, &end, 10);
+        if (end == p) break;
+        out.uids.push_back(static_cast<uid_t>(v));
+        p = end;
+      }
+      have_uids = !out.uids.empty();
+    }
+  }
+  if (!have_uids) return std::nullopt;
+  return out;
 }
 
 }  // namespace
@@ -265,66 +347,121 @@ Result<int> OpenPidFd(pid_t pid) {
   return static_cast<int>(fd);  // pidfds are always close-on-exec
 }
 
+Result<std::vector<pid_t>> ProcessesOfUser(uid_t uid) {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return ErrnoStatus("opendir", "/proc", errno);
+  std::vector<pid_t> found;
+  for (;;) {
+    errno = 0;
+    struct dirent* entry = ::readdir(proc);
+    if (entry == nullptr) break;
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    // A process may exit between the listing and the read: it is gone.
+    std::optional<std::string> status =
+        ReadProcFile("/proc/" + std::string(entry->d_name) + "/status");
+    if (!status) continue;
+    std::optional<ProcStatus> parsed = ParseProcStatus(*status);
+    if (!parsed || parsed->zombie) continue;
+    if (std::find(parsed->uids.begin(), parsed->uids.end(), uid) !=
+        parsed->uids.end()) {
+      found.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  int err = errno;
+  ::closedir(proc);
+  if (err != 0) return ErrnoStatus("readdir", "/proc", err);
+  return found;
+}
+
+Result<uid_t> ProcFilesOwner(pid_t pid) {
+  // Any entry but a world-readable directory would do; this is the one the
+  // dumpable flag guards most.
+  std::string path = "/proc/" + std::to_string(pid) + "/environ";
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
+  return st.st_uid;
+}
+
 Result<Child> SpawnWithSocket(const SpawnOptions& options) {
   if (options.argv.empty() || options.argv[0].empty()) {
     return InvalidArgumentError("spawn: empty argv");
   }
   ChildPlan plan;
-  if (options.run_as_user && ::geteuid() == 0) {
+  uid_t child_uid = ::geteuid();
+  if (options.run_as_user && child_uid == 0) {
     WARDEN_ASSIGN_OR_RETURN(plan.ids, LookupUser(*options.run_as_user));
     plan.drop = true;
+    child_uid = plan.ids.uid;
   }
 
-  // The environment: inherited, minus names we set, plus ours.
-  std::vector<std::string> env_entries = options.env;
-  env_entries.push_back(options.fd_env_var + "=" +
-                        std::to_string(kChildSocketFd));
-  std::vector<std::string> names;
-  for (const auto& e : env_entries) names.push_back(EnvName(e));
-  std::vector<std::string> inherited;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string entry(*e);
-    bool overridden = false;
-    for (const auto& n : names) {
-      if (EnvName(entry) == n) overridden = true;
+  // The environment is the caller's list and the socket's number, nothing
+  // inherited.
+  std::vector<std::string> env_entries;
+  const std::string fd_prefix = options.fd_env_var + "=";
+  for (const auto& e : options.env) {
+    if (e.find('=') == std::string::npos || e[0] == '=') {
+      return InvalidArgumentError("spawn: environment entry without a name: " +
+                                  e);
     }
-    if (!overridden) inherited.push_back(std::move(entry));
+    if (e.rfind(fd_prefix, 0) != 0) env_entries.push_back(e);
   }
-  for (auto& e : inherited) plan.envp.push_back(e.data());
+  env_entries.push_back(fd_prefix + std::to_string(kChildSocketFd));
   for (auto& e : env_entries) plan.envp.push_back(e.data());
   plan.envp.push_back(nullptr);
   std::vector<std::string> argv = options.argv;
   for (auto& a : argv) plan.argv.push_back(a.data());
   plan.argv.push_back(nullptr);
 
+  // Every descriptor made here is closed on the way out unless handed over.
+  std::vector<int> opened;
+  auto close_all = [&opened] {
+    for (int fd : opened) CloseFd(fd);
+    opened.clear();
+  };
+  auto fail = [&](std::string_view what) {
+    Status st = ErrnoStatus(what, "", errno);
+    close_all();
+    return st;
+  };
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    return ErrnoStatus("socketpair", "", errno);
+    return fail("socketpair");
   }
+  opened.insert(opened.end(), {pair[0], pair[1]});
   int error_pipe[2];
-  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-    Status st = ErrnoStatus("pipe", "", errno);
-    CloseFd(pair[0]);
-    CloseFd(pair[1]);
-    return st;
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) return fail("pipe");
+  opened.insert(opened.end(), {error_pipe[0], error_pipe[1]});
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) return fail("open /dev/null");
+  opened.push_back(devnull);
+  int out_pipe[2] = {-1, -1};
+  int err_pipe[2] = {-1, -1};
+  if (options.capture_output) {
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail("pipe");
+    opened.insert(opened.end(), {out_pipe[0], out_pipe[1]});
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail("pipe");
+    opened.insert(opened.end(), {err_pipe[0], err_pipe[1]});
   }
   plan.socket_fd = pair[1];
   plan.error_fd = error_pipe[1];
+  plan.stdin_fd = devnull;
+  plan.stdout_fd = out_pipe[1];
+  plan.stderr_fd = err_pipe[1];
   plan.parent = ::getpid();
 
   pid_t pid = ::fork();
-  if (pid < 0) {
-    Status st = ErrnoStatus("fork", options.argv[0], errno);
-    CloseFd(pair[0]);
-    CloseFd(pair[1]);
-    CloseFd(error_pipe[0]);
-    CloseFd(error_pipe[1]);
-    return st;
-  }
+  if (pid < 0) return fail("fork");
   if (pid == 0) RunChild(plan);
 
-  CloseFd(pair[1]);
-  CloseFd(error_pipe[1]);
+  // The parent keeps only its ends.
+  std::vector<int> kept = {pair[0], error_pipe[0], out_pipe[0], err_pipe[0]};
+  for (int fd : opened) {
+    if (std::find(kept.begin(), kept.end(), fd) == kept.end()) CloseFd(fd);
+  }
+  opened = {pair[0]};
+  if (out_pipe[0] >= 0) opened.insert(opened.end(), {out_pipe[0], err_pipe[0]});
   int report[2] = {0, 0};
   size_t got = 0;
   while (got < sizeof(report)) {
@@ -338,14 +475,16 @@ Result<Child> SpawnWithSocket(const SpawnOptions& options) {
   if (got != 0) {
     // The child failed before or at exec and has exited.
     BlockingReap(pid).status().IgnoreError();
-    CloseFd(pair[0]);
-    Status st = ErrnoStatus(StageName(report[0]), options.argv[0], report[1]);
-    return st;
+    close_all();
+    return ErrnoStatus(StageName(report[0]), options.argv[0], report[1]);
   }
 
   Child child;
   child.pid = pid;
+  child.uid = child_uid;
   child.socket_fd = pair[0];
+  child.stdout_fd = out_pipe[0];
+  child.stderr_fd = err_pipe[0];
   Result<int> pidfd = OpenPidFd(pid);
   if (pidfd.ok()) child.pidfd = *pidfd;
   return child;

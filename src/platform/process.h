@@ -1,13 +1,30 @@
 // Child processes: starting an application with one end of a socket pair,
-// dropping its privileges, signalling it and reaping it. errno stops here:
+// dropping its privileges, signalling it and reaping it; and the few facts
+// about other processes that isolating the app needs. errno stops here:
 // every failure comes back as a Status.
 //
 // The child is started in a new session, with the socket end on a fixed
 // descriptor number (kChildSocketFd) whose number is also put in the
-// environment, every other descriptor above stderr closed, no_new_privs set,
-// and SIGTERM delivered to it if the parent dies. When the parent is root and
-// a user is named, the child runs as that user, with that user's group and
-// supplementary groups, before it executes the program.
+// environment, stdin on /dev/null, every other descriptor above the socket
+// closed, and no_new_privs set. Its environment is exactly what the caller
+// lists: nothing of the caller's own environment is passed on, because
+// wardend's environment is not the app's business and a process of the
+// app's user could read it from /proc/PID/environ while the app is
+// dumpable. When the parent is root and a user is named, the child runs as
+// that user, with that user's group and supplementary groups.
+//
+// The parent-death signal (SIGTERM) is armed after the user switch, because
+// changing credentials clears it (prctl(2), PR_SET_PDEATHSIG), and the
+// child then checks that its parent is still the one that forked it, so an
+// app never outlives a wardend that died while it was being started. The
+// signal follows the thread that called SpawnWithSocket: call it from a
+// thread that lives as long as the child should.
+//
+// What the child cannot do for the program is make it non-dumpable:
+// execve(2) sets the dumpable flag again for a program run with matching
+// real and effective ids. The program must call prctl(PR_SET_DUMPABLE, 0)
+// itself (the app SDK does, first thing); ProcFilesOwner() tells the parent
+// whether it did.
 #ifndef WARDEN_PLATFORM_PROCESS_H_
 #define WARDEN_PLATFORM_PROCESS_H_
 
@@ -28,23 +45,32 @@ inline constexpr int kChildSocketFd = 3;
 struct SpawnOptions {
   // argv[0] is the program's path, executed as given (no PATH search).
   std::vector<std::string> argv;
-  // "NAME=value" entries added to the inherited environment; they replace
-  // inherited variables of the same name.
+  // The child's whole environment, "NAME=value" entries; fd_env_var is
+  // added. Nothing is inherited.
   std::vector<std::string> env;
   // The variable that carries kChildSocketFd ("3").
   std::string fd_env_var = "WARDEN_APP_FD";
   // Honoured only when the caller's effective uid is 0; otherwise the child
   // keeps the caller's identity.
   std::optional<std::string> run_as_user;
+  // When true, the child's stdout and stderr are pipes whose read ends the
+  // caller gets (Child::stdout_fd, stderr_fd) and must drain or close;
+  // otherwise they are the caller's own.
+  bool capture_output = false;
 };
 
-// A started child. The caller owns `socket_fd` and `pidfd` (close them) and
-// must reap `pid`.
+// A started child. The caller owns `socket_fd`, `pidfd`, `stdout_fd` and
+// `stderr_fd` (close them) and must reap `pid`.
 struct Child {
   pid_t pid = -1;
+  uid_t uid = 0;       // the user the program runs as
   int socket_fd = -1;  // parent's end, SOCK_STREAM, close-on-exec, blocking
   int pidfd = -1;      // readable once the child exits; -1 if the kernel
                        // has no pidfd_open
+  // Read ends of the child's stdout and stderr, close-on-exec, blocking;
+  // -1 unless capture_output.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
 };
 
 struct ExitStatus {
@@ -71,10 +97,10 @@ Result<UserIds> LookupUser(const std::string& name);
 Status CheckUserCanReach(const std::string& dir, const UserIds& user);
 
 // Starts argv[0]. Returns once the program has been executed: a program that
-// cannot be executed (missing, not executable) or a privilege drop that
-// fails is reported here (kNotFound, kPermissionDenied or kIo) and leaves no
-// process behind. An empty argv is kInvalidArgument; an unknown run_as_user
-// is kNotFound.
+// cannot be executed (missing, not executable), a privilege drop that fails
+// or a parent that died during the start is reported here (kNotFound,
+// kPermissionDenied or kIo) and leaves no process behind. An empty argv is
+// kInvalidArgument; an unknown run_as_user is kNotFound.
 Result<Child> SpawnWithSocket(const SpawnOptions& options);
 
 // Sends `sig` to the child (through `pidfd` when it is valid, immune to pid
@@ -95,6 +121,20 @@ Result<ExitStatus> TerminateAndReap(pid_t pid, int pidfd,
 // pidfd_open(2): a descriptor that becomes readable when `pid` exits, or
 // kUnavailable when the kernel lacks it.
 Result<int> OpenPidFd(pid_t pid);
+
+// The live processes (zombies excluded: they hold no memory or descriptors)
+// whose real, effective, saved or file-system uid is `uid`, in /proc order.
+// Processes that /proc hides from the caller (hidepid) are not seen, so
+// call it as root.
+Result<std::vector<pid_t>> ProcessesOfUser(uid_t uid);
+
+// The owner the kernel gives the files of /proc/PID (environ, mem, fd/...):
+// the process's effective uid while it is dumpable, root (uid 0) once it is
+// not (proc(5): the same get_dumpable() test makes other processes of its
+// user fail the ptrace access checks). The directory /proc/PID itself keeps
+// the effective uid either way, for ps, so it tells nothing. kNotFound once
+// the process is gone.
+Result<uid_t> ProcFilesOwner(pid_t pid);
 
 }  // namespace warden::platform
 

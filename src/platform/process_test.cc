@@ -1,14 +1,21 @@
 #include "platform/process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -33,6 +40,7 @@ std::string ReadAll(int fd) {
 // Runs a shell snippet with its socket, returns what it wrote there.
 std::string RunShell(const std::string& script, SpawnOptions options = {}) {
   options.argv = {"/bin/sh", "-c", script};
+  options.env.push_back("PATH=/usr/bin:/bin");
   Result<Child> child = SpawnWithSocket(options);
   EXPECT_TRUE(child.ok()) << child.status().ToString();
   if (!child.ok()) return "";
@@ -45,12 +53,81 @@ std::string RunShell(const std::string& script, SpawnOptions options = {}) {
   return out;
 }
 
-TEST(ProcessTest, ChildGetsSocketAndEnvironment) {
+// The test child (process_test_child.cc), started with its socket; it says
+// what it found, then waits until the socket closes.
+class Probe {
+ public:
+  explicit Probe(const std::string& mode, SpawnOptions options = {}) {
+    options.argv = {WARDEN_PROCESS_TEST_CHILD, mode};
+    Result<Child> child = SpawnWithSocket(options);
+    EXPECT_TRUE(child.ok()) << child.status().ToString();
+    if (!child.ok()) return;
+    child_ = *child;
+    said_ = ReadAll(child_.socket_fd);
+  }
+  ~Probe() { Finish(); }
+
+  // Closes the socket, so the child exits, and reaps it.
+  ExitStatus Finish() {
+    ExitStatus status;
+    if (child_.pid < 0) return status;
+    ::close(child_.socket_fd);
+    Result<ExitStatus> done =
+        TerminateAndReap(child_.pid, child_.pidfd, std::chrono::seconds(10));
+    EXPECT_TRUE(done.ok());
+    if (done.ok()) status = *done;
+    for (int fd : {child_.pidfd, child_.stdout_fd, child_.stderr_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+    child_ = Child{};
+    return status;
+  }
+
+  bool ok() const { return child_.pid > 0; }
+  const Child& child() const { return child_; }
+  const std::string& said() const { return said_; }
+
+ private:
+  Child child_;
+  std::string said_;
+};
+
+std::set<std::string> Lines(const std::string& text) {
+  std::set<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.insert(line);
+  return out;
+}
+
+// One line from a blocking descriptor.
+std::string ReadLine(int fd) {
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
+  return line;
+}
+
+TEST(ProcessTest, ChildEnvironmentIsExactlyTheGivenList) {
+  // Something of the parent's that the child must not see.
+  ASSERT_EQ(::setenv("WARDEN_TEST_SECRET", "the parent's secret", 1), 0);
   SpawnOptions options;
-  options.env = {"WARDEN_TEST_VALUE=hello world"};
-  std::string out = RunShell(
-      "printf '%s|%s' \"$WARDEN_APP_FD\" \"$WARDEN_TEST_VALUE\" >&3", options);
-  EXPECT_EQ(out, "3|hello world");
+  options.env = {"WARDEN_TEST_VALUE=hello world", "WARDEN_APP_FD=99"};
+  Probe probe("env", options);
+  ::unsetenv("WARDEN_TEST_SECRET");
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(Lines(probe.said()), (std::set<std::string>{
+                                     "WARDEN_TEST_VALUE=hello world",
+                                     "WARDEN_APP_FD=3",
+                                 }));
+}
+
+TEST(ProcessTest, EnvironmentEntryWithoutNameIsRefused) {
+  SpawnOptions options;
+  options.argv = {"/bin/true"};
+  options.env = {"NOEQUALS"};
+  EXPECT_EQ(SpawnWithSocket(options).status().code(), Code::kInvalidArgument);
+  options.env = {"=value"};
+  EXPECT_EQ(SpawnWithSocket(options).status().code(), Code::kInvalidArgument);
 }
 
 TEST(ProcessTest, ChildCanAnswerOnSocket) {
@@ -68,26 +145,62 @@ TEST(ProcessTest, ChildCanAnswerOnSocket) {
   if (child->pidfd >= 0) ::close(child->pidfd);
 }
 
-TEST(ProcessTest, ChildInheritsNoOtherDescriptors) {
+// The descriptors the program runs with, once its loader has finished.
+std::map<int, std::string> ProbeDescriptors(bool capture) {
+  std::map<int, std::string> fds;
   // A descriptor the parent leaked without close-on-exec.
-  int leaked = ::open("/dev/null", O_RDONLY);
-  ASSERT_GE(leaked, 0);
+  int leaked = ::open("/dev/zero", O_RDONLY);
+  EXPECT_GE(leaked, 0);
   SpawnOptions options;
-  options.argv = {"/bin/sleep", "30"};
-  Result<Child> child = SpawnWithSocket(options);
+  options.capture_output = capture;
+  Probe probe("fds", options);
   ::close(leaked);
-  ASSERT_TRUE(child.ok()) << child.status().ToString();
-  // SpawnWithSocket returns after exec: this is the program's table.
-  std::set<int> fds;
-  std::string dir = "/proc/" + std::to_string(child->pid) + "/fd";
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    fds.insert(std::stoi(entry.path().filename().string()));
+  for (const std::string& line : Lines(probe.said())) {
+    auto space = line.find(' ');
+    fds[std::stoi(line.substr(0, space))] = line.substr(space + 1);
   }
-  EXPECT_EQ(fds, (std::set<int>{0, 1, 2, kChildSocketFd}));
-  ASSERT_TRUE(
-      TerminateAndReap(child->pid, child->pidfd, std::chrono::seconds(2)).ok());
-  ::close(child->socket_fd);
-  if (child->pidfd >= 0) ::close(child->pidfd);
+  return fds;
+}
+
+std::string OwnTarget(int fd) {
+  char target[PATH_MAX];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+  if (n < 0) return "(closed)";
+  return std::string(target, static_cast<size_t>(n));
+}
+
+TEST(ProcessTest, ChildInheritsNoOtherDescriptors) {
+  std::map<int, std::string> fds = ProbeDescriptors(/*capture=*/true);
+  std::set<int> numbers;
+  for (const auto& [fd, target] : fds) numbers.insert(fd);
+  ASSERT_EQ(numbers, (std::set<int>{0, 1, 2, kChildSocketFd}));
+  EXPECT_EQ(fds[0], "/dev/null");
+  EXPECT_EQ(fds[1].rfind("pipe:[", 0), 0u) << fds[1];
+  EXPECT_EQ(fds[2].rfind("pipe:[", 0), 0u) << fds[2];
+  EXPECT_NE(fds[1], fds[2]);
+  EXPECT_EQ(fds[kChildSocketFd].rfind("socket:[", 0), 0u)
+      << fds[kChildSocketFd];
+}
+
+TEST(ProcessTest, WithoutCaptureTheChildSharesTheParentsOutput) {
+  std::map<int, std::string> fds = ProbeDescriptors(/*capture=*/false);
+  std::set<int> numbers;
+  for (const auto& [fd, target] : fds) numbers.insert(fd);
+  ASSERT_EQ(numbers, (std::set<int>{0, 1, 2, kChildSocketFd}));
+  EXPECT_EQ(fds[0], "/dev/null");
+  EXPECT_EQ(fds[1], OwnTarget(1));
+  EXPECT_EQ(fds[2], OwnTarget(2));
+}
+
+TEST(ProcessTest, OutputReachesTheParentsPipes) {
+  SpawnOptions options;
+  options.capture_output = true;
+  Probe probe("output", options);
+  ASSERT_TRUE(probe.ok());
+  ASSERT_EQ(probe.said(), "ready");
+  EXPECT_EQ(ReadLine(probe.child().stdout_fd), "to stdout");
+  EXPECT_EQ(ReadLine(probe.child().stderr_fd), "to stderr");
 }
 
 TEST(ProcessTest, ChildHasNoNewPrivsAndOwnSession) {
@@ -196,6 +309,133 @@ TEST(ProcessTest, RootDropsToNobody) {
   EXPECT_EQ(out, std::to_string(nobody->uid) + " " +
                      std::to_string(nobody->gid) + " " + groups);
   EXPECT_NE(nobody->uid, 0u);
+}
+
+// The user tests switch to: any user other than root will do here; which
+// user the app gets is the app host's business.
+SpawnOptions AsNobody() {
+  SpawnOptions options;
+  options.run_as_user = "nobody";
+  return options;
+}
+
+TEST(ProcessTest, DeathSignalIsArmedAfterTheUserSwitch) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root: without a user switch nothing clears the "
+                    "parent-death signal, so this would prove nothing";
+  }
+  Probe probe("pdeathsig", AsNobody());
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(probe.said(), std::to_string(SIGTERM));
+}
+
+TEST(ProcessTest, ChildDiesWithItsKilledParent) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root: the death signal is lost only across a "
+                    "user switch";
+  }
+  // A subreaper stands in for init, so that the orphan can be reaped and
+  // its end read; it lives in its own process so that this test process
+  // adopts nothing.
+  int report[2];
+  ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+  pid_t reaper = ::fork();
+  ASSERT_GE(reaper, 0);
+  if (reaper == 0) {
+    ::close(report[0]);
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) ::_exit(10);
+    int pid_pipe[2];
+    if (::pipe(pid_pipe) != 0) ::_exit(10);
+    pid_t parent = ::fork();
+    if (parent < 0) ::_exit(10);
+    if (parent == 0) {
+      // The app's parent, as wardend would be.
+      SpawnOptions options = AsNobody();
+      options.argv = {"/bin/sleep", "60"};
+      Result<Child> child = SpawnWithSocket(options);
+      if (!child.ok()) ::_exit(11);
+      ssize_t unused = ::write(pid_pipe[1], &child->pid, sizeof(child->pid));
+      (void)unused;
+      ::pause();
+      ::_exit(0);
+    }
+    pid_t app = -1;
+    if (::read(pid_pipe[0], &app, sizeof(app)) != sizeof(app)) ::_exit(12);
+    ::kill(parent, SIGKILL);
+    ::waitpid(parent, nullptr, 0);
+    // The app is ours now. Without the death signal it would sleep its
+    // minute out and exit 0.
+    int status = 0;
+    if (::waitpid(app, &status, 0) != app) ::_exit(13);
+    ssize_t unused = ::write(report[1], &status, sizeof(status));
+    (void)unused;
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  int status = 0;
+  ssize_t n = ::read(report[0], &status, sizeof(status));
+  ::close(report[0]);
+  int reaper_status = 0;
+  ASSERT_EQ(::waitpid(reaper, &reaper_status, 0), reaper);
+  ASSERT_TRUE(WIFEXITED(reaper_status) && WEXITSTATUS(reaper_status) == 0)
+      << "the reaper failed at step " << WEXITSTATUS(reaper_status);
+  ASSERT_EQ(n, static_cast<ssize_t>(sizeof(status)));
+  ASSERT_TRUE(WIFSIGNALED(status))
+      << "the app outlived its parent and exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+}
+
+TEST(ProcessTest, ProcessesOfUserListsLiveProcessesOnly) {
+  Result<std::vector<pid_t>> mine = ProcessesOfUser(::geteuid());
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_NE(std::find(mine->begin(), mine->end(), ::getpid()), mine->end());
+
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "read line <&3"};
+  Result<Child> child = SpawnWithSocket(options);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_GE(child->pidfd, 0);
+  mine = ProcessesOfUser(::geteuid());
+  ASSERT_TRUE(mine.ok());
+  EXPECT_NE(std::find(mine->begin(), mine->end(), child->pid), mine->end());
+
+  // Once it has exited, unreaped, it is a zombie and no longer counts.
+  ASSERT_EQ(::write(child->socket_fd, "\n", 1), 1);
+  struct pollfd p = {child->pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1);
+  mine = ProcessesOfUser(::geteuid());
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(std::find(mine->begin(), mine->end(), child->pid), mine->end());
+  ASSERT_TRUE(
+      TerminateAndReap(child->pid, child->pidfd, std::chrono::seconds(2)).ok());
+  ::close(child->socket_fd);
+  ::close(child->pidfd);
+
+  Result<std::vector<pid_t>> none = ProcessesOfUser(4000000000u);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(ProcessTest, ProcFilesOwnerShowsWhetherTheProcessIsDumpable) {
+  // As root the children run as another user: a root process's /proc
+  // directory is root's either way.
+  SpawnOptions options = ::geteuid() == 0 ? AsNobody() : SpawnOptions{};
+  Probe dumpable("wait", options);
+  ASSERT_TRUE(dumpable.ok());
+  ASSERT_NE(dumpable.child().uid, 0u);
+  Result<uid_t> owner = ProcFilesOwner(dumpable.child().pid);
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  EXPECT_EQ(*owner, dumpable.child().uid);
+
+  Probe protected_child("nodump", options);
+  ASSERT_TRUE(protected_child.ok());
+  ASSERT_EQ(protected_child.said(), "ready");
+  owner = ProcFilesOwner(protected_child.child().pid);
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  EXPECT_EQ(*owner, 0u);
+
+  // Above PID_MAX_LIMIT (2^22): no process ever has it.
+  EXPECT_EQ(ProcFilesOwner(4194304).status().code(), Code::kNotFound);
 }
 
 TEST(CheckUserCanReachTest, NamesTheDirectoryThatStopsTheUser) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,18 @@ bool ValidKey(const std::string& key) {
   for (char c : key) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
+  }
+  return true;
+}
+
+// Makes the process non-dumpable, so that no other process of its user can
+// read its memory or environment or take its descriptors (ptrace access
+// checks, proc(5)). execve made it dumpable; only the program can undo
+// that.
+bool MakeNonDumpable(std::string* error) {
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    SetError(error, Errno("prctl(PR_SET_DUMPABLE)"));
+    return false;
   }
   return true;
 }
@@ -222,6 +235,7 @@ App& App::operator=(App&&) noexcept = default;
 App::~App() = default;
 
 std::optional<App> App::FromEnvironment(std::string* error) {
+  if (!MakeNonDumpable(error)) return std::nullopt;
   const char* value = std::getenv("WARDEN_APP_FD");
   if (value == nullptr || *value == '\0') {
     SetError(error, "WARDEN_APP_FD is not set: start the app from wardend");
@@ -238,6 +252,7 @@ std::optional<App> App::FromEnvironment(std::string* error) {
 }
 
 std::optional<App> App::FromFd(int fd, std::string* error) {
+  if (!MakeNonDumpable(error)) return std::nullopt;
   int type = 0;
   socklen_t len = sizeof(type);
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||

@@ -1,5 +1,6 @@
 #include "warden/app.h"
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -201,6 +202,26 @@ TEST_F(SdkTest, ClosedSocketEndsTheSession) {
   peer_->Close();
   std::string error;
   EXPECT_FALSE(app_->ProcessPending(1000, &error));
+}
+
+TEST(SdkEnvironmentTest, ConnectingMakesTheProcessNonDumpable) {
+  // execve leaves a program dumpable: readable by its user's other
+  // processes. Connecting must undo that before anything else.
+  ASSERT_EQ(::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  ::setenv("WARDEN_APP_FD", std::to_string(pair[1]).c_str(), 1);
+  std::string error;
+  std::optional<App> app = App::FromEnvironment(&error);
+  ASSERT_TRUE(app.has_value()) << error;
+  EXPECT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+
+  // Also on the direct path, and even when the descriptor is refused.
+  ASSERT_EQ(::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  EXPECT_FALSE(App::FromFd(0, &error).has_value());
+  EXPECT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+  ::unsetenv("WARDEN_APP_FD");
+  ::close(pair[0]);
 }
 
 TEST(SdkEnvironmentTest, MissingDescriptorIsAnError) {

@@ -20,6 +20,13 @@ WARDEN = os.environ.get("WARDEN_BIN", "warden")
 WARDEND = os.environ.get("WARDEND_BIN", "wardend")
 THERMOSTAT = os.environ.get("THERMOSTAT_BIN", "")
 
+# The app's own system user, which scripts/install-deps.sh creates; wardend
+# uses it only when it runs as root. Test runs on one machine share it, so
+# the daemons here allow it to be shared; test_app_isolation checks the
+# refusal wardend makes without that flag.
+APP_USER = "warden-app"
+APP_ARGS = ["--app-user", APP_USER, "--app-allow-shared-user"]
+
 
 def run_cli(*args, home=None, input=None, check=True):
     cmd = [WARDEN]
@@ -65,7 +72,7 @@ class Daemon:
         cmd = [WARDEND, "--state-dir", state_dir, "--listen",
                "127.0.0.1:%d" % port]
         if app and THERMOSTAT:
-            cmd += ["--app", THERMOSTAT]
+            cmd += ["--app", THERMOSTAT] + APP_ARGS
         cmd += list(extra)
         self.log_path = os.path.join(state_dir, "..",
                                      os.path.basename(state_dir) + ".log")
@@ -191,7 +198,7 @@ class DeviceTestCase(unittest.TestCase):
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="warden-it-")
-        # The app runs as "nobody" and must pass through to its folder.
+        # The app runs as its own user and must pass through to its folder.
         os.chmod(self.root, 0o711)
         self.addCleanup(shutil.rmtree, self.root, True)
         self.home = os.path.join(self.root, "owner-home")

@@ -130,7 +130,8 @@ class PairingTest(harness.DeviceTestCase):
         os.rename(unit["dir"], moved)
         proc = subprocess.run([harness.WARDEND, "--state-dir", moved,
                                "--listen", "127.0.0.1:0", "--app",
-                               harness.THERMOSTAT], capture_output=True,
+                               harness.THERMOSTAT] + harness.APP_ARGS,
+                              capture_output=True,
                               text=True, timeout=30)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("cannot reach its folder", proc.stderr)
