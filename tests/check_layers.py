@@ -15,6 +15,7 @@ ALLOWED = {
     "web": {"base", "schema"},
     "auth": {"base", "platform"},
     "store": {"base", "platform"},
+    "net": {"base", "platform", "crypto"},
     "pairing": {"base", "crypto", "schema"},
     "provision": {"base", "platform", "crypto", "pairing"},
     "app": {"base", "platform", "events", "schema"},
