@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "base/rng.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
@@ -97,62 +99,42 @@ bool Accepting(uint16_t port) {
 
 std::string Config(const std::string& dir, uint16_t port,
                    const TestNginxOptions& options) {
-  std::string www = dir + "/www/";
-  return "daemon off;\n"
-         "master_process off;\n"
-         "pid " +
-         dir +
-         "/nginx.pid;\n"
-         "error_log " +
-         dir +
-         "/error.log;\n"
-         "events { worker_connections 64; }\n"
-         "http {\n"
-         "  access_log off;\n"
-         "  client_body_temp_path " +
-         dir +
-         "/tmp/body;\n"
-         "  proxy_temp_path " +
-         dir +
-         "/tmp/proxy;\n"
-         "  fastcgi_temp_path " +
-         dir +
-         "/tmp/fastcgi;\n"
-         "  uwsgi_temp_path " +
-         dir +
-         "/tmp/uwsgi;\n"
-         "  scgi_temp_path " +
-         dir +
-         "/tmp/scgi;\n"
-         "  default_type application/octet-stream;\n"
-         "  server {\n"
-         "    listen 127.0.0.1:" +
-         std::to_string(port) +
-         " ssl;\n"
-         "    ssl_certificate " +
-         dir +
-         "/server.crt;\n"
-         "    ssl_certificate_key " +
-         dir +
-         "/server.key;\n"
-         "    ssl_protocols " +
-         options.protocols +
-         ";\n"
-         "    location /files/ { alias " +
-         www +
-         "; }\n"
-         "    location /norange/ { alias " +
-         www +
-         "; max_ranges 0; }\n"
-         "    location /chunked/ { alias " +
-         www +
-         "; sub_filter_types *;\n"
-         "      sub_filter 'x' 'y'; sub_filter_once off; }\n"
-         "    location /slow/ { alias " +
-         www +
-         "; limit_rate 64; }\n"
-         "  }\n"
-         "}\n";
+  return fmt::format(R"(daemon off;
+master_process off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/tmp/body;
+  proxy_temp_path {dir}/tmp/proxy;
+  fastcgi_temp_path {dir}/tmp/fastcgi;
+  uwsgi_temp_path {dir}/tmp/uwsgi;
+  scgi_temp_path {dir}/tmp/scgi;
+  default_type application/octet-stream;
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {dir}/server.crt;
+    ssl_certificate_key {dir}/server.key;
+    ssl_protocols {protocols};
+    location /files/ {{ alias {dir}/www/; }}
+    location /norange/ {{ alias {dir}/www/; max_ranges 0; }}
+    location /chunked/ {{
+      alias {dir}/www/;
+      sub_filter_types *;
+      sub_filter 'x' 'y';
+      sub_filter_once off;
+    }}
+    location /slow/ {{ alias {dir}/www/; limit_rate 64; }}
+    location /badrange/ {{
+      add_header Content-Range "bytes 0-3/4" always;
+      return 206 "abcd";
+    }}
+  }}
+}}
+)",
+                     fmt::arg("dir", dir), fmt::arg("port", port),
+                     fmt::arg("protocols", options.protocols));
 }
 
 const char* NginxBinary() {

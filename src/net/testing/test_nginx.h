@@ -8,6 +8,8 @@
 //   /norange/...  the same files, answering every range request with 200
 //   /chunked/...  the same files, sent chunked (no Content-Length)
 //   /slow/...     the same files at 64 bytes a second
+//   /badrange/... "206" with "Content-Range: bytes 0-3/4", whatever was
+//                 asked for
 #ifndef WARDEN_NET_TESTING_TEST_NGINX_H_
 #define WARDEN_NET_TESTING_TEST_NGINX_H_
 
