@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -149,8 +150,10 @@ TEST_F(CliDeviceTest, TheCodeFromStandardInputPairs) {
 }
 
 TEST_F(CliDeviceTest, TheCodeOnTheCommandLineStillPairsWithAWarning) {
-  RunResult pair = Owner(
-      {"pair", device_->url(), "--code", std::to_string(device_->passcode())});
+  // The 8-digit form, leading zeros kept.
+  char passcode[16];
+  std::snprintf(passcode, sizeof(passcode), "%08u", device_->passcode());
+  RunResult pair = Owner({"pair", device_->url(), "--code", passcode});
   ASSERT_EQ(pair.exit_code, 0) << pair.err;
   EXPECT_NE(pair.err.find("warden: warning: "), std::string::npos);
   EXPECT_NE(pair.err.find("process list"), std::string::npos) << pair.err;
