@@ -173,8 +173,8 @@ http {
              "BENCH-0001", "--model", "Bench", "--out", self.unit, "--json"],
             check=True, capture_output=True, text=True).stdout)
         wardend, port = self.start_wardend()
-        self.cli("pair", "https://127.0.0.1:%d" % port, "--code",
-                 unit["manual_code"], "--name", "bench")
+        self.cli("pair", "https://127.0.0.1:%d" % port, "--code", "-",
+                 "--name", "bench", stdin=unit["manual_code"] + "\n")
         for _ in range(100):
             if subprocess.run([self.warden, "--home", self.home, "get",
                                "bench", "mode"],
@@ -238,8 +238,8 @@ http {
         for _ in range(self.pairings):
             self.cli("reset", "bench", "--yes")
             t = time.perf_counter()
-            self.cli("pair", url, "--code", unit["manual_code"], "--name",
-                     "bench")
+            self.cli("pair", url, "--code", "-", "--name", "bench",
+                     stdin=unit["manual_code"] + "\n")
             pair_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             self.cli("get", "bench", "mode")

@@ -13,7 +13,7 @@
 #include <filesystem>
 
 #include "api/device_service.h"
-#include "api/test_facts.h"
+#include "api/testing/test_facts.h"
 
 using namespace warden;
 namespace http = boost::beast::http;

@@ -64,8 +64,11 @@ echo "wardend is serving on $url (TLS 1.3 only)"
 
 home=$work/owner
 step "owner: pair with the code from the label"
-show "$warden" --home "$home" pair "$url" --code "$code" --name living-room \
-  --password-stdin <<<"seven orange kites over Leeds"
+# The code goes in a file (or standard input, or the prompt), never on the
+# command line where other local users could read it.
+printf '%s\n' "$code" >"$work/code"
+show "$warden" --home "$home" pair "$url" --code-file "$work/code" \
+  --name living-room --password-stdin <<<"seven orange kites over Leeds"
 
 for _ in $(seq 50); do
   "$warden" --home "$home" get living-room mode >/dev/null 2>&1 && break
@@ -87,7 +90,7 @@ fi
 show "$warden" --home "$home" get living-room setpoint
 
 step "a stranger cannot pair a second time"
-if "$warden" --home "$work/stranger" pair "$url" --code "$code" 2>&1; then
+if "$warden" --home "$work/stranger" pair "$url" --code - <<<"$code" 2>&1; then
   echo "demo: a second pairing succeeded" >&2
   exit 1
 fi

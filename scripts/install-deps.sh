@@ -26,6 +26,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   clang clang-format libclang-rt-14-dev
   libssl-dev openssl
+  libcurl4-openssl-dev
   libsodium-dev
   libsqlite3-dev sqlite3
   libre2-dev

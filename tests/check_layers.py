@@ -1,5 +1,8 @@
 """Keeps #includes in line with the layering of docs/ARCHITECTURE.md:
-a folder may include only itself and the folders below it."""
+a folder may include only itself and the folders below it. Test-only code
+(a folder's testing/ subfolder, its *_test.cc files, and the C++ test
+folders under tests/) is checked too, and production code may not include a
+testing/ header."""
 import os
 import re
 import sys
@@ -15,6 +18,7 @@ ALLOWED = {
     "web": {"base", "schema"},
     "auth": {"base", "platform"},
     "store": {"base", "platform"},
+    "net": {"base", "platform", "crypto"},
     "pairing": {"base", "crypto", "schema"},
     "provision": {"base", "platform", "crypto", "pairing"},
     "app": {"base", "platform", "events", "schema"},
@@ -27,7 +31,41 @@ ALLOWED = {
     "cli": {"base", "platform", "web", "crypto", "schema", "pairing", "provision",
             "client"},
 }
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/')
+# C++ test folders under tests/ and what they may include. They sit above
+# every layer they name: tests/client runs the owner's client against the
+# device's own server, which no folder under src/ may see together.
+TEST_FOLDERS = {
+    "client": {"base", "platform", "events", "web", "crypto", "schema", "auth",
+               "store", "pairing", "provision", "app", "api", "client"},
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/([a-z_]+/)?')
+
+
+def is_test_only(relpath):
+    parts = relpath.split(os.sep)
+    return "testing" in parts[:-1] or parts[-1].endswith("_test.cc")
+
+
+def check_folder(root, path, allowed, bad):
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            if not name.endswith((".h", ".cc")):
+                continue
+            file = os.path.join(dirpath, name)
+            rel = os.path.relpath(file, root)
+            test_only = is_test_only(os.path.relpath(file, path)) or \
+                rel.startswith("tests" + os.sep)
+            with open(file, encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    m = INCLUDE.match(line)
+                    if not m or m.group(1) not in ALLOWED:
+                        continue
+                    if m.group(1) not in allowed:
+                        bad.append("%s:%d includes %s/, above its layer"
+                                   % (rel, n, m.group(1)))
+                    elif m.group(2) == "testing/" and not test_only:
+                        bad.append("%s:%d includes test-only %s/testing/"
+                                   % (rel, n, m.group(1)))
 
 
 def main(root):
@@ -40,20 +78,11 @@ def main(root):
         if folder not in ALLOWED:
             bad.append("%s: folder missing from the layer table" % folder)
             continue
-        allowed = ALLOWED[folder] | {folder, "warden"}
-        for dirpath, _, files in os.walk(path):
-            for name in files:
-                if not name.endswith((".h", ".cc")):
-                    continue
-                file = os.path.join(dirpath, name)
-                with open(file, encoding="utf-8") as f:
-                    for n, line in enumerate(f, 1):
-                        m = INCLUDE.match(line)
-                        if m and m.group(1) in ALLOWED and \
-                                m.group(1) not in allowed:
-                            bad.append("%s:%d includes %s/, above its layer"
-                                       % (os.path.relpath(file, root), n,
-                                          m.group(1)))
+        check_folder(root, path, ALLOWED[folder] | {folder, "warden"}, bad)
+    for folder, allowed in sorted(TEST_FOLDERS.items()):
+        path = os.path.join(root, "tests", folder)
+        if os.path.isdir(path):
+            check_folder(root, path, allowed, bad)
     # The public SDK headers must not reach into src/.
     inc = os.path.join(root, "include", "warden")
     for name in os.listdir(inc) if os.path.isdir(inc) else []:

@@ -6,7 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
-#include "api/test_facts.h"
+#include "api/testing/test_facts.h"
 #include "crypto/spake2plus.h"
 #include "pairing/pairing_protocol.h"
 

@@ -1,5 +1,6 @@
-// The `warden` binary as a user runs it: exit codes, one-line errors, the
-// maker flow end to end, and the owner flow against a stand-in device.
+// The `warden` binary as a user runs it: exit codes, one-line errors and
+// the maker flow end to end. The owner flow against a real device is in
+// tests/client/cli_device_test.cc.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,19 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "client/fake_device.h"
-#include "client/registry.h"
 #include "platform/file.h"
 #include "schema/json.h"
 
 namespace warden::cli {
 namespace {
-
-using client::testing::FakeDevice;
-using client::testing::kPasscode;
-using client::testing::kSerial;
-using client::testing::TestRequest;
-using client::testing::TlsTestServer;
 
 struct RunResult {
   int exit_code = -1;
@@ -111,6 +104,10 @@ TEST_F(CliTest, UsageErrorsExitTwoWithOneLine) {
        "../x"},
       {"pair", "https://127.0.0.1:8443", "--code", "20202021",
        "--password-file", "f", "--password-stdin"},
+      {"pair", "https://127.0.0.1:8443", "--code", "20202021", "--code-file",
+       "f"},
+      // The code read from standard input is checked like any other.
+      {"pair", "https://127.0.0.1:8443", "--code", "-"},
       {"get", "dev"},
       {"get", "dev", "Bad-Key"},
       {"set", "dev", "k"},
@@ -141,6 +138,19 @@ TEST_F(CliTest, UsageErrorsExitTwoWithOneLine) {
   }
   // Nothing was created by refused maker commands.
   EXPECT_FALSE(platform::Exists("d"));
+}
+
+TEST_F(CliTest, TheCodeAndThePasswordCannotBothComeFromStandardInput) {
+  RunResult r = Owner(
+      {"pair", "https://127.0.0.1:8443", "--code", "-", "--password-stdin"},
+      "20202021\na long owner password\n");
+  ExpectOneLineError(r, 2, "cannot both read standard input");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, WithoutATerminalTheCodeMustBeGiven) {
+  RunResult r = Owner({"pair", "https://127.0.0.1:8443"}, "20202021\n");
+  ExpectOneLineError(r, 2, "--code-file");
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
@@ -237,48 +247,6 @@ TEST_F(CliTest, StatusOfAnEmptyHome) {
             schema::Json({{"devices", schema::Json::array()}}));
   ExpectOneLineError(Owner({"get", "nothere", "setpoint"}), 1,
                      "no device named");
-}
-
-TEST_F(CliTest, PairSetAndResetAgainstADevice) {
-  FakeDevice device;
-  TlsTestServer server(
-      device.ServerOptions(4),
-      [&](const TestRequest& r, SSL* ssl) { return device.Handle(r, ssl); });
-  uint16_t port = server.Start();
-  ASSERT_NE(port, 0);
-  std::string url = "https://127.0.0.1:" + std::to_string(port);
-
-  // The manual code form of the passcode works as --code too; here the
-  // bare passcode, with a password from standard input.
-  RunResult pair = Owner(
-      {"pair", url, "--code", std::to_string(kPasscode), "--password-stdin"},
-      "a long owner password\n");
-  ASSERT_EQ(pair.exit_code, 0) << pair.err;
-  EXPECT_EQ(pair.out, std::string("paired with ") + kSerial +
-                          " (Thermostat T1) as " + kSerial + "\n");
-  EXPECT_EQ(device.password_, "a long owner password");
-
-  RunResult list = Owner({"status", "--json"});
-  ASSERT_EQ(list.exit_code, 0);
-  schema::Json devices = schema::ParseJson(list.out, {}).value()["devices"];
-  ASSERT_EQ(devices.size(), 1u);
-  EXPECT_EQ(devices[0]["fingerprint"], device.identity_.cert.Fingerprint());
-
-  RunResult refused = Owner({"set", kSerial, "setpoint", "40"});
-  ExpectOneLineError(refused, 1);
-  EXPECT_EQ(refused.err,
-            "warden: device refused setpoint: /value: 40 is greater than the "
-            "maximum 30 (maximum)\n");
-
-  RunResult set = Owner({"set", kSerial, "setpoint", "21.5", "--json"});
-  ASSERT_EQ(set.exit_code, 0) << set.err;
-  EXPECT_EQ(schema::ParseJson(set.out, {}).value()["value"], 21.5);
-
-  RunResult reset = Owner({"reset", kSerial, "--yes"});
-  ASSERT_EQ(reset.exit_code, 0) << reset.err;
-  EXPECT_FALSE(device.owner_key_.has_value());
-  server.Stop();
-  EXPECT_EQ(client::Registry::Load(home_).value().devices().size(), 0u);
 }
 
 }  // namespace

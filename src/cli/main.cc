@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -204,23 +205,64 @@ Result<std::string> Home(const std::string& option) {
 
 struct PairArgs {
   std::string url;
-  std::string code;
+  std::optional<std::string> code;  // "-" for standard input
+  std::optional<std::string> code_file;
   std::string name;
   PasswordSource password;
   bool json = false;
 };
 
+// The setup code from where the owner put it: a file, standard input, the
+// command line (with a warning: /proc/PID/cmdline is readable by every
+// local user) or, when none is given, a prompt without echo.
+// kInvalidArgument is the caller's mistake (a usage error).
+Result<std::string> ReadSetupCode(PairArgs& a) {
+  if (a.code_file) return client::ReadSecretFile(*a.code_file, "setup code");
+  if (a.code && *a.code == "-") {
+    return client::ReadSecretStream(stdin, "setup code");
+  }
+  if (a.code) return *a.code;
+  if (!isatty(STDIN_FILENO)) {
+    return InvalidArgumentError(
+        "pair: give the setup code with --code-file FILE or --code - "
+        "(standard input), or run on a terminal to be asked for it");
+  }
+  return client::PromptSecret(stdin,
+                              "Setup code (from the label): ", "setup code");
+}
+
 int RunPair(const std::string& home_opt, PairArgs& a) {
   Result<client::Url> url = client::ParseUrl(a.url);
   if (!url.ok()) return UsageStatus(url.status());
-  Result<pairing::ParsedCode> code = pairing::ParseSetupCode(a.code);
-  crypto::Wipe(a.code);
-  if (!code.ok()) {
-    return Usage("--code: " + code.status().message());
+  if (a.code && a.code_file) {
+    return Usage("--code and --code-file go alone: give one of them");
+  }
+  if (a.code && *a.code == "-" && a.password.from_stdin) {
+    return Usage(
+        "--code - and --password-stdin cannot both read standard input; "
+        "put one of them in a file (--code-file, --password-file)");
   }
   if (!a.name.empty()) {
     Status st = client::ValidateDeviceName(a.name);
     if (!st.ok()) return Usage("--name: " + st.message());
+  }
+  Result<std::string> code_text = ReadSetupCode(a);
+  if (!code_text.ok()) {
+    return code_text.status().code() == Code::kInvalidArgument
+               ? UsageStatus(code_text.status())
+               : Fail(code_text.status());
+  }
+  Result<pairing::ParsedCode> code = pairing::ParseSetupCode(*code_text);
+  crypto::Wipe(*code_text);
+  const bool on_command_line = a.code && *a.code != "-";
+  if (a.code) crypto::Wipe(*a.code);
+  if (!code.ok()) {
+    return Usage("setup code: " + code.status().message());
+  }
+  if (on_command_line) {
+    std::cerr << "warden: warning: a setup code given with --code can be read "
+                 "by other local users from the process list; use "
+                 "--code-file FILE, --code - (standard input) or the prompt\n";
   }
   std::optional<std::string> password;
   if (a.password.given()) {
@@ -268,8 +310,7 @@ int RunStatusList(const std::string& home, bool json) {
     return kExitOk;
   }
   if (reg->devices().empty()) {
-    std::cout << "no paired devices (pair one with: warden pair URL --code "
-                 "CODE)\n";
+    std::cout << "no paired devices (pair one with: warden pair URL)\n";
     return kExitOk;
   }
   size_t w_name = 4, w_serial = 6, w_model = 5, w_url = 3;
@@ -452,6 +493,24 @@ int RunShare(const std::string& home, const std::string& name, int minutes,
   return kExitOk;
 }
 
+// Overwrites a setup code given on the command line in our own argv, which
+// is what /proc/PID/cmdline shows: CLI11 holds its own copy by now. This
+// only shortens the time others can read it; the warning stays.
+void ScrubCodeArgument(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    char* value = nullptr;
+    if (arg == "--code" && i + 1 < argc) {
+      value = argv[i + 1];
+    } else if (arg.rfind("--code=", 0) == 0) {
+      value = argv[i] + 7;
+    }
+    if (value != nullptr && std::string_view(value) != "-") {
+      std::memset(value, 'x', std::strlen(value));
+    }
+  }
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{
       "warden: pair with and manage Warden devices, and provision them on "
@@ -517,11 +576,16 @@ int Main(int argc, char** argv) {
       app.add_subcommand("pair", "pair with a device using its setup code");
   pair_cmd->add_option("url", pair.url, "device address, https://HOST:PORT")
       ->required();
-  pair_cmd
-      ->add_option("--code", pair.code,
-                   "setup code: 8-digit passcode, 11-digit manual code "
-                   "or MT: QR payload")
-      ->required();
+  CLI::Option* code_opt = pair_cmd->add_option(
+      "--code", pair.code,
+      "setup code (8-digit passcode, 11-digit manual code or MT: QR "
+      "payload), or - to read it from standard input; on the command line "
+      "other local users can read it. Without --code or --code-file, warden "
+      "asks for it");
+  CLI::Option* code_file_opt =
+      pair_cmd->add_option("--code-file", pair.code_file,
+                           "read the setup code from FILE (one line)");
+  code_opt->excludes(code_file_opt);
   pair_cmd->add_option("--name", pair.name,
                        "name for the device (default: its serial)");
   CLI::Option* pw_file = pair_cmd->add_option(
@@ -613,7 +677,10 @@ int Main(int argc, char** argv) {
   try {
     if (mfg_init->parsed()) return RunMfgInit(init);
     if (mfg_prov->parsed()) return RunMfgProvision(prov);
-    if (pair_cmd->parsed()) return RunPair(home, pair);
+    if (pair_cmd->parsed()) {
+      ScrubCodeArgument(argc, argv);
+      return RunPair(home, pair);
+    }
 
     // The remaining verbs act on the owner's home directory.
     if (password_cmd->parsed() && !password_src.given()) {

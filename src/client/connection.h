@@ -1,5 +1,6 @@
 // One TLS 1.3 connection to a device's owner API, carrying HTTP/1.1
-// requests with keep-alive.
+// requests with keep-alive (Boost.Asio and Boost.Beast, with the message
+// types and limits the device's server uses, web/http.h).
 //
 // Devices present a certificate issued by their maker's CA, which an owner
 // does not have, so no CA check is made. Trust comes instead from:
@@ -8,17 +9,20 @@
 //    (ExportKeyingMaterial), so a relay cannot pass the pairing on; the
 //    certificate's fingerprint is then pinned;
 //  - every later connection: the certificate must be exactly the pinned
-//    one. A different certificate aborts the handshake before the owner's
-//    own certificate or any request is sent.
+//    one. The check runs in the handshake's certificate verification, so a
+//    different certificate aborts the handshake before the owner's own
+//    certificate or any request is sent.
 // The owner's key and self-signed certificate are presented as the TLS
 // client certificate (mutual TLS), which is how the device knows its owner.
 //
-// Blocking I/O with timeouts: meant for a command-line tool.
+// Blocking calls, meant for a command-line tool: each runs the connection's
+// private io_context until its operation completes, and every operation has
+// a deadline (Beast's stream timeouts), so no call waits longer than its
+// timeout whatever the device does. Not thread-safe.
 #ifndef WARDEN_CLIENT_CONNECTION_H_
 #define WARDEN_CLIENT_CONNECTION_H_
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,42 +36,35 @@
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "schema/json.h"
+#include "web/http.h"
 
 namespace warden::client {
 
-// Limits on what a device may send back.
-inline constexpr size_t kMaxResponseBody = 1024 * 1024;
-inline constexpr size_t kMaxResponseHeader = 16 * 1024;
+namespace http = web::http;
 
 struct ConnectOptions {
   // Hex SHA-256 of the DER certificate the device must present. Unset only
   // while pairing.
   std::optional<std::string> pinned_fingerprint;
-  // Client certificate and its key, both or neither.
+  // Client certificate and its key, both or neither. Borrowed: they must
+  // outlive Open (the TLS context takes its own references).
   const crypto::PrivateKey* client_key = nullptr;
   const crypto::Certificate* client_certificate = nullptr;
+  // Bounds the TCP connection and the TLS handshake together.
   std::chrono::milliseconds connect_timeout{10000};
-  // Applies to each read and each write on the socket.
+  // Bounds one request: sending it and reading the whole reply.
   std::chrono::milliseconds io_timeout{10000};
+  // What a reply may be: header bytes and fields, body bytes, and the JSON
+  // limits ReplyJson (api_error.h) applies.
+  web::HttpLimits limits = web::DeviceReplyLimits();
 };
 
-struct HttpResponse {
-  int status = 0;
-  // Header names lowercased; a repeated header keeps its last value.
-  std::map<std::string, std::string> headers;
-  std::string body;
-
-  // The header's value, or "" when absent. `name` in lowercase.
-  std::string header(const std::string& name) const;
-  // The body parsed as JSON within kMaxResponseBody and the usual depth
-  // limits; kUnavailable "device sent malformed JSON" otherwise.
-  Result<schema::Json> Json() const;
-};
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class Connection {
  public:
-  // Resolves the host, connects within the connect timeout and completes a
-  // TLS 1.3 handshake (no other version is offered or accepted).
+  // Resolves the host, connects and completes a TLS 1.3 handshake (no other
+  // version is offered or accepted) within the connect timeout.
   // Errors: kUnavailable when the device cannot be reached or the handshake
   // fails (including a server that does not speak TLS 1.3),
   // kDeadlineExceeded on a timeout, kUnauthenticated "device certificate
@@ -75,17 +72,19 @@ class Connection {
   // certificate, kInvalidArgument for a key without its certificate.
   static Result<Connection> Open(const Url& url, const ConnectOptions& options);
 
-  // Sends one request and reads its response. `body`, when present, is sent
-  // as application/json. `headers` must not contain CR, LF or NUL, nor
-  // Host, Content-Length or Content-Type. A response is returned whatever
-  // its status; only transport failures are errors: kUnavailable (closed,
-  // malformed HTTP), kDeadlineExceeded (timeout), kResourceExhausted
-  // (response over the size limits). After any error the connection is
-  // closed and every later call fails.
-  Result<HttpResponse> Request(
-      std::string_view method, std::string_view target,
-      const std::optional<schema::Json>& body = std::nullopt,
-      const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // Sends one request and reads its reply. `body`, when present, is sent as
+  // application/json; its serialised copy is wiped once sent (it may carry a
+  // password). `target` is an absolute path; `headers` must not contain CR,
+  // LF or NUL, nor Host, Content-Length, Content-Type or Transfer-Encoding
+  // (kInvalidArgument). A reply is returned whatever its status; only
+  // transport failures are errors: kUnavailable (closed, malformed HTTP),
+  // kDeadlineExceeded (no whole reply within the io timeout),
+  // kResourceExhausted (reply over the limits; the read stops as soon as a
+  // limit is passed). After any transport error the connection is closed
+  // and every later call fails.
+  Result<web::Response> Request(http::verb method, std::string_view target,
+                                const std::optional<schema::Json>& body = {},
+                                const Headers& headers = {});
 
   // RFC 8446 section 7.5 exporter with no context value.
   Result<Bytes> ExportKeyingMaterial(std::string_view label, size_t length);
@@ -94,8 +93,11 @@ class Connection {
   const std::string& peer_fingerprint() const { return peer_fingerprint_; }
   // The device certificate.
   const crypto::Certificate& peer_certificate() const { return *peer_cert_; }
+  // The reply limits the connection applies.
+  const web::HttpLimits& limits() const;
 
-  // Sends close_notify and closes the socket (also done on destruction).
+  // Sends close_notify (waiting briefly for the device's) and closes the
+  // socket; also done on destruction.
   void Close();
 
   Connection(Connection&&) noexcept;

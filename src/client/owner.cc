@@ -1,5 +1,8 @@
 #include "client/owner.h"
 
+#include <termios.h>
+#include <unistd.h>
+
 #include "client/api_error.h"
 #include "crypto/secret.h"
 #include "platform/file.h"
@@ -9,15 +12,18 @@ namespace {
 
 constexpr size_t kMaxSecret = 4096;
 
-Result<std::string> TrimSecret(std::string text) {
+Result<std::string> TrimSecret(std::string text, std::string_view what) {
   if (!text.empty() && text.back() == '\n') {
     text.pop_back();
     if (!text.empty() && text.back() == '\r') text.pop_back();
   }
-  if (text.empty()) return InvalidArgumentError("the password is empty");
+  if (text.empty()) {
+    return InvalidArgumentError("the " + std::string(what) + " is empty");
+  }
   if (text.find('\n') != std::string::npos) {
     crypto::Wipe(text);
-    return InvalidArgumentError("the password must be one line");
+    return InvalidArgumentError("the " + std::string(what) +
+                                " must be one line");
   }
   return text;
 }
@@ -114,12 +120,12 @@ Result<DeviceSession> DeviceSession::Open(const std::string& home,
 }
 
 Result<schema::Json> DeviceSession::Call(
-    std::string_view method, std::string_view target,
+    http::verb method, std::string_view target,
     const std::optional<schema::Json>& body, std::string_view context) {
-  WARDEN_ASSIGN_OR_RETURN(HttpResponse r, conn_.Request(method, target, body));
-  WARDEN_TRY(StatusFromResponse(r, context));
-  if (r.status == 204) return schema::Json::object();
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j, r.Json());
+  WARDEN_ASSIGN_OR_RETURN(web::Response r, conn_.Request(method, target, body));
+  WARDEN_TRY(StatusFromResponse(r, context, conn_.limits()));
+  if (r.result() == http::status::no_content) return schema::Json::object();
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, ReplyJson(r, conn_.limits()));
   if (!j.is_object()) {
     return UnavailableError("device reply is not a JSON object");
   }
@@ -127,12 +133,13 @@ Result<schema::Json> DeviceSession::Call(
 }
 
 Result<schema::Json> DeviceSession::Info() {
-  return Call("GET", "/v1/info", std::nullopt, "device refused info");
+  return Call(http::verb::get, "/v1/info", std::nullopt, "device refused info");
 }
 
 Result<schema::Json> DeviceSession::State() {
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j, Call("GET", "/v1/state", std::nullopt,
-                                               "device refused state"));
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j,
+      Call(http::verb::get, "/v1/state", std::nullopt, "device refused state"));
   auto it = j.find("state");
   if (it == j.end() || !it->is_object()) {
     return UnavailableError("device state reply lacks \"state\"");
@@ -141,9 +148,9 @@ Result<schema::Json> DeviceSession::State() {
 }
 
 Result<schema::Json> DeviceSession::Capabilities() {
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
-                          Call("GET", "/v1/capabilities", std::nullopt,
-                               "device refused capabilities"));
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j, Call(http::verb::get, "/v1/capabilities", std::nullopt,
+                           "device refused capabilities"));
   auto it = j.find("capabilities");
   if (it == j.end() || !it->is_array()) {
     return UnavailableError("device capabilities reply lacks \"capabilities\"");
@@ -154,9 +161,9 @@ Result<schema::Json> DeviceSession::Capabilities() {
 Result<schema::Json> DeviceSession::Get(std::string_view key) {
   WARDEN_TRY(ValidateKey(key));
   std::string k(key);
-  WARDEN_ASSIGN_OR_RETURN(
-      schema::Json j,
-      Call("GET", "/v1/state/" + k, std::nullopt, "device refused " + k));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
+                          Call(http::verb::get, "/v1/state/" + k, std::nullopt,
+                               "device refused " + k));
   if (!j.contains("value")) {
     return UnavailableError("device reply lacks \"value\"");
   }
@@ -167,9 +174,10 @@ Result<schema::Json> DeviceSession::Set(std::string_view key,
                                         const schema::Json& value) {
   WARDEN_TRY(ValidateKey(key));
   std::string k(key);
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j, Call("PUT", "/v1/state/" + k,
-                                               schema::Json{{"value", value}},
-                                               "device refused " + k));
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j,
+      Call(http::verb::put, "/v1/state/" + k, schema::Json{{"value", value}},
+           "device refused " + k));
   if (!j.contains("value")) {
     return UnavailableError("device reply lacks \"value\"");
   }
@@ -179,16 +187,16 @@ Result<schema::Json> DeviceSession::Set(std::string_view key,
 Status DeviceSession::SetPassword(std::string password) {
   schema::Json body = {{"password", password}};
   crypto::Wipe(password);
-  Result<schema::Json> r =
-      Call("PUT", "/v1/owner/password", body, "device refused the password");
+  Result<schema::Json> r = Call(http::verb::put, "/v1/owner/password", body,
+                                "device refused the password");
   crypto::Wipe(body["password"].get_ref<std::string&>());
   return r.status();
 }
 
 Status DeviceSession::Reset() {
   WARDEN_ASSIGN_OR_RETURN(schema::Json j,
-                          Call("POST", "/v1/reset", schema::Json::object(),
-                               "device refused reset"));
+                          Call(http::verb::post, "/v1/reset",
+                               schema::Json::object(), "device refused reset"));
   auto it = j.find("paired");
   if (it == j.end() || !it->is_boolean() || it->get<bool>()) {
     return UnavailableError("device did not confirm the reset");
@@ -200,10 +208,10 @@ Result<int64_t> DeviceSession::OpenPairing(int minutes) {
   if (minutes < 1 || minutes > 30) {
     return InvalidArgumentError("minutes must be from 1 to 30");
   }
-  WARDEN_ASSIGN_OR_RETURN(
-      schema::Json j,
-      Call("POST", "/v1/pair/open", schema::Json{{"minutes", minutes}},
-           "device refused to open pairing"));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
+                          Call(http::verb::post, "/v1/pair/open",
+                               schema::Json{{"minutes", minutes}},
+                               "device refused to open pairing"));
   auto it = j.find("open_until");
   if (it == j.end() || !it->is_number_integer()) {
     return UnavailableError("device reply lacks \"open_until\"");
@@ -223,19 +231,20 @@ Status ResetDevice(const std::string& home, std::string_view name,
   return registry.Save();
 }
 
-Result<std::string> ReadSecretFile(const std::string& path) {
+Result<std::string> ReadSecretFile(const std::string& path,
+                                   std::string_view what) {
   Result<std::string> text = platform::ReadFile(path, kMaxSecret + 2);
   if (!text.ok()) {
     if (text.status().code() == Code::kResourceExhausted) {
-      return InvalidArgumentError("password file " + path +
+      return InvalidArgumentError(std::string(what) + " file " + path +
                                   " is longer than 4096 bytes");
     }
     return text.status();
   }
-  return TrimSecret(std::move(text).value());
+  return TrimSecret(std::move(text).value(), what);
 }
 
-Result<std::string> ReadSecretStream(std::FILE* stream) {
+Result<std::string> ReadSecretStream(std::FILE* stream, std::string_view what) {
   std::string text;
   char buf[512];
   while (true) {
@@ -244,15 +253,56 @@ Result<std::string> ReadSecretStream(std::FILE* stream) {
     crypto::Wipe(buf, sizeof(buf));
     if (text.size() > kMaxSecret + 2) {
       crypto::Wipe(text);
-      return InvalidArgumentError("password is longer than 4096 bytes");
+      return InvalidArgumentError(std::string(what) +
+                                  " is longer than 4096 bytes");
     }
     if (n < sizeof(buf)) break;
   }
   if (std::ferror(stream)) {
     crypto::Wipe(text);
-    return IoError("cannot read the password");
+    return IoError("cannot read the " + std::string(what));
   }
-  return TrimSecret(std::move(text));
+  return TrimSecret(std::move(text), what);
+}
+
+Result<std::string> PromptSecret(std::FILE* stream, std::string_view prompt,
+                                 std::string_view what) {
+  int fd = fileno(stream);
+  termios saved{};
+  if (fd < 0 || !isatty(fd) || tcgetattr(fd, &saved) != 0) {
+    return FailedPreconditionError("standard input is not a terminal");
+  }
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  quiet.c_lflag |= ECHONL;
+  // Echo goes off before the prompt shows, so nothing typed after it can
+  // appear; what was typed before the prompt is discarded.
+  if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+    return FailedPreconditionError("cannot turn off the terminal's echo");
+  }
+  std::fprintf(stderr, "%.*s", static_cast<int>(prompt.size()), prompt.data());
+  std::fflush(stderr);
+  std::string text;
+  bool too_long = false;
+  while (true) {
+    int c = std::fgetc(stream);
+    if (c == EOF) break;
+    if (text.size() > kMaxSecret) {
+      too_long = true;
+    } else {
+      text.push_back(static_cast<char>(c));
+    }
+    if (c == '\n') break;
+  }
+  bool failed = std::ferror(stream) != 0;
+  tcsetattr(fd, TCSANOW, &saved);
+  if (failed || too_long) {
+    crypto::Wipe(text);
+    return failed ? IoError("cannot read the " + std::string(what))
+                  : InvalidArgumentError(std::string(what) +
+                                         " is longer than 4096 bytes");
+  }
+  return TrimSecret(std::move(text), what);
 }
 
 schema::Json ParseValueArgument(std::string_view text) {

@@ -69,7 +69,7 @@ class DeviceSession {
  private:
   DeviceSession(DeviceRecord record, Connection conn)
       : record_(std::move(record)), conn_(std::move(conn)) {}
-  Result<schema::Json> Call(std::string_view method, std::string_view target,
+  Result<schema::Json> Call(http::verb method, std::string_view target,
                             const std::optional<schema::Json>& body,
                             std::string_view context);
   DeviceRecord record_;
@@ -81,11 +81,21 @@ class DeviceSession {
 Status ResetDevice(const std::string& home, std::string_view name,
                    const ConnectOptions& connect = {});
 
-// Reads a secret (a password) from a file or a stream: at most 4 KiB, one
-// trailing "\n" or "\r\n" removed, must be non-empty. kInvalidArgument when
-// empty or too long.
-Result<std::string> ReadSecretFile(const std::string& path);
-Result<std::string> ReadSecretStream(std::FILE* stream);
+// Reads a secret (a password, a setup code) from a file or a stream: at
+// most 4 KiB, one trailing "\n" or "\r\n" removed, must be one non-empty
+// line. kInvalidArgument when empty, longer or more than one line; `what`
+// names the secret in messages. Every copy read is wiped.
+Result<std::string> ReadSecretFile(const std::string& path,
+                                   std::string_view what = "password");
+Result<std::string> ReadSecretStream(std::FILE* stream,
+                                     std::string_view what = "password");
+
+// Asks for a secret on the terminal `stream` is (prompt on stderr) and
+// reads one line with echo off, so that the secret never shows on screen;
+// the terminal's settings are restored afterwards. kFailedPrecondition
+// when `stream` is not a terminal; otherwise as ReadSecretStream.
+Result<std::string> PromptSecret(std::FILE* stream, std::string_view prompt,
+                                 std::string_view what);
 
 // A value typed on the command line: JSON when it parses as JSON, else the
 // text itself as a JSON string.

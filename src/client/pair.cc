@@ -39,13 +39,13 @@ Result<Bytes> Base64Field(const schema::Json& j, const char* key,
   return b;
 }
 
-Result<schema::Json> Call(Connection& conn, std::string_view method,
+Result<schema::Json> Call(Connection& conn, http::verb method,
                           std::string_view target,
                           const std::optional<schema::Json>& body,
                           std::string_view context) {
-  WARDEN_ASSIGN_OR_RETURN(HttpResponse r, conn.Request(method, target, body));
-  WARDEN_TRY(StatusFromResponse(r, context));
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j, r.Json());
+  WARDEN_ASSIGN_OR_RETURN(web::Response r, conn.Request(method, target, body));
+  WARDEN_TRY(StatusFromResponse(r, context, conn.limits()));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, ReplyJson(r, conn.limits()));
   if (!j.is_object()) {
     return UnavailableError(std::string(context) +
                             ": reply is not a JSON object");
@@ -59,6 +59,53 @@ bool PrintableText(std::string_view s) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   }
   return true;
+}
+
+schema::Json ConfirmBody(const spake::ProverAttempt& attempt,
+                         const OwnerIdentity& identity, const std::string& name,
+                         const std::optional<std::string>& password) {
+  Bytes key_proof =
+      pairing::KeyProof(attempt.shared_key.view(), identity.key.public_key());
+  schema::Json body = {
+      {"confirm_p", Base64Encode(attempt.confirm_p)},
+      {"client_key", identity.key.public_key().ToPem()},
+      {"key_proof", Base64Encode(key_proof)},
+      {"name", name},
+  };
+  if (password.has_value()) body["password"] = *password;
+  return body;
+}
+
+// The device's confirmation was wrong: sends our confirmation anyway so the
+// device refuses it where the owner and the device's log can see it, and
+// reports the wrong code whatever the device answers.
+Status RefusedAttempt(Connection& conn, const spake::ProverAttempt& attempt,
+                      const OwnerIdentity& identity, const std::string& name) {
+  constexpr std::string_view kWrong =
+      "pairing failed: the setup code is wrong (if it is right, the "
+      "connection is being relayed)";
+  Result<web::Response> r =
+      conn.Request(http::verb::post, "/v1/pair/confirm",
+                   ConfirmBody(attempt, identity, name, std::nullopt));
+  conn.Close();
+  if (!r.ok()) {
+    return UnauthenticatedError(
+        std::string(kWrong) +
+        "; the device was not told: " + r.status().message());
+  }
+  if (r->result() == http::status::unauthorized) {
+    return UnauthenticatedError(std::string(kWrong) +
+                                "; the device refused it too");
+  }
+  if (http::to_status_class(r->result()) == http::status_class::successful) {
+    return UnauthenticatedError(
+        "pairing failed: the device accepted a setup code that its own "
+        "confirmation shows to be wrong; it does not behave as a Warden "
+        "device, and nothing was recorded");
+  }
+  return UnauthenticatedError(
+      std::string(kWrong) + "; the device answered: " +
+      StatusFromResponse(*r, "", conn.limits()).message());
 }
 
 }  // namespace
@@ -84,23 +131,25 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
   result.fingerprint = conn.peer_fingerprint();
 
   // Public information first, on the same connection.
-  WARDEN_ASSIGN_OR_RETURN(schema::Json info, Call(conn, "GET", "/v1/info",
-                                                  std::nullopt, "device info"));
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json info,
+      Call(conn, http::verb::get, "/v1/info", std::nullopt, "device info"));
   if (auto it = info.find("model"); it != info.end() && it->is_string()) {
     result.model = Printable(it->get<std::string>(), kMaxServerString);
   }
 
   // 1. begin
-  Result<HttpResponse> begin_r =
-      conn.Request("POST", "/v1/pair/begin", schema::Json::object());
+  Result<web::Response> begin_r =
+      conn.Request(http::verb::post, "/v1/pair/begin", schema::Json::object());
   if (!begin_r.ok()) return begin_r.status();
-  if (begin_r->status == 409) {
+  if (begin_r->result() == http::status::conflict) {
     return FailedPreconditionError(
         "device is already paired (an owner must run 'warden share' "
         "or reset it first)");
   }
-  WARDEN_TRY(StatusFromResponse(*begin_r, "pairing refused"));
-  WARDEN_ASSIGN_OR_RETURN(schema::Json begin, begin_r->Json());
+  WARDEN_TRY(StatusFromResponse(*begin_r, "pairing refused", conn.limits()));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json begin,
+                          ReplyJson(*begin_r, conn.limits()));
   if (!begin.is_object()) {
     return UnavailableError("pairing: begin reply is not a JSON object");
   }
@@ -145,48 +194,45 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
                             secrets->w0.view(), secrets->w1.view(), rng));
   WARDEN_ASSIGN_OR_RETURN(
       schema::Json exchange,
-      Call(conn, "POST", "/v1/pair/exchange",
+      Call(conn, http::verb::post, "/v1/pair/exchange",
            schema::Json{{"share_p", Base64Encode(prover.share_p())}},
            "pairing refused"));
   WARDEN_ASSIGN_OR_RETURN(Bytes share_v,
                           Base64Field(exchange, "share_v", "pairing"));
   WARDEN_ASSIGN_OR_RETURN(Bytes confirm_v,
                           Base64Field(exchange, "confirm_v", "pairing"));
-  Result<spake::ProverResult> finished = prover.Finish(share_v, confirm_v);
-  if (!finished.ok()) {
-    return UnauthenticatedError(
-        "pairing failed: wrong setup code, or the connection is being "
-        "relayed (" +
-        finished.status().message() + ")");
+  Result<spake::ProverAttempt> attempt =
+      prover.FinishAttempt(share_v, confirm_v);
+  if (!attempt.ok()) {
+    return UnavailableError("pairing: device sent an unusable share (" +
+                            attempt.status().message() + ")");
+  }
+  if (!attempt->verifier_confirmed) {
+    // The device did not prove the code. We still send our proof, without
+    // the password, so that the device sees the failed attempt and counts
+    // it: a client that stops here would let guesses go unseen.
+    return RefusedAttempt(conn, *attempt, identity, result.name);
   }
 
   // 3. confirm: prove the owner key belongs to this exchange.
-  Bytes key_proof =
-      pairing::KeyProof(finished->shared_key.view(), identity.key.public_key());
-  schema::Json confirm_body = {
-      {"confirm_p", Base64Encode(finished->confirm_p)},
-      {"client_key", identity.key.public_key().ToPem()},
-      {"key_proof", Base64Encode(key_proof)},
-      {"name", result.name},
-  };
-  if (request.password.has_value()) {
-    confirm_body["password"] = *request.password;
-  }
-  Result<HttpResponse> confirm_r =
-      conn.Request("POST", "/v1/pair/confirm", confirm_body);
+  schema::Json confirm_body =
+      ConfirmBody(*attempt, identity, result.name, request.password);
+  Result<web::Response> confirm_r =
+      conn.Request(http::verb::post, "/v1/pair/confirm", confirm_body);
   // nlohmann::json has no secure erase; overwrite the copy we made.
   if (request.password.has_value()) {
     std::string& held = confirm_body["password"].get_ref<std::string&>();
     crypto::Wipe(held);
   }
   if (!confirm_r.ok()) return confirm_r.status();
-  if (confirm_r->status == 401) {
+  if (confirm_r->result() == http::status::unauthorized) {
     return UnauthenticatedError(
-        "pairing failed: the device did not accept our proof (wrong setup "
-        "code, or the connection is being relayed)");
+        "pairing failed: the device did not accept our proof: " +
+        StatusFromResponse(*confirm_r, "", conn.limits()).message());
   }
-  WARDEN_TRY(StatusFromResponse(*confirm_r, "pairing refused"));
-  WARDEN_ASSIGN_OR_RETURN(schema::Json confirm, confirm_r->Json());
+  WARDEN_TRY(StatusFromResponse(*confirm_r, "pairing refused", conn.limits()));
+  WARDEN_ASSIGN_OR_RETURN(schema::Json confirm,
+                          ReplyJson(*confirm_r, conn.limits()));
   if (!confirm.is_object()) {
     return UnavailableError("pairing: confirm reply is not a JSON object");
   }

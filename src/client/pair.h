@@ -47,9 +47,14 @@ struct PairResult {
 
 // Runs /v1/info, begin, exchange and confirm on one connection, presenting
 // `identity` as the TLS client certificate and registering its public key.
-// Errors: kUnauthenticated for a wrong setup code or a relayed connection
-// (the device's confirmation fails, or the device refuses ours), and when
-// the device reports a certificate other than the one seen;
+// When the device's confirmation shows the code to be wrong (or the
+// connection relayed), our confirmation is sent all the same, without the
+// password, so that the device refuses and counts the attempt; the result
+// is kUnauthenticated "the setup code is wrong", also when the device
+// answers anything else (a device that accepts is named as misbehaving).
+// Errors: kUnauthenticated for a wrong setup code or a relayed connection,
+// when the device refuses our proof, and when the device reports a
+// certificate other than the one seen;
 // kFailedPrecondition "already paired"; kResourceExhausted when throttled
 // (message carries the retry delay); kInvalidArgument for a refused
 // password or name (field and rule in the message); transport errors as in

@@ -210,6 +210,19 @@ Result<Prover> Prover::Create(HashAlg hash, Identities ids, ByteView w0,
 Bytes Prover::share_p() const { return impl_->share_p; }
 
 Result<ProverResult> Prover::Finish(ByteView share_v, ByteView confirm_v) {
+  WARDEN_ASSIGN_OR_RETURN(ProverAttempt attempt,
+                          FinishAttempt(share_v, confirm_v));
+  if (!attempt.verifier_confirmed) {
+    return UnauthenticatedError("spake2+: verifier confirmation is wrong");
+  }
+  ProverResult result;
+  result.confirm_p = std::move(attempt.confirm_p);
+  result.shared_key = std::move(attempt.shared_key);
+  return result;
+}
+
+Result<ProverAttempt> Prover::FinishAttempt(ByteView share_v,
+                                            ByteView confirm_v) {
   Impl& s = *impl_;
   if (s.spent) return FailedPreconditionError("spake2+: prover already used");
   WARDEN_ASSIGN_OR_RETURN(Point y, PeerShare(share_v));
@@ -223,13 +236,11 @@ Result<ProverResult> Prover::Finish(ByteView share_v, ByteView confirm_v) {
   // accepted a second confirmV would hand an attacker another guess.
   s.spent = true;
   Bytes expected = Hmac(s.hash, ks.k_confirm_v.view(), s.share_p);
-  if (!ConstantTimeEquals(expected, confirm_v)) {
-    return UnauthenticatedError("spake2+: verifier confirmation is wrong");
-  }
-  ProverResult result;
-  result.confirm_p = Hmac(s.hash, ks.k_confirm_p.view(), share_v);
-  result.shared_key = std::move(ks.k_shared);
-  return result;
+  ProverAttempt attempt;
+  attempt.verifier_confirmed = ConstantTimeEquals(expected, confirm_v);
+  attempt.confirm_p = Hmac(s.hash, ks.k_confirm_p.view(), share_v);
+  attempt.shared_key = std::move(ks.k_shared);
+  return attempt;
 }
 
 // ---------------------------------------------------------------------------

@@ -63,6 +63,19 @@ struct ProverResult {
   SecretBytes shared_key;  // K_shared
 };
 
+// The prover's side of an exchange whatever confirmV said. A prover that
+// finds confirmV wrong still sends its confirmP, so that the verifier sees
+// the failed attempt and counts it (a prover that stays silent would let a
+// guesser test codes without the verifier ever learning of it).
+struct ProverAttempt {
+  bool verifier_confirmed = false;  // confirmV was right
+  Bytes confirm_p;                  // HMAC(K_confirmP, Y)
+  // K_shared of this transcript. Shared with the verifier only when
+  // verifier_confirmed; otherwise it is fit for nothing but proofs sent to
+  // show the verifier the attempt.
+  SecretBytes shared_key;
+};
+
 class Prover {
  public:
   // `x` fixed for known-answer tests; otherwise random.
@@ -77,6 +90,11 @@ class Prover {
   // kUnauthenticated. Once a confirmation has been checked the prover is
   // spent: any further call is kFailedPrecondition.
   Result<ProverResult> Finish(ByteView share_v, ByteView confirm_v);
+  // As Finish, except that a wrong confirmV is not an error: it is
+  // reported in verifier_confirmed, and confirmP and K_shared are returned
+  // as computed. An invalid Y is kInvalidArgument (prover unchanged); a
+  // second call is kFailedPrecondition.
+  Result<ProverAttempt> FinishAttempt(ByteView share_v, ByteView confirm_v);
 
   Prover(Prover&&) noexcept;
   Prover& operator=(Prover&&) noexcept;

@@ -250,6 +250,38 @@ TEST(Spake2PlusTest, WrongPasscodeFailsAtVerifierConfirm) {
             Code::kUnauthenticated);
 }
 
+TEST(Spake2PlusTest, AnAttemptWithTheWrongCodeIsRefusedByTheVerifier) {
+  // The prover finds confirmV wrong and still sends its confirmP, as the
+  // owner's client does so that the device counts the failure.
+  const HashAlg hash = HashAlg::kSha256;
+  for (uint32_t code : {20202021u, 11111112u}) {
+    SCOPED_TRACE(code);
+    ProverSecrets typed = DeriveProverSecrets(code, kSalt, 1000).value();
+    ProverSecrets right = DeriveProverSecrets(20202021, kSalt, 1000).value();
+    VerifierRecord record = MakeVerifierRecord(right).value();
+    Verifier verifier = Verifier::Create(hash, PairingIds(), record.w0.view(),
+                                         record.L, SystemRng())
+                            .value();
+    Prover prover = Prover::Create(hash, PairingIds(), typed.w0.view(),
+                                   typed.w1.view(), SystemRng())
+                        .value();
+    VerifierResponse r = verifier.Respond(prover.share_p()).value();
+    ProverAttempt attempt =
+        prover.FinishAttempt(r.share_v, r.confirm_v).value();
+    EXPECT_EQ(prover.FinishAttempt(r.share_v, r.confirm_v).status().code(),
+              Code::kFailedPrecondition);
+    Result<SecretBytes> key = verifier.Confirm(attempt.confirm_p);
+    if (code == 20202021u) {
+      EXPECT_TRUE(attempt.verifier_confirmed);
+      ASSERT_TRUE(key.ok());
+      EXPECT_EQ(key->bytes(), attempt.shared_key.bytes());
+    } else {
+      EXPECT_FALSE(attempt.verifier_confirmed);
+      EXPECT_EQ(key.status().code(), Code::kUnauthenticated);
+    }
+  }
+}
+
 TEST(Spake2PlusTest, FailedConfirmationSpendsTheSession) {
   const Vector& v = VectorFor(HashAlg::kSha256);
   Verifier verifier =

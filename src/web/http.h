@@ -25,6 +25,21 @@ struct HttpLimits {
   schema::JsonLimits json;
 };
 
+// What the owner's client accepts from a device: replies may be larger than
+// requests (the state of every capability) but are bounded all the same.
+// target_bytes does not apply to a reply.
+inline HttpLimits DeviceReplyLimits() {
+  HttpLimits limits;
+  limits.header_bytes = 16 * 1024;
+  limits.header_fields = 64;
+  limits.body_bytes = 1024 * 1024;
+  limits.json.max_bytes = limits.body_bytes;
+  limits.json.max_depth = 32;
+  limits.json.max_string = limits.body_bytes;
+  limits.json.max_items = 16384;
+  return limits;
+}
+
 // An error reply about to be sent.
 struct ApiError {
   http::status status = http::status::bad_request;

@@ -217,12 +217,19 @@ class DeviceTestCase(unittest.TestCase):
 
     def pair(self, daemon, code=None, name="home", home=None, check=True,
              password=None):
-        args = ["pair", daemon.url, "--code",
-                str(code if code is not None else self.unit["manual_code"]),
-                "--name", name]
-        stdin = None
+        """Pairs as an owner would, the code kept out of the command line:
+        from standard input, or from a file when the password takes
+        standard input."""
+        code = str(code if code is not None else self.unit["manual_code"])
+        args = ["pair", daemon.url, "--name", name]
         if password is not None:
-            args.append("--password-stdin")
+            code_file = os.path.join(self.root, "code-%s" % name)
+            with open(code_file, "w") as f:
+                f.write(code + "\n")
+            args += ["--code-file", code_file, "--password-stdin"]
             stdin = password + "\n"
+        else:
+            args += ["--code", "-"]
+            stdin = code + "\n"
         return run_cli(*args, home=home or self.home, input=stdin,
                        check=check)

@@ -1,6 +1,8 @@
 """Pairing, owner control, reset and re-pair, driven through the real CLI."""
 import json
 import os
+import pty
+import select
 import socket
 import ssl
 import subprocess
@@ -74,11 +76,77 @@ class PairingTest(harness.DeviceTestCase):
                           else 12345680)
         proc = self.pair(d, code=wrong, check=False)
         self.assertEqual(proc.returncode, 1)
+        # The client sent its confirm all the same: the device refused it
+        # and logged the failure.
+        self.assertIn("the setup code is wrong", proc.stderr)
+        self.assertIn("the device refused it too", proc.stderr)
+        self.assertIn("pairing_failed", d.read_log()[d.log_start:])
         status, _, info = harness.request(d.port, "GET", "/v1/info")
         self.assertEqual(status, 200)
         self.assertFalse(info["paired"])
         # The right code still works afterwards.
         self.pair(d)
+
+    def test_code_prompt_does_not_echo(self):
+        d = self.start(app=False)
+        code = self.unit["manual_code"]
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [harness.WARDEN, "--home", self.home, "pair", d.url, "--name",
+             "home"], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+        os.close(slave)
+        self.addCleanup(os.close, master)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        seen = self.read_pty_until(master, proc, b"Setup code")
+        self.assertIn(b"Setup code", seen)
+        os.write(master, code.encode() + b"\n")
+        seen += self.read_pty_until(master, proc, None)
+        self.assertEqual(proc.wait(timeout=30), 0, seen)
+        self.assertIn(b"paired with", seen)
+        # Typed with echo off: the code never showed on the terminal.
+        self.assertNotIn(code.encode(), seen)
+
+    def read_pty_until(self, fd, proc, needle, timeout=30):
+        out = b""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the other side closed
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if needle is not None and needle in out:
+                    break
+            elif proc.poll() is not None and needle is None:
+                break
+        return out
+
+    def test_code_on_the_command_line_warns_and_leaves_the_process_list(self):
+        # A peer that accepts TCP and never answers keeps warden waiting in
+        # its handshake long enough to look at its command line.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        self.addCleanup(listener.close)
+        code = self.unit["manual_code"]
+        proc = subprocess.Popen(
+            [harness.WARDEN, "--home", self.home, "pair",
+             "https://127.0.0.1:%d" % listener.getsockname()[1], "--code",
+             code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        warning = proc.stderr.readline().decode()
+        self.assertIn("warning", warning)
+        self.assertIn("process list", warning)
+        with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
+            cmdline = f.read()
+        self.assertIn(b"--code", cmdline)
+        self.assertNotIn(code.encode(), cmdline)
 
     def test_second_owner_refused_until_reset(self):
         d = self.start()
@@ -142,8 +210,8 @@ class PairingTest(harness.DeviceTestCase):
         relay = Relay(d.port, self.root)
         self.addCleanup(relay.close)
         proc = run_cli("pair", "https://127.0.0.1:%d" % relay.port, "--code",
-                       self.unit["manual_code"], "--name", "victim",
-                       home=self.home, check=False)
+                       "-", "--name", "victim", home=self.home,
+                       input=self.unit["manual_code"] + "\n", check=False)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertGreater(relay.requests, 0)  # it really went through
         status, _, info = harness.request(d.port, "GET", "/v1/info")

@@ -1,7 +1,7 @@
-// Test support: the facts of a made-up unit whose setup code is known, for
-// the service's unit tests and its fuzz target. Not used by wardend.
-#ifndef WARDEN_API_TEST_FACTS_H_
-#define WARDEN_API_TEST_FACTS_H_
+// Test-only (target warden_api_testing): the facts of a made-up unit whose
+// setup code is known, for the service's unit tests and its fuzz target.
+#ifndef WARDEN_API_TESTING_TEST_FACTS_H_
+#define WARDEN_API_TESTING_TEST_FACTS_H_
 
 #include <string>
 
@@ -37,4 +37,4 @@ inline DeviceFacts MakeTestFacts(const std::string& serial, uint32_t code,
 
 }  // namespace warden::api::testing
 
-#endif  // WARDEN_API_TEST_FACTS_H_
+#endif  // WARDEN_API_TESTING_TEST_FACTS_H_
