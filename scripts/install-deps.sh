@@ -33,6 +33,7 @@ packages=(
   libboost-dev
   nlohmann-json3-dev
   libcli11-dev
+  libfmt-dev
   libqrencode-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev
