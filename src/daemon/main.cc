@@ -4,8 +4,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -115,19 +113,16 @@ Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
                                       const std::string& state_dir) {
   app::AppOptions options;
   options.argv = config.command;
+  platform::Env& env = platform::DefaultEnv();
   std::string app_dir = platform::JoinPath(state_dir, "app");
-  WARDEN_TRY(platform::MakeDirs(app_dir, 0700));
+  WARDEN_TRY(platform::MakeDirs(env, app_dir, 0700));
   if (::geteuid() == 0) {
     options.run_as_user = config.user;
     WARDEN_ASSIGN_OR_RETURN(auto ids, platform::LookupUser(config.user));
     // The app user may pass through the state directory to its own
     // folder, but cannot list or read anything else in it.
-    if (::chmod(state_dir.c_str(), 0711) != 0) {
-      return platform::ErrnoStatus("chmod", state_dir, errno);
-    }
-    if (::chown(app_dir.c_str(), ids.uid, ids.gid) != 0) {
-      return platform::ErrnoStatus("chown", app_dir, errno);
-    }
+    WARDEN_TRY(env.SetMode(state_dir, 0711));
+    WARDEN_TRY(env.SetOwner(app_dir, ids.uid, ids.gid));
     std::error_code ec;
     std::string absolute = std::filesystem::absolute(app_dir, ec).string();
     Status reach = platform::CheckUserCanReach(absolute, ids);
