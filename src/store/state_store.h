@@ -29,8 +29,8 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
-
-struct sqlite3;
+#include "db/database.h"
+#include "platform/env.h"
 
 namespace warden::store {
 
@@ -69,11 +69,17 @@ inline constexpr size_t kMaxDeviceCookiesPerOwner = 16;
 
 class StateStore {
  public:
-  // Opens or creates the database at `path` (mode 0600) and migrates its
-  // schema to this build's. A file that is not a Warden state database, or
-  // one whose schema this build cannot read, is kDataLoss.
+  // Opens or creates the database at `path` (mode 0600) on `env` and
+  // migrates its schema to this build's (store/schema.h), backward too when
+  // a newer build left the way back. A file that is not a Warden state
+  // database, or one whose schema this build cannot read, is kDataLoss and
+  // is left untouched; a database another process has open is
+  // kUnavailable. `env` must outlive the store.
+  static Result<std::unique_ptr<StateStore>> Open(platform::Env& env,
+                                                  const std::string& path);
+  // On the real file system.
   static Result<std::unique_ptr<StateStore>> Open(const std::string& path);
-  ~StateStore();
+  ~StateStore() = default;
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
@@ -135,12 +141,13 @@ class StateStore {
   Status Reset();
 
  private:
-  explicit StateStore(sqlite3* db) : db_(db) {}
-  Status Exec(const char* sql);
+  explicit StateStore(std::unique_ptr<db::Database> db) : db_(std::move(db)) {}
   Result<Owner> InsertOwner(const Owner& owner,
                             const std::optional<std::string>& password_hash);
-  Status InTransaction(const std::function<Status()>& body);
-  sqlite3* db_;
+  Result<std::optional<Owner>> OwnerWhere(std::string_view condition,
+                                          const std::string* text,
+                                          int64_t number);
+  std::unique_ptr<db::Database> db_;
 };
 
 }  // namespace warden::store

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "platform/file.h"
+#include "store/schema.h"
 
 namespace warden::store {
 namespace {
@@ -295,6 +297,81 @@ TEST_F(StateStoreTest, AVersionOneDatabaseKeepsItsOwnersPasswordAndSessions) {
   for (const auto& session : sessions) EXPECT_EQ(session.owner_id, 3);
   // The first owner is the last administrator.
   EXPECT_EQ(s->RemoveOwner(3).code(), Code::kFailedPrecondition);
+}
+
+// The queries wardend's first release runs, on a database rolled back to
+// version 1.
+struct V1View {
+  std::vector<std::string> owners;  // name, in id order
+  std::optional<std::string> password;
+  std::vector<std::string> sessions;
+};
+
+TEST_F(StateStoreTest, ARollbackToVersionOneLeavesWhatVersionOneReads) {
+  {
+    auto s = OpenStore();
+    ASSERT_TRUE(s);
+    auto alice = *s->CompletePairing(MakeOwner("alice"), "alice-hash");
+    auto bob = *s->AddOwner(MakeOwner("bob"), "bob-hash");
+    ASSERT_TRUE(
+        s->ReplaceSessions({{"sa", alice.id, 100}, {"sb", bob.id, 200}}).ok());
+    ASSERT_TRUE(s->AddDeviceCookie({"c", bob.id, 1, 100}).ok());
+  }
+  {
+    // The older build: it knows version 1 only.
+    db::Schema v1 = StateSchema();
+    v1.migrations.resize(1);
+    auto older = db::Database::Open(platform::DefaultEnv(), path_, v1);
+    ASSERT_TRUE(older.ok()) << older.status().ToString();
+    EXPECT_EQ((*older)->version(), 1);
+  }
+  // What version 1 reads: every owner, the administrator's password back
+  // in meta, and only the administrator's session (a version 1 session
+  // authenticates as the first owner; a member's must not).
+  V1View view;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  auto column = [&](const char* sql, std::vector<std::string>& out) {
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.emplace_back(
+          reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    }
+    sqlite3_finalize(st);
+  };
+  column("SELECT name FROM owners ORDER BY id", view.owners);
+  std::vector<std::string> password, schema;
+  column("SELECT value FROM meta WHERE key='password'", password);
+  column("SELECT value FROM meta WHERE key='schema'", schema);
+  column("SELECT token_hash FROM sessions", view.sessions);
+  // The statements version 1 writes with.
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db,
+                         "INSERT INTO sessions(token_hash, expires_at) "
+                         "VALUES('s1', 5); INSERT INTO owners(name, spki, "
+                         "fingerprint, created_at) VALUES('carol', x'00', "
+                         "'fp-carol', 1)",
+                         nullptr, nullptr, &err),
+            SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+  EXPECT_EQ(view.owners, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(password, (std::vector<std::string>{"alice-hash"}));
+  EXPECT_EQ(schema, (std::vector<std::string>{"1"}));
+  EXPECT_EQ(view.sessions, (std::vector<std::string>{"sa"}));
+
+  // Updated again, the store reads it as any version 1 database.
+  auto s = OpenStore();
+  ASSERT_TRUE(s);
+  auto owners = *s->Owners();
+  ASSERT_EQ(owners.size(), 3u);
+  EXPECT_EQ(owners[0].role, Role::kAdmin);
+  EXPECT_EQ(**s->PasswordHash(owners[0].id), "alice-hash");
+  EXPECT_EQ(owners[2].name, "carol");
+  EXPECT_EQ(s->Sessions()->size(), 2u);
 }
 
 TEST_F(StateStoreTest, ForeignFileIsRefusedAndKept) {
