@@ -11,7 +11,15 @@ namespace {
 
 constexpr size_t kMaxModelledFile = 64 * 1024 * 1024;
 
-const char* OpName(FaultInjectionEnv::Op op) {
+std::string Normal(const std::string& path) {
+  std::string s = std::filesystem::path(path).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+const char* FaultInjectionEnv::OpName(Op op) {
   switch (op) {
     case FaultInjectionEnv::Op::kCreate:
       return "create";
@@ -30,14 +38,6 @@ const char* OpName(FaultInjectionEnv::Op op) {
   }
   return "operation";
 }
-
-std::string Normal(const std::string& path) {
-  std::string s = std::filesystem::path(path).lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
-}  // namespace
 
 class FaultInjectionEnv::FaultFile : public File {
  public:
@@ -67,7 +67,7 @@ class FaultInjectionEnv::FaultFile : public File {
   }
   Status Sync() override {
     WARDEN_TRY(Check(Op::kSync, true));
-    WARDEN_TRY(base_->Sync());
+    if (env_->sync_disk_) WARDEN_TRY(base_->Sync());
     if (node_) env_->SnapshotFile(*node_, *base_);
     return Status::Ok();
   }
@@ -99,8 +99,9 @@ class FaultInjectionEnv::FaultFile : public File {
   int generation_;
 };
 
-FaultInjectionEnv::FaultInjectionEnv(Env& base, std::string root)
-    : base_(base), root_(Normal(root)) {
+FaultInjectionEnv::FaultInjectionEnv(Env& base, std::string root,
+                                     bool sync_disk)
+    : base_(base), root_(Normal(root)), sync_disk_(sync_disk) {
   Result<FileInfo> info = base_.Stat(root_);
   FileInfo dir;
   dir.type = FileType::kDirectory;
@@ -378,7 +379,14 @@ Status FaultInjectionEnv::RemoveDir(const std::string& path) {
 
 Status FaultInjectionEnv::SyncDir(const std::string& path) {
   WARDEN_TRY(Admit(Op::kSync, true, path));
-  WARDEN_TRY(base_.SyncDir(path));
+  if (sync_disk_) {
+    WARDEN_TRY(base_.SyncDir(path));
+  } else {
+    WARDEN_ASSIGN_OR_RETURN(FileInfo info, base_.Stat(path));
+    if (info.type != FileType::kDirectory) {
+      return InvalidArgumentError("not a directory: " + path);
+    }
+  }
   if (std::optional<int> id = Lookup(path); id && nodes_[*id].is_dir) {
     nodes_[*id].durable_names = nodes_[*id].entries;
   }

@@ -16,7 +16,9 @@
 // and then refuses every operation, as a machine without power would,
 // until Restart(); files opened before the cut stay dead after it.
 // Permission bits are taken as durable at once. Paths outside the root are
-// passed through (and faulted), but not modelled.
+// passed through (and faulted), but not modelled. Since the model, not the
+// disk, decides what survives, syncs are not passed to the disk (which
+// keeps tests fast) unless asked for.
 //
 // Not thread-safe.
 #ifndef WARDEN_PLATFORM_FAULT_INJECTION_ENV_H_
@@ -48,9 +50,14 @@ class FaultInjectionEnv : public Env {
     kMkdir,
   };
   static constexpr size_t kOpKinds = 7;
+  static constexpr Op kAllOps[kOpKinds] = {Op::kCreate, Op::kWrite, Op::kSync,
+                                           Op::kRename, Op::kLink,  Op::kUnlink,
+                                           Op::kMkdir};
+  // "create", "write", "fsync" ...
+  static const char* OpName(Op op);
 
   // `root` must be an existing directory, given as an absolute path.
-  FaultInjectionEnv(Env& base, std::string root);
+  FaultInjectionEnv(Env& base, std::string root, bool sync_disk = false);
   ~FaultInjectionEnv() override;
 
   // The `n`th operation of kind `op` from now (n = 1 is the next) fails
@@ -117,6 +124,7 @@ class FaultInjectionEnv : public Env {
 
   Env& base_;
   std::string root_;
+  bool sync_disk_;
   int root_node_ = 0;
   std::map<int, Node> nodes_;
   int next_node_ = 1;
