@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <optional>
 
 #include "platform/file.h"
 #include "store/schema.h"
@@ -299,14 +298,6 @@ TEST_F(StateStoreTest, AVersionOneDatabaseKeepsItsOwnersPasswordAndSessions) {
   EXPECT_EQ(s->RemoveOwner(3).code(), Code::kFailedPrecondition);
 }
 
-// The queries wardend's first release runs, on a database rolled back to
-// version 1.
-struct V1View {
-  std::vector<std::string> owners;  // name, in id order
-  std::optional<std::string> password;
-  std::vector<std::string> sessions;
-};
-
 TEST_F(StateStoreTest, ARollbackToVersionOneLeavesWhatVersionOneReads) {
   {
     auto s = OpenStore();
@@ -328,7 +319,8 @@ TEST_F(StateStoreTest, ARollbackToVersionOneLeavesWhatVersionOneReads) {
   // What version 1 reads: every owner, the administrator's password back
   // in meta, and only the administrator's session (a version 1 session
   // authenticates as the first owner; a member's must not).
-  V1View view;
+  // Read with the queries wardend's first release runs.
+  std::vector<std::string> owners, password, schema, sessions;
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   auto column = [&](const char* sql, std::vector<std::string>& out) {
@@ -341,11 +333,10 @@ TEST_F(StateStoreTest, ARollbackToVersionOneLeavesWhatVersionOneReads) {
     }
     sqlite3_finalize(st);
   };
-  column("SELECT name FROM owners ORDER BY id", view.owners);
-  std::vector<std::string> password, schema;
+  column("SELECT name FROM owners ORDER BY id", owners);
   column("SELECT value FROM meta WHERE key='password'", password);
   column("SELECT value FROM meta WHERE key='schema'", schema);
-  column("SELECT token_hash FROM sessions", view.sessions);
+  column("SELECT token_hash FROM sessions", sessions);
   // The statements version 1 writes with.
   char* err = nullptr;
   EXPECT_EQ(sqlite3_exec(db,
@@ -358,19 +349,19 @@ TEST_F(StateStoreTest, ARollbackToVersionOneLeavesWhatVersionOneReads) {
       << (err ? err : "");
   sqlite3_free(err);
   sqlite3_close(db);
-  EXPECT_EQ(view.owners, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(owners, (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(password, (std::vector<std::string>{"alice-hash"}));
   EXPECT_EQ(schema, (std::vector<std::string>{"1"}));
-  EXPECT_EQ(view.sessions, (std::vector<std::string>{"sa"}));
+  EXPECT_EQ(sessions, (std::vector<std::string>{"sa"}));
 
   // Updated again, the store reads it as any version 1 database.
   auto s = OpenStore();
   ASSERT_TRUE(s);
-  auto owners = *s->Owners();
-  ASSERT_EQ(owners.size(), 3u);
-  EXPECT_EQ(owners[0].role, Role::kAdmin);
-  EXPECT_EQ(**s->PasswordHash(owners[0].id), "alice-hash");
-  EXPECT_EQ(owners[2].name, "carol");
+  auto now = *s->Owners();
+  ASSERT_EQ(now.size(), 3u);
+  EXPECT_EQ(now[0].role, Role::kAdmin);
+  EXPECT_EQ(**s->PasswordHash(now[0].id), "alice-hash");
+  EXPECT_EQ(now[2].name, "carol");
   EXPECT_EQ(s->Sessions()->size(), 2u);
 }
 
