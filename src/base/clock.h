@@ -2,7 +2,9 @@
 #ifndef WARDEN_BASE_CLOCK_H_
 #define WARDEN_BASE_CLOCK_H_
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
 namespace warden {
 
@@ -16,6 +18,21 @@ class Clock {
   virtual WallTime Now() const = 0;
   // Monotonic time: for throttles, timeouts and lockouts; never jumps.
   virtual MonoTime Monotonic() const = 0;
+
+  // Told when a clock that tests move by hand has moved, so that a timer
+  // waiting on it can look again (platform/timer.h).
+  class Observer {
+   public:
+    virtual void ClockMoved() = 0;
+
+   protected:
+    ~Observer() = default;
+  };
+  // Registers `observer` until RemoveObserver. Returns false for a clock
+  // that moves by itself (the real one), whose monotonic time is
+  // std::chrono::steady_clock's: a timer then waits on the system.
+  virtual bool AddObserver(Observer* /*observer*/) { return false; }
+  virtual void RemoveObserver(Observer* /*observer*/) {}
 };
 
 // The real clock. Lives for the whole program.
@@ -29,9 +46,28 @@ class FakeClock : public Clock {
       : wall_(start) {}
   WallTime Now() const override { return wall_; }
   MonoTime Monotonic() const override { return mono_; }
+  // Moves both clocks forward and tells the observers. Call it on the
+  // thread that runs the timers waiting on this clock (or while none run).
   void Advance(std::chrono::nanoseconds d) {
     wall_ += std::chrono::duration_cast<WallTime::duration>(d);
     mono_ += d;
+    // An observer may go away while being told.
+    std::vector<Observer*> told = observers_;
+    for (Observer* o : told) {
+      if (std::find(observers_.begin(), observers_.end(), o) !=
+          observers_.end()) {
+        o->ClockMoved();
+      }
+    }
+  }
+  bool AddObserver(Observer* observer) override {
+    observers_.push_back(observer);
+    return true;
+  }
+  void RemoveObserver(Observer* observer) override {
+    observers_.erase(
+        std::remove(observers_.begin(), observers_.end(), observer),
+        observers_.end());
   }
   // Moves the wall clock only, as an NTP step would.
   void SetWall(WallTime t) { wall_ = t; }
@@ -39,6 +75,7 @@ class FakeClock : public Clock {
  private:
   WallTime wall_;
   MonoTime mono_{std::chrono::hours(1)};
+  std::vector<Observer*> observers_;
 };
 
 // Seconds since the Unix epoch.

@@ -1,7 +1,5 @@
 #include "client/home.h"
 
-#include <sys/stat.h>
-
 #include <cstdlib>
 
 #include "crypto/secret.h"
@@ -27,19 +25,20 @@ Result<std::string> DefaultHomeDir() {
       "neither XDG_CONFIG_HOME nor HOME is set; use --home DIR");
 }
 
-Status EnsureHomeDir(const std::string& dir) {
+Status EnsureHomeDir(const std::string& dir, platform::Env& env) {
   if (dir.empty()) return InvalidArgumentError("empty home directory");
-  if (platform::Exists(dir) && !platform::IsDirectory(dir)) {
+  if (platform::Exists(env, dir) && !platform::IsDirectory(env, dir)) {
     return IoError(dir + " exists and is not a directory");
   }
-  return platform::MakeDirs(dir, 0700);
+  return platform::MakeDirs(env, dir, 0700);
 }
 
-Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home) {
+Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home,
+                                        platform::Env& env) {
   std::string key_path = platform::JoinPath(home, kOwnerKeyFile);
   std::string cert_path = platform::JoinPath(home, kOwnerCertFile);
-  bool have_key = platform::Exists(key_path);
-  bool have_cert = platform::Exists(cert_path);
+  bool have_key = platform::Exists(env, key_path);
+  bool have_cert = platform::Exists(env, cert_path);
   if (!have_key && !have_cert) {
     return NotFoundError("no owner identity in " + home +
                          " (pair a device first)");
@@ -48,7 +47,8 @@ Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home) {
     return DataLossError("owner identity in " + home + " is incomplete: " +
                          (have_key ? cert_path : key_path) + " is missing");
   }
-  Result<std::string> key_pem = platform::ReadFile(key_path, kMaxIdentityFile);
+  Result<std::string> key_pem =
+      platform::ReadFile(env, key_path, kMaxIdentityFile);
   if (!key_pem.ok()) return key_pem.status();
   Result<crypto::PrivateKey> key = crypto::PrivateKey::FromPem(*key_pem);
   crypto::Wipe(*key_pem);
@@ -60,7 +60,7 @@ Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home) {
     return DataLossError(key_path + " is not an ECDSA P-256 key");
   }
   WARDEN_ASSIGN_OR_RETURN(std::string cert_pem,
-                          platform::ReadFile(cert_path, kMaxIdentityFile));
+                          platform::ReadFile(env, cert_path, kMaxIdentityFile));
   Result<crypto::Certificate> cert = crypto::Certificate::FromPem(cert_pem);
   if (!cert.ok()) {
     return DataLossError(
@@ -73,12 +73,13 @@ Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home) {
 }
 
 Result<OwnerIdentity> LoadOrCreateOwnerIdentity(const std::string& home,
-                                                const Clock& clock) {
-  Result<OwnerIdentity> existing = LoadOwnerIdentity(home);
+                                                const Clock& clock,
+                                                platform::Env& env) {
+  Result<OwnerIdentity> existing = LoadOwnerIdentity(home, env);
   if (existing.ok() || existing.status().code() != Code::kNotFound) {
     return existing;
   }
-  WARDEN_TRY(EnsureHomeDir(home));
+  WARDEN_TRY(EnsureHomeDir(home, env));
   WARDEN_ASSIGN_OR_RETURN(
       crypto::PrivateKey key,
       crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256));
@@ -103,13 +104,13 @@ Result<OwnerIdentity> LoadOrCreateOwnerIdentity(const std::string& home,
   std::string cert_path = platform::JoinPath(home, kOwnerCertFile);
   // The certificate goes first: a crash in between leaves a certificate
   // without a key, which is reported, never a key that silently differs.
-  WARDEN_TRY(platform::CreateFileExclusive(cert_path, cert.ToPem(), 0644));
+  WARDEN_TRY(platform::CreateFileExclusive(env, cert_path, cert.ToPem(), 0644));
   std::string key_pem = key.ToPem();
-  Status st = platform::CreateFileExclusive(key_path, key_pem, 0600);
+  Status st = platform::CreateFileExclusive(env, key_path, key_pem, 0600);
   crypto::Wipe(key_pem);
   if (!st.ok()) {
-    platform::RemoveFile(cert_path).IgnoreError();
-    if (st.code() == Code::kAlreadyExists) return LoadOwnerIdentity(home);
+    platform::RemoveFile(env, cert_path).IgnoreError();
+    if (st.code() == Code::kAlreadyExists) return LoadOwnerIdentity(home, env);
     return st;
   }
   return OwnerIdentity{std::move(key), std::move(cert)};

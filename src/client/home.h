@@ -17,6 +17,7 @@
 #include "base/status.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "platform/env.h"
 
 namespace warden::client {
 
@@ -30,7 +31,8 @@ Result<std::string> DefaultHomeDir();
 
 // Creates `dir` (and missing parents) with mode 0700; an existing directory
 // is fine. kIo when it exists but is not a directory or cannot be made.
-Status EnsureHomeDir(const std::string& dir);
+Status EnsureHomeDir(const std::string& dir,
+                     platform::Env& env = platform::DefaultEnv());
 
 struct OwnerIdentity {
   crypto::PrivateKey key;
@@ -40,15 +42,18 @@ struct OwnerIdentity {
 // Loads the identity from `home`. kNotFound when there is none yet (the
 // owner has never paired); kDataLoss when the files are unreadable, do not
 // match each other or the key is not P-256.
-Result<OwnerIdentity> LoadOwnerIdentity(const std::string& home);
+Result<OwnerIdentity> LoadOwnerIdentity(
+    const std::string& home, platform::Env& env = platform::DefaultEnv());
 
 // Loads the identity, or creates it when neither file exists: a new P-256
 // key (owner.key, 0600) and a self-signed certificate for it (owner.crt,
 // CN "warden owner", clientAuth, valid from now for 20 years). Files are
 // created exclusively, so two tools racing cannot end up with mismatched
-// halves. One file without the other is kDataLoss.
-Result<OwnerIdentity> LoadOrCreateOwnerIdentity(const std::string& home,
-                                                const Clock& clock);
+// halves. One file without the other is kDataLoss. Files are written
+// through `env`.
+Result<OwnerIdentity> LoadOrCreateOwnerIdentity(
+    const std::string& home, const Clock& clock,
+    platform::Env& env = platform::DefaultEnv());
 
 }  // namespace warden::client
 

@@ -113,12 +113,12 @@ std::string FormatUtc(int64_t unix_seconds) {
   return buf;
 }
 
-Result<Registry> Registry::Load(const std::string& home) {
-  Registry reg(home);
+Result<Registry> Registry::Load(const std::string& home, platform::Env& env) {
+  Registry reg(home, env);
   std::string path = platform::JoinPath(home, kDevicesFile);
-  if (!platform::Exists(path)) return reg;
+  if (!platform::Exists(env, path)) return reg;
   WARDEN_ASSIGN_OR_RETURN(std::string text,
-                          platform::ReadFile(path, kMaxRegistryFile));
+                          platform::ReadFile(env, path, kMaxRegistryFile));
   schema::JsonLimits limits;
   limits.max_bytes = kMaxRegistryFile;
   limits.max_items = kMaxDevices;
@@ -159,8 +159,8 @@ std::string Registry::Serialize() const {
 }
 
 Status Registry::Save() const {
-  return platform::WriteFileAtomic(platform::JoinPath(home_, kDevicesFile),
-                                   Serialize(), 0600);
+  return platform::WriteFileAtomic(
+      *env_, platform::JoinPath(home_, kDevicesFile), Serialize(), 0600);
 }
 
 Result<DeviceRecord> Registry::Find(std::string_view name) const {

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "client/url.h"
+#include "platform/env.h"
 
 namespace warden::client {
 
@@ -41,8 +42,10 @@ class Registry {
  public:
   // Reads HOME/devices.json; a missing file is an empty registry. A file
   // over kMaxRegistryFile is kResourceExhausted; malformed JSON or an
-  // invalid entry is kDataLoss naming the entry and the field.
-  static Result<Registry> Load(const std::string& home);
+  // invalid entry is kDataLoss naming the entry and the field. The
+  // registry reads and writes through `env`, which must outlive it.
+  static Result<Registry> Load(const std::string& home,
+                               platform::Env& env = platform::DefaultEnv());
 
   // Writes the registry atomically (mode 0600).
   Status Save() const;
@@ -62,8 +65,10 @@ class Registry {
   std::string Serialize() const;
 
  private:
-  explicit Registry(std::string home) : home_(std::move(home)) {}
+  Registry(std::string home, platform::Env& env)
+      : home_(std::move(home)), env_(&env) {}
   std::string home_;
+  platform::Env* env_;
   std::map<std::string, DeviceRecord> devices_;
 };
 

@@ -4,8 +4,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -147,16 +145,13 @@ Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
         ids, app::CheckAppUser(config.user, config.allow_shared_user));
     options.run_as_user = config.user;
   }
-  WARDEN_TRY(platform::MakeDirs(app_dir, 0700));
+  platform::Env& env = platform::DefaultEnv();
+  WARDEN_TRY(platform::MakeDirs(env, app_dir, 0700));
   if (::geteuid() == 0) {
     // The app user may pass through the state directory to its own
     // folder, but cannot list or read anything else in it.
-    if (::chmod(state_dir.c_str(), 0711) != 0) {
-      return platform::ErrnoStatus("chmod", state_dir, errno);
-    }
-    if (::chown(app_dir.c_str(), ids.uid, ids.gid) != 0) {
-      return platform::ErrnoStatus("chown", app_dir, errno);
-    }
+    WARDEN_TRY(env.SetMode(state_dir, 0711));
+    WARDEN_TRY(env.SetOwner(app_dir, ids.uid, ids.gid));
     Status reach = platform::CheckUserCanReach(options.state_dir, ids);
     if (!reach.ok()) {
       return reach.WithContext("the app user " + config.user +

@@ -1,9 +1,5 @@
 #include "platform/file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -12,52 +8,38 @@
 namespace warden::platform {
 namespace {
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("write", path, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+Status TooLarge(const std::string& path, size_t max_size) {
+  return ResourceExhaustedError(path + " is larger than " +
+                                std::to_string(max_size) + " bytes");
 }
 
-std::string DirName(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+Result<std::string> TempName(const std::string& path) {
+  WARDEN_ASSIGN_OR_RETURN(Bytes salt, RandomBytes(SystemRng(), 6));
+  return path + ".tmp-" + HexEncode(salt);
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("fsync", dir, err);
-  return Status::Ok();
+Status WriteNew(Env& env, const std::string& path, std::string_view data,
+                mode_t mode) {
+  OpenOptions options;
+  options.write = true;
+  options.create = OpenOptions::Create::kExclusive;
+  options.mode = mode;
+  WARDEN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env.Open(path, options));
+  Status st = file->Append(data);
+  if (st.ok()) st = file->SetMode(mode);
+  if (st.ok()) st = file->Sync();
+  Status closed = file->Close();
+  if (st.ok()) st = closed;
+  if (!st.ok()) env.Unlink(path).IgnoreError();
+  return st;
 }
 
 // Writes `data` to a fresh temporary file next to `path`, synced; returns
 // its name.
-Result<std::string> WriteTemp(const std::string& path, std::string_view data,
-                              mode_t mode) {
-  WARDEN_ASSIGN_OR_RETURN(Bytes salt, RandomBytes(SystemRng(), 6));
-  std::string tmp = path + ".tmp-" + HexEncode(salt);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  Status st = WriteAll(fd, data, tmp);
-  if (st.ok() && ::fchmod(fd, mode) != 0) st = ErrnoStatus("chmod", tmp, errno);
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync", tmp, errno);
-  if (::close(fd) != 0 && st.ok()) st = ErrnoStatus("close", tmp, errno);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
+Result<std::string> WriteTemp(Env& env, const std::string& path,
+                              std::string_view data, mode_t mode) {
+  WARDEN_ASSIGN_OR_RETURN(std::string tmp, TempName(path));
+  WARDEN_TRY(WriteNew(env, tmp, data, mode));
   return tmp;
 }
 
@@ -75,106 +57,137 @@ Status ErrnoStatus(std::string_view what, std::string_view path, int err) {
   return IoError(std::move(m));
 }
 
-Result<std::string> ReadFile(const std::string& path, size_t max_size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", path, errno);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus("stat", path, err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return InvalidArgumentError("not a regular file: " + path);
-  }
-  if (static_cast<uint64_t>(st.st_size) > max_size) {
-    ::close(fd);
-    return ResourceExhaustedError(path + " is larger than " +
-                                  std::to_string(max_size) + " bytes");
-  }
+Result<std::string> ReadFile(Env& env, const std::string& path,
+                             size_t max_size) {
+  WARDEN_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                          env.Open(path, OpenOptions{}));
+  WARDEN_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size > max_size) return TooLarge(path, max_size);
   std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
+  out.resize(static_cast<size_t>(size));
   size_t done = 0;
   for (;;) {
     if (done == out.size()) {
-      // The file may have grown since fstat; read at most one byte past.
+      // The file may have grown since it was measured; read at most one
+      // byte past the limit.
       if (out.size() >= max_size + 1) break;
       out.resize(std::min(max_size + 1, out.size() + 4096));
     }
-    ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("read", path, err);
-    }
+    WARDEN_ASSIGN_OR_RETURN(
+        size_t n, file->ReadAt(done, out.data() + done, out.size() - done));
     if (n == 0) break;
-    done += static_cast<size_t>(n);
+    done += n;
   }
-  ::close(fd);
-  if (done > max_size) {
-    return ResourceExhaustedError(path + " is larger than " +
-                                  std::to_string(max_size) + " bytes");
-  }
+  if (done > max_size) return TooLarge(path, max_size);
   out.resize(done);
   return out;
 }
 
+Result<std::string> ReadFile(const std::string& path, size_t max_size) {
+  return ReadFile(DefaultEnv(), path, max_size);
+}
+
+Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data,
+                       mode_t mode) {
+  WARDEN_ASSIGN_OR_RETURN(std::string tmp, WriteTemp(env, path, data, mode));
+  if (Status st = env.Rename(tmp, path); !st.ok()) {
+    env.Unlink(tmp).IgnoreError();
+    return st;
+  }
+  return env.SyncDir(DirName(path));
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view data,
                        mode_t mode) {
-  WARDEN_ASSIGN_OR_RETURN(std::string tmp, WriteTemp(path, data, mode));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus("rename", path, err);
-  }
-  return SyncDir(DirName(path));
+  return WriteFileAtomic(DefaultEnv(), path, data, mode);
 }
 
-Status CreateFileExclusive(const std::string& path, std::string_view data,
-                           mode_t mode) {
-  WARDEN_ASSIGN_OR_RETURN(std::string tmp, WriteTemp(path, data, mode));
+Status CreateFileExclusive(Env& env, const std::string& path,
+                           std::string_view data, mode_t mode) {
+  WARDEN_ASSIGN_OR_RETURN(std::string tmp, WriteTemp(env, path, data, mode));
   // link() fails with EEXIST instead of replacing, unlike rename().
-  if (::link(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus("create", path, err);
+  if (Status st = env.Link(tmp, path); !st.ok()) {
+    env.Unlink(tmp).IgnoreError();
+    return st;
   }
-  ::unlink(tmp.c_str());
-  return SyncDir(DirName(path));
+  // Should the temporary name outlive a crash, it is an orphan beside a
+  // complete file, never a half-written `path`.
+  env.Unlink(tmp).IgnoreError();
+  return env.SyncDir(DirName(path));
 }
 
-Status MakeDirs(const std::string& path, mode_t mode) {
+Status WriteNewFile(Env& env, const std::string& path, std::string_view data,
+                    mode_t mode) {
+  return WriteNew(env, path, data, mode);
+}
+
+Status MakeDirs(Env& env, const std::string& path, mode_t mode) {
   if (path.empty()) return InvalidArgumentError("empty directory path");
   size_t pos = 0;
   while (pos != std::string::npos) {
     pos = path.find('/', pos + 1);
     std::string part = path.substr(0, pos);
-    if (part.empty()) continue;
-    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
-      return ErrnoStatus("mkdir", part, errno);
-    }
+    if (part.empty() || part.back() == '/' || IsDirectory(env, part)) continue;
+    Status st = env.MakeDir(part, mode);
+    if (st.code() == Code::kAlreadyExists) continue;
+    WARDEN_TRY(st);
+    WARDEN_TRY(env.SyncDir(DirName(part)));
   }
-  if (!IsDirectory(path)) return IoError("not a directory: " + path);
+  if (!IsDirectory(env, path)) return IoError("not a directory: " + path);
   return Status::Ok();
 }
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
+Status MakeDirs(const std::string& path, mode_t mode) {
+  return MakeDirs(DefaultEnv(), path, mode);
 }
 
+Result<std::string> MakeTempDirBeside(Env& env, const std::string& path,
+                                      mode_t mode) {
+  WARDEN_ASSIGN_OR_RETURN(std::string tmp, TempName(path));
+  WARDEN_TRY(env.MakeDir(tmp, mode));
+  return tmp;
+}
+
+bool Exists(Env& env, const std::string& path) { return env.Stat(path).ok(); }
+bool Exists(const std::string& path) { return Exists(DefaultEnv(), path); }
+
+bool IsDirectory(Env& env, const std::string& path) {
+  // Stat does not follow links; a link to a directory counts as one, as
+  // stat(2) would say.
+  Result<FileInfo> info = env.Stat(path);
+  if (info.ok() && info->type == FileType::kOther) {
+    return env.ListDir(path).ok();
+  }
+  return info.ok() && info->type == FileType::kDirectory;
+}
 bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return IsDirectory(DefaultEnv(), path);
 }
 
+bool IsEmptyDirectory(Env& env, const std::string& path) {
+  Result<std::vector<std::string>> names = env.ListDir(path);
+  return names.ok() && names->empty();
+}
+
+Status RemoveFile(Env& env, const std::string& path) {
+  Status st = env.Unlink(path);
+  if (st.code() == Code::kNotFound) return Status::Ok();
+  return st;
+}
 Status RemoveFile(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus("unlink", path, errno);
+  return RemoveFile(DefaultEnv(), path);
+}
+
+Status RemoveTree(Env& env, const std::string& path) {
+  Result<FileInfo> info = env.Stat(path);
+  if (info.status().code() == Code::kNotFound) return Status::Ok();
+  WARDEN_TRY(info.status());
+  if (info->type != FileType::kDirectory) return RemoveFile(env, path);
+  WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> names, env.ListDir(path));
+  for (const auto& name : names) {
+    WARDEN_TRY(RemoveTree(env, JoinPath(path, name)));
   }
-  return Status::Ok();
+  return env.RemoveDir(path);
 }
 
 std::string JoinPath(std::string_view dir, std::string_view name) {
@@ -182,6 +195,15 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   if (!out.empty() && out.back() != '/') out += '/';
   out += name;
   return out;
+}
+
+std::string DirName(const std::string& path) {
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  auto slash = trimmed.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return trimmed.substr(0, slash);
 }
 
 }  // namespace warden::platform

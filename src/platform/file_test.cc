@@ -47,17 +47,17 @@ TEST_F(FileTest, ReadRefusesOversizeAndMissing) {
 
 TEST_F(FileTest, ExclusiveCreateNeverOverwrites) {
   std::string p = JoinPath(dir_, "once");
-  ASSERT_TRUE(CreateFileExclusive(p, "first", 0600).ok());
-  EXPECT_EQ(CreateFileExclusive(p, "second", 0600).code(),
+  ASSERT_TRUE(CreateFileExclusive(DefaultEnv(), p, "first", 0600).ok());
+  EXPECT_EQ(CreateFileExclusive(DefaultEnv(), p, "second", 0600).code(),
             Code::kAlreadyExists);
   EXPECT_EQ(*ReadFile(p, 100), "first");
 }
 
 TEST_F(FileTest, MakeDirsCreatesParents) {
   std::string p = JoinPath(dir_, "a/b/c");
-  ASSERT_TRUE(MakeDirs(p, 0700).ok());
+  ASSERT_TRUE(MakeDirs(DefaultEnv(), p, 0700).ok());
   EXPECT_TRUE(IsDirectory(p));
-  EXPECT_TRUE(MakeDirs(p, 0700).ok());
+  EXPECT_TRUE(MakeDirs(DefaultEnv(), p, 0700).ok());
 }
 
 }  // namespace

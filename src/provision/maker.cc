@@ -1,12 +1,6 @@
 #include "provision/maker.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <system_error>
 
 #include "crypto/secret.h"
 #include "platform/file.h"
@@ -27,12 +21,6 @@ constexpr int kCaYears = 20;
 constexpr int kMaxSupportYears = kCaYears - 1;
 // Tolerates provisioning stations and units whose clocks are slightly off.
 constexpr auto kBackdate = std::chrono::hours(1);
-
-bool IsEmptyDir(const std::string& path) {
-  std::error_code ec;
-  auto it = std::filesystem::directory_iterator(path, ec);
-  return !ec && it == std::filesystem::directory_iterator();
-}
 
 std::string ResolveSupportEnd(const MakerSettings& s, WallTime now) {
   if (s.support_end) return *s.support_end;
@@ -141,18 +129,20 @@ Status ValidateMakerSettings(const MakerSettings& s, WallTime now) {
   return Status::Ok();
 }
 
-Status InitMaker(const std::string& dir, const MakerSettings& settings,
-                 Clock& clock) {
+Status InitMaker(const std::string& dir_arg, const MakerSettings& settings,
+                 Clock& clock, platform::Env& env) {
+  std::string dir = dir_arg;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const WallTime now = clock.Now();
   WARDEN_TRY(ValidateMakerSettings(settings, now));
   const std::string support_end = ResolveSupportEnd(settings, now);
 
-  const bool existed = platform::Exists(dir);
+  const bool existed = platform::Exists(env, dir);
   if (existed) {
-    if (!platform::IsDirectory(dir)) {
+    if (!platform::IsDirectory(env, dir)) {
       return AlreadyExistsError(dir + " exists and is not a directory");
     }
-    if (!IsEmptyDir(dir)) {
+    if (!platform::IsEmptyDirectory(env, dir)) {
       return AlreadyExistsError(dir +
                                 " is not empty: refusing to replace a "
                                 "maker directory");
@@ -173,45 +163,59 @@ Status InitMaker(const std::string& dir, const MakerSettings& settings,
   WARDEN_ASSIGN_OR_RETURN(auto ca_cert,
                           crypto::IssueCertificate(req, ca_key, nullptr));
 
-  WARDEN_TRY(platform::MakeDirs(dir, 0700));
-  if (::chmod(dir.c_str(), 0700) != 0) {
-    return platform::ErrnoStatus("chmod", dir, errno);
-  }
+  // Built complete and durable beside `dir`, then renamed into place (over
+  // an empty directory, if there is one): a crash leaves a maker directory
+  // whole or not at all.
+  const std::string parent = platform::DirName(dir);
+  WARDEN_TRY(platform::MakeDirs(env, parent, 0700));
+  WARDEN_ASSIGN_OR_RETURN(std::string tmp,
+                          platform::MakeTempDirBeside(env, dir, 0700));
+  Status st = env.SetMode(tmp, 0700);
   std::string key_pem = ca_key.ToPem();
-  Status st = platform::CreateFileExclusive(platform::JoinPath(dir, kCaKeyFile),
-                                            key_pem, 0600);
+  if (st.ok()) {
+    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kCaKeyFile),
+                                key_pem, 0600);
+  }
   crypto::Wipe(key_pem);
   if (st.ok()) {
-    st = platform::CreateFileExclusive(platform::JoinPath(dir, kCaCertFile),
-                                       ca_cert.ToPem(), 0644);
+    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kCaCertFile),
+                                ca_cert.ToPem(), 0644);
   }
   if (st.ok()) {
-    st = platform::CreateFileExclusive(platform::JoinPath(dir, kSerialsFile),
-                                       "", 0644);
+    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kSerialsFile), "",
+                                0644);
   }
-  // maker.json last: its presence marks a complete maker directory.
   if (st.ok()) {
-    st = platform::CreateFileExclusive(platform::JoinPath(dir, kMakerJsonFile),
-                                       MakerJson(settings, support_end), 0644);
+    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kMakerJsonFile),
+                                MakerJson(settings, support_end), 0644);
   }
+  if (st.ok()) st = env.SyncDir(tmp);
+  if (st.ok()) st = env.Rename(tmp, dir);
   if (!st.ok()) {
-    for (const char* name :
-         {kMakerJsonFile, kSerialsFile, kCaCertFile, kCaKeyFile}) {
-      platform::RemoveFile(platform::JoinPath(dir, name)).IgnoreError();
+    platform::RemoveTree(env, tmp).IgnoreError();
+    if (st.code() == Code::kAlreadyExists) {
+      return AlreadyExistsError(dir + " is not empty");
     }
-    if (!existed) ::rmdir(dir.c_str());
+    return st;
+  }
+  st = env.SyncDir(parent);
+  if (!st.ok()) {
+    // Whether it is durable is unknown: leave what was there before.
+    platform::RemoveTree(env, dir).IgnoreError();
+    if (existed) env.MakeDir(dir, 0700).IgnoreError();
+    env.SyncDir(parent).IgnoreError();
     return st;
   }
   return Status::Ok();
 }
 
-Result<Maker> LoadMaker(const std::string& dir) {
+Result<Maker> LoadMaker(const std::string& dir, platform::Env& env) {
   const std::string json_path = platform::JoinPath(dir, kMakerJsonFile);
   const std::string key_path = platform::JoinPath(dir, kCaKeyFile);
   const std::string cert_path = platform::JoinPath(dir, kCaCertFile);
 
   WARDEN_ASSIGN_OR_RETURN(std::string text,
-                          platform::ReadFile(json_path, kMaxMakerJson));
+                          platform::ReadFile(env, json_path, kMaxMakerJson));
   Result<MakerSettings> settings = DataLossError("unparsed");
   try {
     settings = ParseMakerJson(text);
@@ -226,13 +230,13 @@ Result<Maker> LoadMaker(const std::string& dir) {
   }
 
   WARDEN_ASSIGN_OR_RETURN(std::string key_pem,
-                          platform::ReadFile(key_path, kMaxPemFile));
+                          platform::ReadFile(env, key_path, kMaxPemFile));
   auto key = crypto::PrivateKey::FromPem(key_pem);
   crypto::Wipe(key_pem);
   if (!key.ok()) return DataLossError(key_path + ": " + key.status().message());
 
   WARDEN_ASSIGN_OR_RETURN(std::string cert_pem,
-                          platform::ReadFile(cert_path, kMaxPemFile));
+                          platform::ReadFile(env, cert_path, kMaxPemFile));
   auto cert = crypto::Certificate::FromPem(cert_pem);
   if (!cert.ok()) {
     return DataLossError(cert_path + ": " + cert.status().message());

@@ -22,6 +22,7 @@
 #include "base/status.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "platform/env.h"
 
 namespace warden::provision {
 
@@ -49,9 +50,11 @@ Status ValidateMakerSettings(const MakerSettings& settings, WallTime now);
 // now) and writes the files listed above. The end of security support is
 // resolved to a date: settings.support_end when given, otherwise today
 // plus support_years. A `dir` that exists and is not empty is
-// kAlreadyExists; on any failure nothing is left behind.
+// kAlreadyExists; on any failure nothing is left behind. The directory is
+// built beside `dir` and renamed into place, so that a crash leaves it
+// complete or absent (missing parents are made 0700).
 Status InitMaker(const std::string& dir, const MakerSettings& settings,
-                 Clock& clock);
+                 Clock& clock, platform::Env& env = platform::DefaultEnv());
 
 struct Maker {
   std::string dir;
@@ -66,7 +69,8 @@ struct Maker {
 // necessarily future), the CA certificate must be a CA and match ca.key.
 // Errors name the file: kNotFound when missing, kDataLoss when malformed,
 // kIntegrity when the key does not match the certificate.
-Result<Maker> LoadMaker(const std::string& dir);
+Result<Maker> LoadMaker(const std::string& dir,
+                        platform::Env& env = platform::DefaultEnv());
 
 }  // namespace warden::provision
 

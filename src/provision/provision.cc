@@ -1,12 +1,6 @@
 #include "provision/provision.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <system_error>
 
@@ -27,57 +21,6 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxSerialsFile = 16 * 1024 * 1024;
 constexpr char kLockFile[] = "serials.lock";
 constexpr auto kBackdate = std::chrono::hours(1);
-
-// An exclusive flock held for the lifetime of the object.
-class DirLock {
- public:
-  static Result<DirLock> Acquire(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return platform::ErrnoStatus("open", path, errno);
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return platform::ErrnoStatus("lock", path, err);
-    }
-    return DirLock(fd);
-  }
-  DirLock(DirLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  DirLock& operator=(DirLock&&) = delete;
-  ~DirLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  explicit DirLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
-bool IsEmptyDir(const std::string& path) {
-  std::error_code ec;
-  auto it = fs::directory_iterator(path, ec);
-  return !ec && it == fs::directory_iterator();
-}
-
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return platform::ErrnoStatus("open", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return platform::ErrnoStatus("fsync", dir, err);
-  return Status::Ok();
-}
-
-std::string ParentDir(const std::string& path) {
-  fs::path parent = fs::path(path).parent_path();
-  return parent.empty() ? "." : parent.string();
-}
-
-void RemoveTree(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-}
 
 bool ContainsLine(std::string_view text, std::string_view line) {
   size_t pos = 0;
@@ -126,10 +69,11 @@ struct UnitFiles {
   }
 };
 
-Status WriteUnitDir(const std::string& dir, const UnitFiles& f) {
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    return platform::ErrnoStatus("mkdir", dir, errno);
-  }
+// Fills the new directory `dir` and makes it durable, ready to be renamed
+// into place.
+Status WriteUnitDir(platform::Env& env, const std::string& dir,
+                    const UnitFiles& f) {
+  WARDEN_TRY(env.SetMode(dir, 0700));
   struct Item {
     const char* name;
     const std::string* data;
@@ -142,11 +86,10 @@ Status WriteUnitDir(const std::string& dir, const UnitFiles& f) {
       {kPairingJsonFile, &f.pairing_json, 0600},
   };
   for (const auto& item : items) {
-    // CreateFileExclusive syncs each file and the directory.
-    WARDEN_TRY(platform::CreateFileExclusive(platform::JoinPath(dir, item.name),
-                                             *item.data, item.mode));
+    WARDEN_TRY(platform::WriteNewFile(env, platform::JoinPath(dir, item.name),
+                                      *item.data, item.mode));
   }
-  return Status::Ok();
+  return env.SyncDir(dir);
 }
 
 }  // namespace
@@ -154,7 +97,8 @@ Status WriteUnitDir(const std::string& dir, const UnitFiles& f) {
 Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
                                       const ProvisionRequest& request,
                                       const std::string& out_dir_arg,
-                                      Clock& clock, Rng& rng) {
+                                      Clock& clock, Rng& rng,
+                                      platform::Env& env) {
   WARDEN_TRY(ValidateSerial(request.serial));
   WARDEN_TRY(ValidateModel(request.model));
   WARDEN_TRY(ValidateFirmwareVersion(request.firmware_version));
@@ -163,7 +107,7 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   }
   const std::string out_dir = StripSlashes(out_dir_arg);
 
-  WARDEN_ASSIGN_OR_RETURN(Maker maker, LoadMaker(maker_dir));
+  WARDEN_ASSIGN_OR_RETURN(Maker maker, LoadMaker(maker_dir, env));
   const MakerSettings& ms = maker.settings;
   const WallTime now = clock.Now();
   WARDEN_ASSIGN_OR_RETURN(WallTime support_end, ParseDate(*ms.support_end));
@@ -175,16 +119,19 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   }
 
   WARDEN_ASSIGN_OR_RETURN(
-      DirLock lock, DirLock::Acquire(platform::JoinPath(maker_dir, kLockFile)));
+      std::unique_ptr<platform::FileLock> lock,
+      env.Lock(platform::JoinPath(maker_dir, kLockFile), /*wait=*/true));
   const std::string serials_path = platform::JoinPath(maker_dir, kSerialsFile);
-  WARDEN_ASSIGN_OR_RETURN(std::string serials,
-                          platform::ReadFile(serials_path, kMaxSerialsFile));
+  WARDEN_ASSIGN_OR_RETURN(
+      const std::string serials,
+      platform::ReadFile(env, serials_path, kMaxSerialsFile));
   if (ContainsLine(serials, request.serial)) {
     return AlreadyExistsError("serial " + request.serial +
                               " has already been provisioned");
   }
-  if (platform::Exists(out_dir) &&
-      (!platform::IsDirectory(out_dir) || !IsEmptyDir(out_dir))) {
+  if (platform::Exists(env, out_dir) &&
+      (!platform::IsDirectory(env, out_dir) ||
+       !platform::IsEmptyDirectory(env, out_dir))) {
     return AlreadyExistsError(out_dir +
                               " exists and is not an empty "
                               "directory");
@@ -250,35 +197,40 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   files.pairing_json =
       PairingJson(salt, kPbkdfIterations, record.w0.view(), record.L);
 
-  // Build beside the target, then move it into place in one rename.
-  WARDEN_ASSIGN_OR_RETURN(Bytes suffix, RandomBytes(rng, 6));
-  const std::string tmp_dir = out_dir + ".tmp-" + HexEncode(suffix);
-  const std::string parent = ParentDir(out_dir);
-  if (Status st = WriteUnitDir(tmp_dir, files); !st.ok()) {
-    RemoveTree(tmp_dir);
+  // Build beside the target, complete and durable, then move it into place
+  // in one rename.
+  WARDEN_ASSIGN_OR_RETURN(std::string tmp_dir,
+                          platform::MakeTempDirBeside(env, out_dir, 0700));
+  const std::string parent = platform::DirName(out_dir);
+  if (Status st = WriteUnitDir(env, tmp_dir, files); !st.ok()) {
+    platform::RemoveTree(env, tmp_dir).IgnoreError();
+    return st;
+  }
+  // The serial is recorded before the unit appears: a crash in between
+  // leaves a serial used by no unit, never a unit whose serial could be
+  // given again.
+  const std::string recorded = serials + request.serial + "\n";
+  if (Status st = platform::WriteFileAtomic(env, serials_path, recorded, 0644);
+      !st.ok()) {
+    platform::RemoveTree(env, tmp_dir).IgnoreError();
     return st;
   }
   // rename(2) replaces an empty directory and refuses a non-empty one, so a
   // directory that appeared meanwhile is not overwritten.
-  if (::rename(tmp_dir.c_str(), out_dir.c_str()) != 0) {
-    const int err = errno;
-    RemoveTree(tmp_dir);
-    if (err == ENOTEMPTY || err == EEXIST) {
+  if (Status st = env.Rename(tmp_dir, out_dir); !st.ok()) {
+    platform::RemoveTree(env, tmp_dir).IgnoreError();
+    // Nothing of the unit exists: the serial is free again.
+    platform::WriteFileAtomic(env, serials_path, serials, 0644).IgnoreError();
+    if (st.code() == Code::kAlreadyExists) {
       return AlreadyExistsError(out_dir + " is not empty");
     }
-    return platform::ErrnoStatus("rename", out_dir, err);
-  }
-  if (Status st = SyncDir(parent); !st.ok()) {
-    RemoveTree(out_dir);
     return st;
   }
-
-  serials += request.serial;
-  serials += '\n';
-  if (Status st = platform::WriteFileAtomic(serials_path, serials, 0644);
-      !st.ok()) {
-    RemoveTree(out_dir);
-    SyncDir(parent).IgnoreError();
+  if (Status st = env.SyncDir(parent); !st.ok()) {
+    // Whether the unit is durable is unknown: take it away, and keep its
+    // serial used.
+    platform::RemoveTree(env, out_dir).IgnoreError();
+    env.SyncDir(parent).IgnoreError();
     return st;
   }
 
@@ -293,7 +245,7 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
 }
 
 Status WriteLabel(const std::string& label_dir, const ProvisionResult& result,
-                  const DeviceInfo& info) {
+                  const DeviceInfo& info, platform::Env& env) {
   if (label_dir.empty() || result.device_dir.empty()) {
     return InvalidArgumentError("label and device directories must be given");
   }
@@ -334,12 +286,12 @@ Status WriteLabel(const std::string& label_dir, const ProvisionResult& result,
   text += "Report vulnerabilities: " + info.contact + "\n";
   text += "Disclosure policy:      " + info.policy_url + "\n";
 
-  WARDEN_TRY(platform::MakeDirs(label_dir, 0700));
-  Status st = platform::WriteFileAtomic(platform::JoinPath(label_dir, "qr.svg"),
-                                        svg, 0600);
+  WARDEN_TRY(platform::MakeDirs(env, label_dir, 0700));
+  Status st = platform::WriteFileAtomic(
+      env, platform::JoinPath(label_dir, "qr.svg"), svg, 0600);
   if (st.ok()) {
-    st = platform::WriteFileAtomic(platform::JoinPath(label_dir, "label.txt"),
-                                   text, 0600);
+    st = platform::WriteFileAtomic(
+        env, platform::JoinPath(label_dir, "label.txt"), text, 0600);
   }
   crypto::Wipe(text);
   return st;

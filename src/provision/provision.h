@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/status.h"
+#include "platform/env.h"
 #include "provision/device.h"
 
 namespace warden::provision {
@@ -52,22 +53,29 @@ struct ProvisionResult {
 // ended is kFailedPrecondition. The unit's certificate is valid until one
 // year after the support end (capped at the CA's expiry).
 //
-// Crash safety: everything is built and synced in "<out_dir>.tmp-XXXX",
-// then renamed to `out_dir`; the serial is recorded afterwards. A failure
-// leaves no `out_dir` and no serial recorded. Concurrent runs against the
-// same maker directory are serialised by a lock on serials.txt.
-Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
-                                      const ProvisionRequest& request,
-                                      const std::string& out_dir, Clock& clock,
-                                      Rng& rng);
+// Crash safety: everything is built and synced in "<out_dir>.tmp-XXXX";
+// the serial is recorded in serials.txt; then the directory is renamed to
+// `out_dir` and its parent synced. After a crash at any point `out_dir`
+// either does not exist or is a complete unit, and a unit that exists always
+// has its serial recorded (a crash between the two steps leaves a serial
+// that no unit uses: serials are never given twice). A failure that is
+// reported leaves no `out_dir`. Concurrent runs against the same maker
+// directory are serialised by a lock on serials.lock. Every file operation
+// goes through `env`.
+Result<ProvisionResult> ProvisionUnit(
+    const std::string& maker_dir, const ProvisionRequest& request,
+    const std::string& out_dir, Clock& clock, Rng& rng,
+    platform::Env& env = platform::DefaultEnv());
 
 // Writes label.txt (serial, model, maker, formatted manual code, QR
 // payload, support end, vulnerability contact) and qr.svg into
 // `label_dir` (created 0700 if missing; files 0600, as they hold the
 // setup code). A `label_dir` equal to or inside the unit's directory is
 // kInvalidArgument: the code must never travel with the unit's state.
+// Each file is replaced atomically.
 Status WriteLabel(const std::string& label_dir, const ProvisionResult& result,
-                  const DeviceInfo& info);
+                  const DeviceInfo& info,
+                  platform::Env& env = platform::DefaultEnv());
 
 }  // namespace warden::provision
 

@@ -1,174 +1,54 @@
 #include "store/state_store.h"
 
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <utility>
 
-#include <functional>
-
-#include "platform/file.h"
+#include "store/schema.h"
 
 namespace warden::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr char kOwnerColumns[] =
+    "SELECT id, name, spki, fingerprint, created_at, role FROM owners ";
 
-Status SqlError(sqlite3* db, const char* what) {
-  std::string m = std::string(what) + ": " + sqlite3_errmsg(db);
-  int code = sqlite3_errcode(db);
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
-    return DataLossError(std::move(m));
-  }
-  return IoError(std::move(m));
-}
-
-// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Status status() const {
-    return rc_ == SQLITE_OK ? Status::Ok() : SqlError(db_, "prepare");
-  }
-  void Bind(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()),
-                      SQLITE_TRANSIENT);
-  }
-  void Bind(int i, const Bytes& b) {
-    sqlite3_bind_blob(stmt_, i, b.data(), static_cast<int>(b.size()),
-                      SQLITE_TRANSIENT);
-  }
-  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-
-  // True for a row, false when done.
-  Result<bool> Step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqlError(db_, "step");
-  }
-  std::string Text(int col) {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    int n = sqlite3_column_bytes(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), n) : "";
-  }
-  Bytes Blob(int col) {
-    const uint8_t* p =
-        static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, col));
-    int n = sqlite3_column_bytes(stmt_, col);
-    return p ? Bytes(p, p + n) : Bytes();
-  }
-  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
-
-Owner ReadOwner(Stmt& s) {
+Owner ReadOwner(const db::Statement& s) {
   Owner o;
-  o.name = s.Text(0);
-  o.spki_der = s.Blob(1);
-  o.fingerprint = s.Text(2);
-  o.created_at = s.Int(3);
+  o.id = s.Int(0);
+  o.name = s.Text(1);
+  o.spki_der = s.Blob(2);
+  o.fingerprint = s.Text(3);
+  o.created_at = s.Int(4);
+  o.role = s.Text(5) == "admin" ? Role::kAdmin : Role::kMember;
   return o;
 }
 
 }  // namespace
 
+std::string_view RoleName(Role role) {
+  return role == Role::kAdmin ? "admin" : "member";
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(platform::Env& env,
+                                                     const std::string& path) {
+  WARDEN_ASSIGN_OR_RETURN(std::unique_ptr<db::Database> db,
+                          db::Database::Open(env, path, StateSchema()));
+  return std::unique_ptr<StateStore>(new StateStore(std::move(db)));
+}
+
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
-  // Create the file with owner-only permissions before SQLite opens it.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return platform::ErrnoStatus("open", path, errno);
-  ::close(fd);
-
-  sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    Status st = IoError("open " + path + ": " +
-                        (db ? sqlite3_errmsg(db) : "out of memory"));
-    sqlite3_close(db);
-    return st;
-  }
-  std::unique_ptr<StateStore> store(new StateStore(db));
-  sqlite3_busy_timeout(db, 5000);
-  Status st = store->Exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
-  if (!st.ok()) return st.WithContext(path);
-
-  st = store->InTransaction([&]() -> Status {
-    WARDEN_TRY(store->Exec(
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT "
-        "NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS owners (id INTEGER PRIMARY KEY, name "
-        "TEXT NOT NULL, spki BLOB NOT NULL, fingerprint TEXT NOT NULL "
-        "UNIQUE, created_at INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, "
-        "expires_at INTEGER NOT NULL);"));
-    Stmt get(store->db_, "SELECT value FROM meta WHERE key='schema'");
-    WARDEN_TRY(get.status());
-    WARDEN_ASSIGN_OR_RETURN(bool has, get.Step());
-    if (!has) {
-      Stmt put(store->db_, "INSERT INTO meta(key, value) VALUES('schema', ?1)");
-      WARDEN_TRY(put.status());
-      put.Bind(1, std::to_string(kSchemaVersion));
-      WARDEN_TRY(put.Step());
-    } else if (get.Text(0) != std::to_string(kSchemaVersion)) {
-      return DataLossError("unsupported state schema version " + get.Text(0));
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return st.WithContext(path);
-  return store;
-}
-
-StateStore::~StateStore() { sqlite3_close(db_); }
-
-Status StateStore::Exec(const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string m = err ? err : "unknown error";
-    sqlite3_free(err);
-    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return DataLossError(m);
-    return IoError(m);
-  }
-  return Status::Ok();
-}
-
-Status StateStore::InTransaction(const std::function<Status()>& body) {
-  WARDEN_TRY(Exec("BEGIN IMMEDIATE"));
-  Status st = body();
-  if (!st.ok()) {
-    Exec("ROLLBACK").IgnoreError();
-    return st;
-  }
-  st = Exec("COMMIT");
-  if (!st.ok()) Exec("ROLLBACK").IgnoreError();
-  return st;
+  return Open(platform::DefaultEnv(), path);
 }
 
 Result<bool> StateStore::IsPaired() {
-  Stmt s(db_, "SELECT COUNT(*) FROM owners");
-  WARDEN_TRY(s.status());
+  WARDEN_ASSIGN_OR_RETURN(db::Statement s,
+                          db_->Prepare("SELECT COUNT(*) FROM owners"));
   WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
   return row && s.Int(0) > 0;
 }
 
 Result<std::vector<Owner>> StateStore::Owners() {
-  Stmt s(db_,
-         "SELECT name, spki, fingerprint, created_at FROM owners ORDER BY id");
-  WARDEN_TRY(s.status());
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement s,
+      db_->Prepare(std::string(kOwnerColumns) + "ORDER BY id"));
   std::vector<Owner> out;
   for (;;) {
     WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -178,113 +58,242 @@ Result<std::vector<Owner>> StateStore::Owners() {
   return out;
 }
 
-Result<std::optional<Owner>> StateStore::FindOwner(
-    const std::string& fingerprint) {
-  Stmt s(db_,
-         "SELECT name, spki, fingerprint, created_at FROM owners WHERE "
-         "fingerprint = ?1");
-  WARDEN_TRY(s.status());
-  s.Bind(1, fingerprint);
+Result<std::optional<Owner>> StateStore::OwnerWhere(std::string_view condition,
+                                                    const std::string* text,
+                                                    int64_t number) {
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement s,
+      db_->Prepare(std::string(kOwnerColumns) + std::string(condition)));
+  if (text != nullptr) {
+    s.Bind(1, std::string_view(*text));
+  } else {
+    s.Bind(1, number);
+  }
   WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<Owner>();
   return std::optional<Owner>(ReadOwner(s));
 }
 
-Status StateStore::CompletePairing(
+Result<std::optional<Owner>> StateStore::FindOwner(
+    const std::string& fingerprint) {
+  return OwnerWhere("WHERE fingerprint = ?1", &fingerprint, 0);
+}
+
+Result<std::optional<Owner>> StateStore::FindOwnerById(int64_t id) {
+  return OwnerWhere("WHERE id = ?1", nullptr, id);
+}
+
+Result<std::optional<Owner>> StateStore::FindOwnerByName(
+    const std::string& name) {
+  return OwnerWhere("WHERE name = ?1", &name, 0);
+}
+
+Result<Owner> StateStore::CompletePairing(
     const Owner& owner, const std::optional<std::string>& password_hash) {
-  return InTransaction([&]() -> Status {
+  Owner admin = owner;
+  admin.role = Role::kAdmin;
+  Owner stored;
+  Status st = db_->InTransaction([&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(bool paired, IsPaired());
     if (paired) return FailedPreconditionError("device is already paired");
-    WARDEN_TRY(InsertOwner(owner));
+    // Nothing can be left over from an earlier owner (the foreign keys see
+    // to that); clearing makes sure of it.
     WARDEN_TRY(
-        Exec("DELETE FROM meta WHERE key='password'; DELETE FROM "
-             "sessions;"));
-    if (password_hash) {
-      Stmt pw(db_, "INSERT INTO meta(key, value) VALUES('password', ?1)");
-      WARDEN_TRY(pw.status());
-      pw.Bind(1, *password_hash);
-      WARDEN_TRY(pw.Step());
-    }
+        db_->Exec("DELETE FROM device_cookies; DELETE FROM sessions; DELETE "
+                  "FROM passwords;"));
+    WARDEN_ASSIGN_OR_RETURN(stored, InsertOwner(admin, password_hash));
     return Status::Ok();
   });
+  if (!st.ok()) return st;
+  return stored;
 }
 
-Status StateStore::AddOwner(const Owner& owner) {
-  return InTransaction([&]() -> Status {
+Result<Owner> StateStore::AddOwner(
+    const Owner& owner, const std::optional<std::string>& password_hash) {
+  Owner stored;
+  Status st = db_->InTransaction([&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(bool paired, IsPaired());
     if (!paired) return FailedPreconditionError("device has no owner");
-    WARDEN_ASSIGN_OR_RETURN(auto existing, FindOwner(owner.fingerprint));
-    if (existing) return AlreadyExistsError("this key is already an owner");
-    return InsertOwner(owner);
+    WARDEN_ASSIGN_OR_RETURN(auto by_key, FindOwner(owner.fingerprint));
+    if (by_key) return AlreadyExistsError("this key is already an owner");
+    WARDEN_ASSIGN_OR_RETURN(auto by_name, FindOwnerByName(owner.name));
+    if (by_name) {
+      return AlreadyExistsError("an owner named \"" + owner.name +
+                                "\" exists already");
+    }
+    WARDEN_ASSIGN_OR_RETURN(stored, InsertOwner(owner, password_hash));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return stored;
+}
+
+Result<Owner> StateStore::InsertOwner(
+    const Owner& owner, const std::optional<std::string>& password_hash) {
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement add,
+      db_->Prepare("INSERT INTO owners(name, spki, fingerprint, created_at, "
+                   "role) VALUES(?1, ?2, ?3, ?4, ?5)"));
+  WARDEN_TRY(add.Bind(1, std::string_view(owner.name))
+                 .Bind(2, ByteView(owner.spki_der))
+                 .Bind(3, std::string_view(owner.fingerprint))
+                 .Bind(4, owner.created_at)
+                 .Bind(5, RoleName(owner.role))
+                 .Run());
+  Owner stored = owner;
+  stored.id = db_->LastInsertId();
+  if (password_hash) {
+    WARDEN_ASSIGN_OR_RETURN(
+        db::Statement pw,
+        db_->Prepare("INSERT INTO passwords(owner_id, hash) VALUES(?1, ?2)"));
+    WARDEN_TRY(pw.Bind(1, stored.id).Bind(2, *password_hash).Run());
+  }
+  return stored;
+}
+
+Status StateStore::RemoveOwner(int64_t id) {
+  return db_->InTransaction([&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(auto owner, FindOwnerById(id));
+    if (!owner) return NotFoundError("no owner " + std::to_string(id));
+    if (owner->role == Role::kAdmin) {
+      WARDEN_ASSIGN_OR_RETURN(
+          db::Statement admins,
+          db_->Prepare("SELECT COUNT(*) FROM owners WHERE role = 'admin'"));
+      WARDEN_ASSIGN_OR_RETURN(bool row, admins.Step());
+      if (!row || admins.Int(0) <= 1) {
+        return FailedPreconditionError(
+            "the last administrator cannot be removed");
+      }
+    }
+    // The foreign keys remove the owner's password, sessions and cookies.
+    WARDEN_ASSIGN_OR_RETURN(db::Statement del,
+                            db_->Prepare("DELETE FROM owners WHERE id = ?1"));
+    return del.Bind(1, id).Run();
   });
 }
 
-Status StateStore::InsertOwner(const Owner& owner) {
-  Stmt add(db_,
-           "INSERT INTO owners(name, spki, fingerprint, created_at) "
-           "VALUES(?1, ?2, ?3, ?4)");
-  WARDEN_TRY(add.status());
-  add.Bind(1, owner.name);
-  add.Bind(2, owner.spki_der);
-  add.Bind(3, owner.fingerprint);
-  add.Bind(4, owner.created_at);
-  WARDEN_TRY(add.Step());
-  return Status::Ok();
-}
-
-Result<std::optional<std::string>> StateStore::PasswordHash() {
-  Stmt s(db_, "SELECT value FROM meta WHERE key='password'");
-  WARDEN_TRY(s.status());
+Result<std::optional<std::string>> StateStore::PasswordHash(int64_t owner_id) {
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement s,
+      db_->Prepare("SELECT hash FROM passwords WHERE owner_id = ?1"));
+  s.Bind(1, owner_id);
   WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(s.Text(0));
 }
 
-Status StateStore::SetPasswordHash(const std::string& encoded_hash) {
-  return InTransaction([&]() -> Status {
-    Stmt s(db_,
-           "INSERT INTO meta(key, value) VALUES('password', ?1) ON "
-           "CONFLICT(key) DO UPDATE SET value = excluded.value");
-    WARDEN_TRY(s.status());
-    s.Bind(1, encoded_hash);
-    WARDEN_TRY(s.Step());
-    // A new password ends every session that the old one opened.
-    return Exec("DELETE FROM sessions");
-  });
-}
-
-Result<std::vector<StoredSession>> StateStore::Sessions() {
-  Stmt s(db_, "SELECT token_hash, expires_at FROM sessions");
-  WARDEN_TRY(s.status());
-  std::vector<StoredSession> out;
-  for (;;) {
-    WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Text(0), s.Int(1)});
-  }
-  return out;
-}
-
-Status StateStore::ReplaceSessions(const std::vector<StoredSession>& sessions) {
-  return InTransaction([&]() -> Status {
-    WARDEN_TRY(Exec("DELETE FROM sessions"));
-    for (const auto& session : sessions) {
-      Stmt s(db_,
-             "INSERT INTO sessions(token_hash, expires_at) VALUES(?1, ?2)");
-      WARDEN_TRY(s.status());
-      s.Bind(1, session.token_hash);
-      s.Bind(2, session.expires_at);
-      WARDEN_TRY(s.Step());
+Status StateStore::SetPasswordHash(int64_t owner_id,
+                                   const std::string& encoded_hash) {
+  return db_->InTransaction([&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(auto owner, FindOwnerById(owner_id));
+    if (!owner) return NotFoundError("no owner " + std::to_string(owner_id));
+    WARDEN_ASSIGN_OR_RETURN(
+        db::Statement set,
+        db_->Prepare("INSERT INTO passwords(owner_id, hash) VALUES(?1, ?2) ON "
+                     "CONFLICT(owner_id) DO UPDATE SET hash = excluded.hash"));
+    WARDEN_TRY(set.Bind(1, owner_id).Bind(2, encoded_hash).Run());
+    // A new password ends what the old one opened: that owner's sessions
+    // and the device cookies their logins earned.
+    for (const char* sql : {"DELETE FROM sessions WHERE owner_id = ?1",
+                            "DELETE FROM device_cookies WHERE owner_id = ?1"}) {
+      WARDEN_ASSIGN_OR_RETURN(db::Statement del, db_->Prepare(sql));
+      WARDEN_TRY(del.Bind(1, owner_id).Run());
     }
     return Status::Ok();
   });
 }
 
+Result<std::vector<StoredSession>> StateStore::Sessions() {
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement s,
+      db_->Prepare("SELECT token_hash, owner_id, expires_at FROM sessions"));
+  std::vector<StoredSession> out;
+  for (;;) {
+    WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Int(1), s.Int(2)});
+  }
+  return out;
+}
+
+Status StateStore::ReplaceSessions(const std::vector<StoredSession>& sessions) {
+  return db_->InTransaction([&]() -> Status {
+    WARDEN_TRY(db_->Exec("DELETE FROM sessions"));
+    WARDEN_ASSIGN_OR_RETURN(
+        db::Statement add,
+        db_->Prepare("INSERT INTO sessions(token_hash, owner_id, expires_at) "
+                     "VALUES(?1, ?2, ?3)"));
+    for (const auto& session : sessions) {
+      WARDEN_TRY(add.Bind(1, std::string_view(session.token_hash))
+                     .Bind(2, session.owner_id)
+                     .Bind(3, session.expires_at)
+                     .Run());
+      add.Reset();
+    }
+    return Status::Ok();
+  });
+}
+
+Status StateStore::AddDeviceCookie(const DeviceCookie& cookie) {
+  return db_->InTransaction([&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(auto owner, FindOwnerById(cookie.owner_id));
+    if (!owner) {
+      return NotFoundError("no owner " + std::to_string(cookie.owner_id));
+    }
+    WARDEN_ASSIGN_OR_RETURN(
+        db::Statement expired,
+        db_->Prepare("DELETE FROM device_cookies WHERE owner_id = ?1 AND "
+                     "expires_at <= ?2"));
+    WARDEN_TRY(
+        expired.Bind(1, cookie.owner_id).Bind(2, cookie.created_at).Run());
+    WARDEN_ASSIGN_OR_RETURN(
+        db::Statement add,
+        db_->Prepare("INSERT INTO device_cookies(cookie_hash, owner_id, "
+                     "created_at, expires_at) VALUES(?1, ?2, ?3, ?4)"));
+    WARDEN_TRY(add.Bind(1, std::string_view(cookie.cookie_hash))
+                   .Bind(2, cookie.owner_id)
+                   .Bind(3, cookie.created_at)
+                   .Bind(4, cookie.expires_at)
+                   .Run());
+    // Keep the newest; among equal times the later insert counts as newer.
+    WARDEN_ASSIGN_OR_RETURN(
+        db::Statement trim,
+        db_->Prepare("DELETE FROM device_cookies WHERE owner_id = ?1 AND "
+                     "rowid NOT IN (SELECT rowid FROM device_cookies WHERE "
+                     "owner_id = ?1 ORDER BY created_at DESC, rowid DESC "
+                     "LIMIT ?2)"));
+    return trim.Bind(1, cookie.owner_id)
+        .Bind(2, static_cast<int64_t>(kMaxDeviceCookiesPerOwner))
+        .Run();
+  });
+}
+
+Result<std::optional<DeviceCookie>> StateStore::FindDeviceCookie(
+    const std::string& cookie_hash, int64_t now) {
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement s,
+      db_->Prepare("SELECT cookie_hash, owner_id, created_at, expires_at FROM "
+                   "device_cookies WHERE cookie_hash = ?1 AND expires_at > "
+                   "?2"));
+  s.Bind(1, std::string_view(cookie_hash)).Bind(2, now);
+  WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<DeviceCookie>();
+  return std::optional<DeviceCookie>(
+      DeviceCookie{s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
+}
+
+Status StateStore::RemoveDeviceCookie(const std::string& cookie_hash) {
+  WARDEN_ASSIGN_OR_RETURN(
+      db::Statement s,
+      db_->Prepare("DELETE FROM device_cookies WHERE cookie_hash = ?1"));
+  return s.Bind(1, std::string_view(cookie_hash)).Run();
+}
+
 Status StateStore::Reset() {
-  return InTransaction([&]() -> Status {
-    return Exec(
-        "DELETE FROM owners; DELETE FROM sessions; DELETE FROM meta WHERE "
-        "key='password';");
+  return db_->InTransaction([&]() -> Status {
+    return db_->Exec(
+        "DELETE FROM device_cookies; DELETE FROM sessions; DELETE FROM "
+        "passwords; DELETE FROM owners;");
   });
 }
 
