@@ -22,6 +22,17 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
+// IANA names. Only these groups, because a finite-field group (ffdhe8192:
+// about 190 ms for one ClientHello) or a larger curve would let a stranger
+// buy our one thread's time with a few small packets.
+constexpr const char* kGroups = "x25519:secp256r1";
+// What we sign with: the identity key is ECDSA P-256.
+constexpr const char* kServerSignatureSchemes = "ecdsa_secp256r1_sha256";
+// What an owner's client certificate may be signed with: the owner key
+// types.
+constexpr const char* kClientSignatureSchemes =
+    "ecdsa_secp256r1_sha256:ed25519";
+
 // We decide who an owner is by the key in the certificate, not by a CA, so
 // any certificate the client shows is accepted here and checked later.
 int AcceptAnyClientCertificate(int, X509_STORE_CTX*) { return 1; }
@@ -69,6 +80,12 @@ Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
   }
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set1_groups_list(raw, kGroups) != 1 ||
+      SSL_CTX_set1_sigalgs_list(raw, kServerSignatureSchemes) != 1 ||
+      SSL_CTX_set1_client_sigalgs_list(raw, kClientSignatureSchemes) != 1) {
+    return InternalError(
+        "TLS: cannot restrict key exchange groups and signature schemes");
+  }
   if (SSL_CTX_use_certificate(raw, certificate.raw()) != 1 ||
       SSL_CTX_use_PrivateKey(raw, key.raw()) != 1 ||
       SSL_CTX_check_private_key(raw) != 1) {

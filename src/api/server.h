@@ -1,6 +1,7 @@
 // The device's one listening socket: TLS 1.3 only (nothing older is
-// negotiated, there is no plaintext port), HTTP/1.1 with keep-alive, hard
-// limits on every size and time a peer controls. Parsed requests go to the
+// negotiated, there is no plaintext port), key exchange only with X25519 and
+// P-256, HTTP/1.1 with keep-alive, hard limits on every size and time a peer
+// controls. Parsed requests go to the
 // DeviceService.
 #ifndef WARDEN_API_SERVER_H_
 #define WARDEN_API_SERVER_H_
@@ -26,6 +27,12 @@ struct ServerOptions {
 
 // A TLS 1.3-only server context presenting `certificate` (with the maker's
 // CA as the chain) and asking for, but not requiring, a client certificate.
+// Key exchange is X25519 or P-256 only: a finite-field group costs the one
+// event-loop thread hundreds of times more per ClientHello. The server signs
+// with ecdsa_secp256r1_sha256 (the identity is ECDSA P-256) and accepts
+// client signatures made with ecdsa_secp256r1_sha256 or ed25519, the owner
+// key types. Errors: kInvalidArgument when `key` does not match
+// `certificate`, kInternal when OpenSSL refuses a setting.
 Result<std::unique_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
     const crypto::PrivateKey& key, const crypto::Certificate& certificate,
     const crypto::Certificate& ca);
