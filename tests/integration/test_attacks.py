@@ -444,6 +444,7 @@ class ConnectionSlotsTest(AttackTestCase):
 
     def test_owner_is_served_while_one_address_holds_64_silent_sockets(self):
         d = self.start_paired()
+        self.settle(d)
         attack = SilentSockets(d.port, "127.0.0.2", 64)
         try:
             self.assertTrue(wait_for(lambda: attack.opened >= 64))
@@ -455,6 +456,7 @@ class ConnectionSlotsTest(AttackTestCase):
 
     def test_owner_is_served_during_slow_headers_from_200_connections(self):
         d = self.start_paired()
+        self.settle(d)
         attack = SlowHeaders(d.port, addresses=50, count=200)
         try:
             # Every slot is taken by the attack before the owner comes.
