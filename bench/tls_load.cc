@@ -17,11 +17,11 @@
 //     {"mode", "count", "failed", "p50_ms", "p99_ms", "max_ms",
 //     "service_p99_ms" (from when each was sent)}.
 //   tls_load login_storm PORT SECONDS WORKERS
-//     WORKERS threads, each from its own source address (127.0.2.1 and
+//     WORKERS threads, each from its own source address (127.2.0.1 and
 //     up), sending wrong-password POST /v1/login as fast as answered.
 //   tls_load flood PORT SECONDS WORKERS
 //     WORKERS threads making new TLS connections as fast as they can, each
-//     from 16 source addresses in turn (127.0.3.1 and up).
+//     from 16 source addresses in turn (127.3.W.1 to 127.3.W.16).
 //   The attacks print {"mode", "count", "per_second", "statuses"}.
 #include <arpa/inet.h>
 #include <netinet/in.h>
