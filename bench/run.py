@@ -2,15 +2,24 @@
 """Front-door benchmarks: wardend against baselines measured in the same run.
 
   python3 bench/run.py [--build build/default] [--seconds 5] [--pairings 10]
+                       [--attack-seconds 4] [--figures a,b,...]
 
 Figures (each one JSON line, plus a summary table):
   tls_handshakes   full TLS 1.3 handshakes/s, wardend vs nginx, same cert
   auth_requests    authenticated keep-alive GETs/s (client certificate),
                    wardend /v1/state vs nginx checking the same certificate
+  login_storm      the owner's p99 latency of GET /v1/state (client
+                   certificate, one request at a time, one due every
+                   --interval-ms, latency counted from when it was due)
+                   while --storm-workers addresses send wrong passwords
+                   to /v1/login, vs the same with no attack
+  handshake_flood  the same owner's p99 while --flood-workers threads open
+                   new TLS connections as fast as they can, vs no attack
   pairing          `warden pair` wall time vs `warden get` of one value
   idle_rss         wardend + thermostat app RSS vs nginx (master + worker)
   stripped_binary  size of wardend, stripped, vs the nginx binary
-Everything runs on 127.0.0.1 and is stopped at the end.
+Everything runs on 127.0.0.1 and is stopped at the end. --figures picks
+some of them (idle_rss also gives the anonymous-memory figure).
 """
 import argparse
 import json
@@ -51,6 +60,9 @@ def children(pid):
         return []
 
 
+OWNER_PASSWORD = "seven orange kites over Leeds"
+
+
 def emit(record):
     print(json.dumps(record), flush=True)
     return record
@@ -66,6 +78,11 @@ class Bench:
         self.tls_load = os.path.join(self.build, "bench/tls_load")
         self.seconds = args.seconds
         self.pairings = args.pairings
+        self.attack_seconds = args.attack_seconds
+        self.interval_ms = args.interval_ms
+        self.storm_workers = args.storm_workers
+        self.flood_workers = args.flood_workers
+        self.figures = set(args.figures.split(",")) if args.figures else None
         self.work = tempfile.mkdtemp(prefix="warden-bench-")
         # The app runs as its own user (warden-app) and must pass through
         # to its folder.
@@ -149,14 +166,51 @@ http {
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start")
 
-    def load(self, mode, port, *extra):
+    def load(self, mode, port, *extra, seconds=None):
         out = subprocess.run([self.tls_load, mode, str(port),
-                              str(self.seconds)] + list(extra),
+                              str(seconds or self.seconds)] + list(extra),
                              capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError("tls_load %s on port %d: %s" %
                                (mode, port, out.stderr.strip()))
         return json.loads(out.stdout)
+
+    def wanted(self, figure):
+        return self.figures is None or figure in self.figures
+
+    def owner_latency(self, port, attack=None, workers=0):
+        """The owner's request latency, alone or during `attack`."""
+        cert = os.path.join(self.home, "owner.crt")
+        key = os.path.join(self.home, "owner.key")
+        attacker = None
+        if attack:
+            # The attack starts first and outlasts the measurement.
+            attacker = subprocess.Popen(
+                [self.tls_load, attack, str(port),
+                 str(self.attack_seconds + 1), str(workers)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.2)
+        owner = self.load("latency", port, "/v1/state", cert, key,
+                          str(self.interval_ms), seconds=self.attack_seconds)
+        attack_result = None
+        if attacker:
+            out, err = attacker.communicate(timeout=60)
+            if attacker.returncode != 0:
+                raise RuntimeError("tls_load %s: %s" % (attack, err.strip()))
+            attack_result = json.loads(out)
+        return owner, attack_result
+
+    def attack_figure(self, figure, port, attack, workers, note):
+        quiet, _ = self.owner_latency(port)
+        loud, load = self.owner_latency(port, attack, workers)
+        return emit({
+            "figure": figure,
+            "owner_p99_ms_attacked": loud["p99_ms"],
+            "owner_p99_ms_quiet": quiet["p99_ms"],
+            "ratio": round(loud["p99_ms"] / max(quiet["p99_ms"], 0.01), 1),
+            "detail": {"attacked": loud, "quiet": quiet, "attack": load,
+                       "interval_ms": self.interval_ms,
+                       "seconds": self.attack_seconds, "note": note}})
 
     def run(self):
         results = []
@@ -173,8 +227,14 @@ http {
              "BENCH-0001", "--model", "Bench", "--out", self.unit, "--json"],
             check=True, capture_output=True, text=True).stdout)
         wardend, port = self.start_wardend()
+        # With a password, so that wrong ones cost what they cost. The code
+        # comes on standard input; the password from a file.
+        password_file = os.path.join(self.work, "owner-password")
+        with open(password_file, "w") as f:
+            f.write(OWNER_PASSWORD + "\n")
         self.cli("pair", "https://127.0.0.1:%d" % port, "--code", "-",
-                 "--name", "bench", stdin=unit["manual_code"] + "\n")
+                 "--name", "bench", "--password-file", password_file,
+                 stdin=unit["manual_code"] + "\n")
         for _ in range(100):
             if subprocess.run([self.warden, "--home", self.home, "get",
                                "bench", "mode"],
@@ -200,39 +260,59 @@ http {
         nginx_pids = [nginx.pid] + children(nginx.pid)
         nginx_rss = sum(rss_kib(p) for p in nginx_pids)
         nginx_anon = sum(anon_kib(p) for p in nginx_pids)
-        results.append(emit({
-            "figure": "idle_rss_kib", "wardend": wardend_rss,
-            "app": app_rss, "baseline_nginx": nginx_rss,
-            "ratio": round(wardend_rss / nginx_rss, 2)}))
-        results.append(emit({
-            "figure": "idle_anonymous_kib", "wardend": wardend_anon,
-            "baseline_nginx": nginx_anon,
-            "ratio": round(wardend_anon / nginx_anon, 2)}))
+        if self.wanted("idle_rss"):
+            results.append(emit({
+                "figure": "idle_rss_kib", "wardend": wardend_rss,
+                "app": app_rss, "baseline_nginx": nginx_rss,
+                "ratio": round(wardend_rss / nginx_rss, 2)}))
+            results.append(emit({
+                "figure": "idle_anonymous_kib", "wardend": wardend_anon,
+                "baseline_nginx": nginx_anon,
+                "ratio": round(wardend_anon / nginx_anon, 2)}))
 
-        stripped = os.path.join(self.work, "wardend.stripped")
-        subprocess.run(["strip", "-o", stripped, self.wardend], check=True)
-        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-        results.append(emit({
-            "figure": "stripped_binary_kib",
-            "wardend": os.path.getsize(stripped) // 1024,
-            "baseline_nginx": os.path.getsize(nginx_bin) // 1024,
-            "ratio": round(os.path.getsize(stripped) /
-                           os.path.getsize(nginx_bin), 2)}))
+        if self.wanted("stripped_binary"):
+            stripped = os.path.join(self.work, "wardend.stripped")
+            subprocess.run(["strip", "-o", stripped, self.wardend],
+                           check=True)
+            nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+            results.append(emit({
+                "figure": "stripped_binary_kib",
+                "wardend": os.path.getsize(stripped) // 1024,
+                "baseline_nginx": os.path.getsize(nginx_bin) // 1024,
+                "ratio": round(os.path.getsize(stripped) /
+                               os.path.getsize(nginx_bin), 2)}))
 
-        w = self.load("handshakes", port)
-        n = self.load("handshakes", nginx_port)
-        results.append(emit({
-            "figure": "tls_handshakes_per_second",
-            "wardend": w["per_second"], "baseline_nginx": n["per_second"],
-            "ratio": round(w["per_second"] / n["per_second"], 2)}))
+        if self.wanted("tls_handshakes"):
+            w = self.load("handshakes", port)
+            n = self.load("handshakes", nginx_port)
+            results.append(emit({
+                "figure": "tls_handshakes_per_second",
+                "wardend": w["per_second"], "baseline_nginx": n["per_second"],
+                "ratio": round(w["per_second"] / n["per_second"], 2)}))
 
-        w = self.load("requests", port, "/v1/state", cert, key)
-        n = self.load("requests", nginx_port, "/v1/state", cert, key)
-        results.append(emit({
-            "figure": "auth_requests_per_second",
-            "wardend": w["per_second"], "baseline_nginx": n["per_second"],
-            "ratio": round(w["per_second"] / n["per_second"], 2)}))
+        if self.wanted("auth_requests"):
+            w = self.load("requests", port, "/v1/state", cert, key)
+            n = self.load("requests", nginx_port, "/v1/state", cert, key)
+            results.append(emit({
+                "figure": "auth_requests_per_second",
+                "wardend": w["per_second"], "baseline_nginx": n["per_second"],
+                "ratio": round(w["per_second"] / n["per_second"], 2)}))
 
+        # Once per wardend: the login throttle remembers failures for a
+        # minute, so a second storm would meet it at once.
+        if self.wanted("login_storm"):
+            results.append(self.attack_figure(
+                "owner_p99_ms_login_storm", port, "login_storm",
+                self.storm_workers,
+                "Argon2id of each wrong password runs on the event loop; "
+                "the throttle admits 30 failures a minute"))
+        if self.wanted("handshake_flood"):
+            results.append(self.attack_figure(
+                "owner_p99_ms_handshake_flood", port, "flood",
+                self.flood_workers, "full TLS 1.3 handshakes, no resumption"))
+
+        if not self.wanted("pairing"):
+            return results
         url = "https://127.0.0.1:%d" % port
         pair_ms, get_ms = [], []
         for _ in range(self.pairings):
@@ -270,17 +350,28 @@ def main():
     parser.add_argument("--build", default="build/default")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--pairings", type=int, default=10)
+    parser.add_argument("--attack-seconds", type=float, default=4,
+                        help="length of each owner-latency measurement")
+    parser.add_argument("--interval-ms", type=float, default=10,
+                        help="an owner request is due this often")
+    parser.add_argument("--storm-workers", type=int, default=16,
+                        help="source addresses of the login storm")
+    parser.add_argument("--flood-workers", type=int, default=4,
+                        help="threads of the handshake flood")
+    parser.add_argument("--figures", default="",
+                        help="comma-separated figures to run (default all)")
     args = parser.parse_args()
     bench = Bench(args)
     try:
         results = bench.run()
     finally:
         bench.stop()
-    print("\n%-28s %14s %14s %8s" % ("figure", "wardend", "baseline", "ratio"),
+    print("\n%-30s %14s %14s %8s" % ("figure", "wardend", "baseline", "ratio"),
           file=sys.stderr)
     for r in results:
-        keys = [k for k in r if k not in ("figure", "ratio", "runs", "app")]
-        print("%-28s %14s %14s %8s" % (r["figure"], r[keys[0]], r[keys[1]],
+        keys = [k for k in r
+                if k not in ("figure", "ratio", "runs", "app", "detail")]
+        print("%-30s %14s %14s %8s" % (r["figure"], r[keys[0]], r[keys[1]],
                                        r["ratio"]), file=sys.stderr)
 
 

@@ -171,6 +171,17 @@ Result<store::Owner> DeviceService::Authenticate(const Request& request,
   return UnauthenticatedError("owner authentication required");
 }
 
+bool DeviceService::RecogniseOwner(Peer& peer) {
+  if (!peer.client_key_fingerprint) return false;
+  if (peer.owner && peer.owner_generation == owners_generation_) return true;
+  peer.owner.reset();
+  auto owner = store_.FindOwner(*peer.client_key_fingerprint);
+  if (!owner.ok() || !owner->has_value()) return false;
+  peer.owner = **owner;
+  peer.owner_generation = owners_generation_;
+  return true;
+}
+
 boost::asio::awaitable<Response> DeviceService::Handle(Request request,
                                                        Peer& peer) {
   std::string target(request.target());

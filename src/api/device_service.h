@@ -76,6 +76,13 @@ class DeviceService {
   // Answers one request. Never throws; every failure is an error reply.
   boost::asio::awaitable<Response> Handle(Request request, Peer& peer);
 
+  // True when the connection's TLS client certificate belongs to a
+  // registered owner. The server asks after the handshake and after each
+  // reply, and never evicts such a connection to make room for another.
+  // Uses and refreshes the owner cached in `peer`; a store error counts as
+  // not recognised.
+  bool RecogniseOwner(Peer& peer);
+
   const HttpLimits& limits() const { return options_.limits; }
 
   // Where security.txt says it lives; known once the socket is bound.

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <list>
+#include <unordered_map>
 
 #include "events/catalog.h"
 #include "pairing/pairing_protocol.h"
@@ -21,6 +23,20 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
+
+// How much of a request the wait for its first byte may take in at once.
+constexpr size_t kFirstRead = 4096;
+
+// IANA names. Only these groups, because a finite-field group (ffdhe8192:
+// about 190 ms for one ClientHello) or a larger curve would let a stranger
+// buy our one thread's time with a few small packets.
+constexpr const char* kGroups = "x25519:secp256r1";
+// What we sign with: the identity key is ECDSA P-256.
+constexpr const char* kServerSignatureSchemes = "ecdsa_secp256r1_sha256";
+// What an owner's client certificate may be signed with: the owner key
+// types.
+constexpr const char* kClientSignatureSchemes =
+    "ecdsa_secp256r1_sha256:ed25519";
 
 // We decide who an owner is by the key in the certificate, not by a CA, so
 // any certificate the client shows is accepted here and checked later.
@@ -39,12 +55,6 @@ std::optional<std::string> ClientKeyFingerprint(SSL* ssl) {
   return parsed->public_key().Fingerprint();
 }
 
-std::string PeerAddress(const tcp::socket& socket) {
-  beast::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  return ec ? std::string("unknown") : endpoint.address().to_string();
-}
-
 ApiError LimitError(http::status s, std::string message, std::string rule) {
   ApiError e;
   e.status = s;
@@ -56,6 +66,17 @@ ApiError LimitError(http::status s, std::string message, std::string rule) {
 }
 
 }  // namespace
+
+std::string SourceKey(const asio::ip::address& address) {
+  if (!address.is_v6()) return address.to_string();
+  auto bytes = address.to_v6().to_bytes();
+  if (address.to_v6().is_v4_mapped()) {
+    return asio::ip::address_v4({bytes[12], bytes[13], bytes[14], bytes[15]})
+        .to_string();
+  }
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
 
 Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
     const crypto::PrivateKey& key, const crypto::Certificate& certificate,
@@ -69,6 +90,12 @@ Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
   }
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set1_groups_list(raw, kGroups) != 1 ||
+      SSL_CTX_set1_sigalgs_list(raw, kServerSignatureSchemes) != 1 ||
+      SSL_CTX_set1_client_sigalgs_list(raw, kClientSignatureSchemes) != 1) {
+    return InternalError(
+        "TLS: cannot restrict key exchange groups and signature schemes");
+  }
   if (SSL_CTX_use_certificate(raw, certificate.raw()) != 1 ||
       SSL_CTX_use_PrivateKey(raw, key.raw()) != 1 ||
       SSL_CTX_check_private_key(raw) != 1) {
@@ -87,6 +114,19 @@ Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
 }
 
 struct Server::State : std::enable_shared_from_this<Server::State> {
+  // One accepted connection, from accept until its coroutine ends.
+  struct Connection {
+    std::string source;   // SourceKey of the peer: what the share counts
+    std::string address;  // the peer's address, for events
+    Stream* stream = nullptr;
+    // Its client certificate belongs to a registered owner: never evicted.
+    bool owner = false;
+    // Holds a slot. Cleared when the connection is evicted or stopped, so
+    // the slot is free at once, before the coroutine has unwound.
+    bool counted = true;
+  };
+  using Connections = std::list<Connection>;  // oldest first
+
   State(asio::io_context& io, asio::ssl::context& tls, DeviceService& service,
         ServerOptions options, events::Bus& events)
       : io(io),
@@ -94,7 +134,12 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         service(service),
         options(options),
         bus(events),
-        acceptor(io) {}
+        acceptor(io) {
+    this->options.max_connections =
+        std::max<size_t>(1, options.max_connections);
+    this->options.max_connections_per_address = std::clamp<size_t>(
+        options.max_connections_per_address, 1, this->options.max_connections);
+  }
 
   asio::io_context& io;
   asio::ssl::context& tls;
@@ -103,8 +148,66 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   events::Bus& bus;
   tcp::acceptor acceptor;
   bool stopped = false;
-  size_t active = 0;  // accepted and not yet closed
-  std::list<Stream*> connections;
+  size_t active = 0;  // connections with `counted` set
+  Connections connections;
+  std::unordered_map<std::string, size_t> per_source;  // counted ones
+
+  static constexpr std::string_view kSourceFull =
+      "too many connections from one address";
+  static constexpr std::string_view kTableFull = "too many connections";
+
+  void Release(Connection& c) {
+    if (!c.counted) return;
+    c.counted = false;
+    --active;
+    auto it = per_source.find(c.source);
+    if (it != per_source.end() && --it->second == 0) per_source.erase(it);
+  }
+
+  // Closing the socket ends the connection's pending operation, so its
+  // coroutine wakes and unwinds.
+  static void Close(Connection& c) {
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(*c.stream).socket();
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  // Closes the oldest connection not known to belong to an owner, among
+  // those of `source` (all sources when null). False when there is none.
+  bool EvictOldestStranger(const std::string* source, std::string_view why) {
+    for (Connection& c : connections) {
+      if (!c.counted || c.owner) continue;
+      if (source != nullptr && c.source != *source) continue;
+      bus.Publish(events::Event(events::kConnectionEvicted)
+                      .Personal("peer", c.address)
+                      .Text("reason", std::string(why)));
+      Release(c);
+      Close(c);
+      return true;
+    }
+    return false;
+  }
+
+  // Frees a slot for a new connection from `source` when its share or the
+  // table is full. False when the new connection must be refused.
+  bool MakeRoom(const std::string& source, const std::string& address) {
+    std::string_view refused;
+    auto it = per_source.find(source);
+    if (it != per_source.end() &&
+        it->second >= options.max_connections_per_address &&
+        !EvictOldestStranger(&source, kSourceFull)) {
+      refused = kSourceFull;
+    } else if (active >= options.max_connections &&
+               !EvictOldestStranger(nullptr, kTableFull)) {
+      refused = kTableFull;
+    }
+    if (refused.empty()) return true;
+    bus.Publish(events::Event(events::kConnectionRefused)
+                    .Personal("peer", address)
+                    .Text("reason", std::string(refused)));
+    return false;
+  }
 
   asio::awaitable<void> Accept() {
     auto self = shared_from_this();
@@ -116,17 +219,28 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         if (stopped || ec == asio::error::operation_aborted) break;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
-      // Counted here, not in Serve, so a burst of accepts cannot overshoot
-      // the limit before the new connections start running.
-      if (active >= options.max_connections) {
-        bus.Publish(events::Event(events::kConnectionRefused)
-                        .Personal("peer", PeerAddress(socket))
-                        .Text("reason", "too many connections"));
+      auto remote = socket.remote_endpoint(ec);
+      if (ec) {
+        socket.close(ec);  // already gone
+        continue;
+      }
+      // Slots are taken here, not in Serve, so a burst of accepts cannot
+      // overshoot the limits before the new connections start running.
+      Connection c;
+      c.source = SourceKey(remote.address());
+      c.address = remote.address().to_string();
+      if (!MakeRoom(c.source, c.address)) {
         socket.close(ec);
         continue;
       }
+      auto stream =
+          std::make_unique<Stream>(beast::tcp_stream(std::move(socket)), tls);
+      c.stream = stream.get();
       ++active;
-      asio::co_spawn(io, Serve(std::move(socket)), asio::detached);
+      ++per_source[c.source];
+      connections.push_back(std::move(c));
+      asio::co_spawn(io, Serve(std::move(stream), std::prev(connections.end())),
+                     asio::detached);
     }
   }
 
@@ -142,21 +256,18 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     *closed = ec || !keep_alive;
   }
 
-  asio::awaitable<void> Serve(tcp::socket socket) {
+  asio::awaitable<void> Serve(std::unique_ptr<Stream> owned,
+                              Connections::iterator conn) {
     auto self = shared_from_this();
+    Stream& stream = *owned;
     beast::error_code ec;
-    std::string address = PeerAddress(socket);
-    Stream stream(beast::tcp_stream(std::move(socket)), tls);
-    connections.push_back(&stream);
-    auto it = std::prev(connections.end());
-
     beast::get_lowest_layer(stream).expires_after(options.handshake_timeout);
     co_await stream.async_handshake(
         asio::ssl::stream_base::server,
         asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) {
+    if (!ec && conn->counted) {
       Peer peer;
-      peer.address = address;
+      peer.address = conn->address;
       SSL* ssl = stream.native_handle();
       peer.client_key_fingerprint = ClientKeyFingerprint(ssl);
       peer.exporter = [ssl]() -> Result<Bytes> {
@@ -168,39 +279,50 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         }
         return out;
       };
-      co_await ServeRequests(stream, peer);
-      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-      co_await stream.async_shutdown(
-          asio::redirect_error(asio::use_awaitable, ec));
+      conn->owner = service.RecogniseOwner(peer);
+      co_await ServeRequests(stream, peer, *conn);
+      if (conn->counted) {
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+        co_await stream.async_shutdown(
+            asio::redirect_error(asio::use_awaitable, ec));
+      }
     }
     beast::get_lowest_layer(stream).close();
-    connections.erase(it);
-    --active;
+    Release(*conn);
+    connections.erase(conn);
   }
 
-  asio::awaitable<void> ServeRequests(Stream& stream, Peer& peer) {
+  asio::awaitable<void> ServeRequests(Stream& stream, Peer& peer,
+                                      Connection& conn) {
     const HttpLimits& limits = service.limits();
+    auto& tcp_stream = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer(limits.header_bytes + limits.body_bytes);
     bool first = true;
-    while (!stopped) {
+    while (!stopped && conn.counted) {
+      beast::error_code ec;
+      // Until a request starts, the connection is waiting: a new one must
+      // start promptly, a kept-alive one may rest for the idle time. From
+      // its first byte, every request has the request timer, so a slow
+      // sender cannot hold the connection open with the idle allowance.
+      if (buffer.size() == 0) {
+        tcp_stream.expires_after(first ? options.request_timeout
+                                       : options.idle_timeout);
+        const size_t room =
+            std::min<size_t>(kFirstRead, buffer.max_size() - buffer.size());
+        size_t n = co_await stream.async_read_some(
+            buffer.prepare(room),
+            asio::redirect_error(asio::use_awaitable, ec));
+        buffer.commit(n);
+        if (ec || !conn.counted) co_return;
+      }
+      first = false;
+      tcp_stream.expires_after(options.request_timeout);
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(limits.header_bytes));
       parser.body_limit(limits.body_bytes);
-      beast::error_code ec;
-      // The idle timer runs until the first byte of a request, then the
-      // request timer bounds the rest (a slow sender cannot hold us).
-      beast::get_lowest_layer(stream).expires_after(
-          first ? options.request_timeout : options.idle_timeout);
-      first = false;
-      co_await http::async_read_header(
-          stream, buffer, parser,
-          asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec && parser.is_header_done() && !parser.is_done()) {
-        beast::get_lowest_layer(stream).expires_after(options.request_timeout);
-        co_await http::async_read(
-            stream, buffer, parser,
-            asio::redirect_error(asio::use_awaitable, ec));
-      }
+      co_await http::async_read(stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (!conn.counted) co_return;
       bool closed = false;
       if (ec) {
         if (ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -252,6 +374,12 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       } else if (request.target().empty() || request.target()[0] != '/') {
         limit = LimitError(http::status::bad_request,
                            "request target must be an absolute path", "target");
+      } else if (request.count(http::field::host) != 1 ||
+                 request[http::field::host].empty()) {
+        // RFC 9112 section 3.2: none, or more than one, is a bad request.
+        limit =
+            LimitError(http::status::bad_request,
+                       "a request needs exactly one Host header field", "host");
       }
       if (limit) {
         bus.Publish(events::Event(events::kBadRequest)
@@ -262,8 +390,11 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         co_return;
       }
       Response res = co_await service.Handle(std::move(request), peer);
+      if (!conn.counted) co_return;  // evicted or stopped meanwhile
       co_await WriteAndMaybeClose(stream, res, keep_alive, &closed);
       if (closed) co_return;
+      // Pairing on this connection, or a reset, changes whose it is.
+      conn.owner = service.RecogniseOwner(peer);
     }
   }
 };
@@ -303,13 +434,9 @@ void Server::Stop() {
   state_->stopped = true;
   beast::error_code ec;
   state_->acceptor.close(ec);
-  for (Stream* s : state_->connections) {
-    beast::get_lowest_layer(*s).socket().shutdown(tcp::socket::shutdown_both,
-                                                  ec);
-    beast::get_lowest_layer(*s).cancel();
-  }
+  for (State::Connection& c : state_->connections) State::Close(c);
 }
 
-size_t Server::active_connections() const { return state_->connections.size(); }
+size_t Server::active_connections() const { return state_->active; }
 
 }  // namespace warden::api

@@ -1,7 +1,16 @@
 // The device's one listening socket: TLS 1.3 only (nothing older is
-// negotiated, there is no plaintext port), HTTP/1.1 with keep-alive, hard
-// limits on every size and time a peer controls. Parsed requests go to the
-// DeviceService.
+// negotiated, there is no plaintext port), key exchange only with X25519 and
+// P-256, HTTP/1.1 with keep-alive, hard limits on every size and time a peer
+// controls. Parsed requests go to the DeviceService.
+//
+// Connection slots are shared so that strangers cannot lock the owner out:
+// each source (an IPv4 address, or an IPv6 /64) holds at most
+// max_connections_per_address at once, all sources together at most
+// max_connections. When a limit is reached, the oldest connection that has
+// not shown it belongs to an owner (still in its handshake, or with no
+// owner's client certificate) is closed to admit the new one; an owner's
+// connection is never the one closed. Only when every candidate belongs to an
+// owner is the new connection refused.
 #ifndef WARDEN_API_SERVER_H_
 #define WARDEN_API_SERVER_H_
 
@@ -10,6 +19,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "api/device_service.h"
 #include "crypto/keys.h"
@@ -19,19 +29,40 @@ namespace warden::api {
 
 struct ServerOptions {
   size_t max_connections = 64;
-  std::chrono::seconds handshake_timeout{10};
-  std::chrono::seconds request_timeout{15};  // to read one whole request
-  std::chrono::seconds idle_timeout{60};     // between keep-alive requests
+  size_t max_connections_per_address = 8;
+  // From accept to the end of the TLS handshake.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+  // From the first byte of a request to its last, for every request on a
+  // connection; also bounds writing a reply and the wait for the first
+  // request on a new connection.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(15)};
+  // Between keep-alive requests: from a reply to the next request's first
+  // byte.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
 };
 
 // A TLS 1.3-only server context presenting `certificate` (with the maker's
 // CA as the chain) and asking for, but not requiring, a client certificate.
+// Key exchange is X25519 or P-256 only: a finite-field group costs the one
+// event-loop thread hundreds of times more per ClientHello. The server signs
+// with ecdsa_secp256r1_sha256 (the identity is ECDSA P-256) and accepts
+// client signatures made with ecdsa_secp256r1_sha256 or ed25519, the owner
+// key types. Errors: kInvalidArgument when `key` does not match
+// `certificate`, kInternal when OpenSSL refuses a setting.
 Result<std::unique_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
     const crypto::PrivateKey& key, const crypto::Certificate& certificate,
     const crypto::Certificate& ca);
 
+// The key a connection's source address is counted under: the address itself
+// for IPv4 (and IPv4-mapped IPv6), the /64 prefix for IPv6, because one
+// IPv6 host commonly holds a whole /64.
+std::string SourceKey(const boost::asio::ip::address& address);
+
 class Server {
  public:
+  // `io`, `tls`, `service` and `events` must outlive the server. Refused and
+  // evicted connections are published as connection_refused and
+  // connection_evicted.
   Server(boost::asio::io_context& io, boost::asio::ssl::context& tls,
          DeviceService& service, ServerOptions options, events::Bus& events);
   ~Server();
@@ -45,6 +76,7 @@ class Server {
   // Stops accepting and closes every open connection.
   void Stop();
 
+  // Connections holding a slot (accepted, not yet closed or evicted).
   size_t active_connections() const;
 
  private:

@@ -34,6 +34,21 @@ const schema::Schema& ConfigSchema() {
               "additionalProperties": {"type": "string", "maxLength": 4096}
             }
           }
+        },
+        "server": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "max_connections": {"type": "integer", "minimum": 1, "maximum": 4096},
+            "max_connections_per_address":
+                {"type": "integer", "minimum": 1, "maximum": 4096},
+            "handshake_timeout_seconds":
+                {"type": "integer", "minimum": 1, "maximum": 3600},
+            "request_timeout_seconds":
+                {"type": "integer", "minimum": 1, "maximum": 3600},
+            "idle_timeout_seconds":
+                {"type": "integer", "minimum": 1, "maximum": 3600}
+          }
         }
       }
     })");
@@ -134,6 +149,26 @@ Result<Config> ParseConfig(std::string_view text) {
       }
     }
     config.app = std::move(app);
+  }
+  if (json->contains("server")) {
+    const schema::Json& server = (*json)["server"];
+    ServerConfig& out = config.server;
+    out.max_connections = server.value("max_connections", out.max_connections);
+    out.max_connections_per_address = server.value(
+        "max_connections_per_address", out.max_connections_per_address);
+    if (out.max_connections_per_address > out.max_connections) {
+      return InvalidArgumentError(
+          "config: /server/max_connections_per_address must not exceed "
+          "max_connections");
+    }
+    auto seconds = [&](const char* name, std::chrono::seconds fallback) {
+      return std::chrono::seconds(server.value(name, fallback.count()));
+    };
+    out.handshake_timeout =
+        seconds("handshake_timeout_seconds", out.handshake_timeout);
+    out.request_timeout =
+        seconds("request_timeout_seconds", out.request_timeout);
+    out.idle_timeout = seconds("idle_timeout_seconds", out.idle_timeout);
   }
   return config;
 }

@@ -4,10 +4,17 @@
 //    "app": {"command": ["/usr/lib/acme/thermostat", "--flag"],
 //            "user": "acme-thermostat",
 //            "allow_shared_user": false,
-//            "env": {"TZ": "Europe/London"}}}
+//            "env": {"TZ": "Europe/London"}},
+//    "server": {"max_connections": 64, "max_connections_per_address": 8,
+//               "handshake_timeout_seconds": 10,
+//               "request_timeout_seconds": 15, "idle_timeout_seconds": 60}}
+//
+// Every member is optional; "server" members default to the values shown.
 #ifndef WARDEN_DAEMON_CONFIG_H_
 #define WARDEN_DAEMON_CONFIG_H_
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +38,19 @@ struct AppConfig {
   std::vector<std::string> env;
 };
 
+// Connection limits of the owner API's socket (api::ServerOptions).
+struct ServerConfig {
+  size_t max_connections = 64;                 // 1..4096
+  size_t max_connections_per_address = 8;      // 1..max_connections
+  std::chrono::seconds handshake_timeout{10};  // each 1..3600
+  std::chrono::seconds request_timeout{15};
+  std::chrono::seconds idle_timeout{60};
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8443";
   std::optional<AppConfig> app;
+  ServerConfig server;
 };
 
 // Parses and checks a configuration document. Unknown members, wrong types

@@ -57,6 +57,30 @@ TEST(ConfigTest, RefusesWhatItDoesNotKnow) {
   EXPECT_FALSE(ParseConfig("[").ok());
 }
 
+TEST(ConfigTest, ServerLimits) {
+  auto defaults = ParseConfig("{}");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->server.max_connections, 64u);
+  EXPECT_EQ(defaults->server.max_connections_per_address, 8u);
+  EXPECT_EQ(defaults->server.request_timeout, std::chrono::seconds(15));
+  auto c = ParseConfig(R"({"server": {"max_connections": 16,
+      "max_connections_per_address": 2, "handshake_timeout_seconds": 5,
+      "request_timeout_seconds": 7, "idle_timeout_seconds": 120}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.max_connections, 16u);
+  EXPECT_EQ(c->server.max_connections_per_address, 2u);
+  EXPECT_EQ(c->server.handshake_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->server.request_timeout, std::chrono::seconds(7));
+  EXPECT_EQ(c->server.idle_timeout, std::chrono::seconds(120));
+  EXPECT_FALSE(ParseConfig(R"({"server": {"max_connections": 0}})").ok());
+  EXPECT_FALSE(
+      ParseConfig(R"({"server": {"request_timeout_seconds": 86400}})").ok());
+  EXPECT_FALSE(ParseConfig(R"({"server": {"max_connections": 4,
+      "max_connections_per_address": 5}})")
+                   .ok());
+  EXPECT_FALSE(ParseConfig(R"({"server": {"backlog": 5}})").ok());
+}
+
 TEST(ConfigTest, ListenAddresses) {
   auto a = ParseListenAddress("127.0.0.1:8443");
   ASSERT_TRUE(a.ok());

@@ -218,7 +218,14 @@ int Run(const Options& options) {
     Log("error", st.ToString());
     return 1;
   }
-  api::Server server(io, **tls, service, api::ServerOptions{}, bus);
+  api::ServerOptions server_options;
+  server_options.max_connections = config->server.max_connections;
+  server_options.max_connections_per_address =
+      config->server.max_connections_per_address;
+  server_options.handshake_timeout = config->server.handshake_timeout;
+  server_options.request_timeout = config->server.request_timeout;
+  server_options.idle_timeout = config->server.idle_timeout;
+  api::Server server(io, **tls, service, server_options, bus);
   st = server.Listen(asio::ip::tcp::endpoint(
       asio::ip::make_address(listen->address), listen->port));
   if (!st.ok()) {

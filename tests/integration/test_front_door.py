@@ -1,6 +1,7 @@
 """The device's front door under hostile input: TLS versions, one port,
 limits on every size, malformed requests, security.txt."""
 import datetime
+import json
 import os
 import socket
 import ssl
@@ -146,8 +147,15 @@ class FrontDoorTest(harness.DeviceTestCase):
             with self.subTest(request=data[:40]):
                 status, headers, body = self.raw(data)
                 self.assertEqual(status, expected, body[:300])
-                if expected != 405 or True:
-                    self.assertIn(b'"error"', body)
+                # Every refusal, limits and routing alike, is the JSON error
+                # of docs/PROTOCOLS.md.
+                self.assertTrue(
+                    headers["content-type"].startswith("application/json"))
+                error = json.loads(body)["error"]
+                self.assertIsInstance(error["code"], str)
+                self.assertTrue(error["message"])
+                if expected == 405:
+                    self.assertEqual(headers["allow"], "GET")
                 self.assertHealthy()
 
     def test_connection_flood_is_bounded_and_recovers(self):
