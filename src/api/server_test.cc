@@ -12,7 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <filesystem>
 
-#include "api/test_facts.h"
+#include "api/testing/test_facts.h"
 #include "crypto/x509.h"
 
 namespace warden::api {
