@@ -67,11 +67,19 @@ Status DeviceService::Init() {
 }
 
 void DeviceService::SaveSessions() {
+  // Sessions are still the first owner's, as a bearer token authenticates
+  // as the first owner.
   std::vector<store::StoredSession> out;
-  for (const auto& [hash, expires] : sessions_.Export()) {
-    out.push_back({hash, expires});
+  auto owners = store_.Owners();
+  Status st = owners.status();
+  if (st.ok()) {
+    if (!owners->empty()) {
+      for (const auto& [hash, expires] : sessions_.Export()) {
+        out.push_back({hash, owners->front().id, expires});
+      }
+    }
+    st = store_.ReplaceSessions(out);
   }
-  Status st = store_.ReplaceSessions(out);
   if (!st.ok()) {
     events_.Publish(events::Event(events::kStoreError)
                         .Text("operation", "save sessions")
@@ -416,8 +424,8 @@ Response DeviceService::PairConfirm(const Request& request, Peer& peer) {
   record.spki_der = owner->key.ToDer();
   record.fingerprint = owner->key.Fingerprint();
   record.created_at = UnixSeconds(clock_.Now());
-  Status st = *paired ? store_.AddOwner(record)
-                      : store_.CompletePairing(record, password_hash);
+  Status st = *paired ? store_.AddOwner(record, std::nullopt).status()
+                      : store_.CompletePairing(record, password_hash).status();
   ++owners_generation_;
   if (*paired && st.ok()) consent_until_.reset();  // one owner per consent
   if (!st.ok()) {
@@ -457,7 +465,10 @@ Response DeviceService::Login(const Request& request, const Peer& peer) {
   ApiError error;
   auto password = PasswordBody(request, &error);
   if (!password.ok()) return Fail(error, request);
-  auto stored = store_.PasswordHash();
+  auto owners = store_.Owners();
+  if (!owners.ok()) return Fail(ErrorFromStatus(owners.status()), request);
+  Result<std::optional<std::string>> stored = std::optional<std::string>();
+  if (!owners->empty()) stored = store_.PasswordHash(owners->front().id);
   if (!stored.ok()) return Fail(ErrorFromStatus(stored.status()), request);
   bool good = stored->has_value() && auth::VerifyPassword(**stored, *password);
   if (!good) {
@@ -494,7 +505,11 @@ Response DeviceService::SetPassword(const Request& request) {
   if (!policy.ok()) return Fail(PasswordRefused(policy, "/password"), request);
   auto hash = auth::HashPassword(*password, options_.password_hash);
   if (!hash.ok()) return Fail(ErrorFromStatus(hash.status()), request);
-  Status st = store_.SetPasswordHash(*hash);
+  auto owners = store_.Owners();
+  if (!owners.ok()) return Fail(ErrorFromStatus(owners.status()), request);
+  Status st = owners->empty()
+                  ? FailedPreconditionError("device has no owner")
+                  : store_.SetPasswordHash(owners->front().id, *hash);
   if (!st.ok()) return Fail(ErrorFromStatus(st), request);
   sessions_.RevokeAll();
   events_.Publish(events::Event(events::kPasswordChanged));

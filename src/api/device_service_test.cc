@@ -87,11 +87,14 @@ class DeviceServiceTest : public ::testing::Test {
                        *Base64Decode(e["confirm_v"].get<std::string>()));
     Bytes confirm_p = finished.ok() ? finished->confirm_p : Bytes(32, 0);
     Bytes shared = finished.ok() ? finished->shared_key.bytes() : Bytes(32, 0);
-    schema::Json confirm = {{"confirm_p", Base64Encode(confirm_p)},
-                            {"client_key", owner_key.public_key().ToPem()},
-                            {"key_proof", Base64Encode(pairing::KeyProof(
-                                              shared, owner_key.public_key()))},
-                            {"name", "alice"}};
+    schema::Json confirm = {
+        {"confirm_p", Base64Encode(confirm_p)},
+        {"client_key", owner_key.public_key().ToPem()},
+        {"key_proof",
+         Base64Encode(pairing::KeyProof(shared, owner_key.public_key()))},
+        {"name",
+         key ? "owner-" + owner_key.public_key().Fingerprint().substr(0, 8)
+             : "alice"}};
     if (!password.empty()) confirm["password"] = password;
     return Send(http::verb::post, "/v1/pair/confirm", confirm.dump());
   }
@@ -131,7 +134,7 @@ TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersTheOwnerOnce) {
   ASSERT_EQ(r.result(), http::status::ok) << r.body();
   EXPECT_EQ(Body(r)["owner"], "alice");
   EXPECT_TRUE(*store_->IsPaired());
-  EXPECT_TRUE(store_->PasswordHash()->has_value());
+  EXPECT_TRUE(store_->PasswordHash(store_->Owners()->front().id)->has_value());
   // Pairing is closed now.
   Response again = Send(http::verb::post, "/v1/pair/begin", "{}");
   EXPECT_EQ(again.result(), http::status::conflict);
