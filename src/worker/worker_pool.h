@@ -2,9 +2,8 @@
 // now; hashing and signature checks of update images next), so the one
 // event loop keeps serving while it runs.
 //
-//   Result<std::string> hash = co_await pool.Run([password] {
-//     return auth::HashPassword(password);
-//   });
+//   auto job = [password] { return auth::HashPassword(password); };
+//   Result<std::string> hash = co_await pool.Run(std::move(job));
 //
 // Run() hands the function to a worker thread and resumes the awaiting
 // coroutine on its own executor (the event loop) with the function's
@@ -13,6 +12,9 @@
 // queued or running; a job beyond that is refused at once with
 // kResourceExhausted rather than queued without limit, so a flood of
 // requests costs a bounded amount of memory and of waiting.
+//
+// Name the job and pass it with std::move rather than as a temporary: g++
+// 12 destroys a prvalue argument of a coroutine twice (GCC PR 100611).
 //
 // Call Run() from the event loop only. The function runs on another
 // thread: it must not touch state the loop owns (capture copies), must not
@@ -105,22 +107,24 @@ boost::asio::awaitable<std::invoke_result_t<F&>> WorkerPool::Run(F fn) {
     ~Release() { jobs->fetch_sub(1); }
   } release{jobs_};
   auto& pool = pool_;
+  auto initiation = [&pool, fn = std::move(fn)](auto handler) mutable {
+    // The loop must not run out of work while the job runs.
+    auto loop = asio::prefer(asio::get_associated_executor(handler),
+                             asio::execution::outstanding_work.tracked);
+    asio::post(pool, [fn = std::move(fn), handler = std::move(handler),
+                      loop = std::move(loop)]() mutable {
+      R result = Invoke<R>(fn);
+      asio::post(loop, [handler = std::move(handler),
+                        result = std::move(result)]() mutable {
+        std::move(handler)(std::move(result));
+      });
+    });
+  };
+  // Passed as an xvalue: async_initiate hands it to a coroutine, and g++ 12
+  // destroys a prvalue argument of a coroutine twice.
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,
-                                          void(R)>(
-      [&pool, fn = std::move(fn)](auto handler) mutable {
-        // The loop must not run out of work while the job runs.
-        auto loop = asio::prefer(asio::get_associated_executor(handler),
-                                 asio::execution::outstanding_work.tracked);
-        asio::post(pool, [fn = std::move(fn), handler = std::move(handler),
-                          loop = std::move(loop)]() mutable {
-          R result = Invoke<R>(fn);
-          asio::post(loop, [handler = std::move(handler),
-                            result = std::move(result)]() mutable {
-            std::move(handler)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
+                                          void(R)>(std::move(initiation),
+                                                   asio::use_awaitable);
 }
 
 }  // namespace warden::worker

@@ -37,10 +37,11 @@ TEST(WorkerPoolTest, RunsTheJobOnAWorkerAndResumesOnTheLoop) {
   std::thread::id resumed_on;
   std::optional<Result<int>> out;
   auto task = [&]() -> asio::awaitable<Result<int>> {
-    Result<int> r = co_await pool.Run([&job_thread]() -> Result<int> {
+    auto job = [&job_thread]() -> Result<int> {
       job_thread = std::this_thread::get_id();
       return 42;
-    });
+    };
+    Result<int> r = co_await pool.Run(std::move(job));
     resumed_on = std::this_thread::get_id();
     co_return r;
   };
@@ -59,11 +60,12 @@ TEST(WorkerPoolTest, ErrorsComeBackAsTheyWereReturned) {
   asio::io_context io;
   std::optional<Status> status;
   std::optional<Result<std::string>> thrown;
-  Spawn(io, pool.Run([] { return IntegrityError("bad image"); }), status);
-  Spawn(io, pool.Run([]() -> Result<std::string> {
+  auto fails = [] { return IntegrityError("bad image"); };
+  auto throws = []() -> Result<std::string> {
     throw std::runtime_error("third-party library failed");
-  }),
-        thrown);
+  };
+  Spawn(io, pool.Run(fails), status);
+  Spawn(io, pool.Run(throws), thrown);
   io.run();
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->code(), Code::kIntegrity);
@@ -85,11 +87,11 @@ TEST(WorkerPoolTest, AFullPoolRefusesAtOnceInsteadOfQueueing) {
   bool third_ran = false;
   Spawn(io, pool.Run(blocked), first);
   Spawn(io, pool.Run(blocked), second);
-  Spawn(io, pool.Run([&third_ran] {
+  auto third_job = [&third_ran] {
     third_ran = true;
     return Status::Ok();
-  }),
-        third);
+  };
+  Spawn(io, pool.Run(third_job), third);
   // The third job is answered while the first two are still held.
   while (!third.has_value()) io.run_one();
   EXPECT_EQ(third->code(), Code::kResourceExhausted);
@@ -107,10 +109,33 @@ TEST(WorkerPoolTest, AFullPoolRefusesAtOnceInsteadOfQueueing) {
   // Room again once the jobs have finished.
   std::optional<Status> later;
   io.restart();
-  Spawn(io, pool.Run([] { return Status::Ok(); }), later);
+  auto ok = [] { return Status::Ok(); };
+  Spawn(io, pool.Run(ok), later);
   io.run();
   ASSERT_TRUE(later.has_value());
   EXPECT_TRUE(later->ok());
+}
+
+// A job that owns memory and returns memory, awaited from a coroutine
+// that keeps locals alive across the wait.
+TEST(WorkerPoolTest, OwnedValuesSurviveTheTripThroughTheWorker) {
+  WorkerPool pool;
+  asio::io_context io;
+  std::optional<Result<std::string>> out;
+  auto task = [&pool]() -> asio::awaitable<Result<std::string>> {
+    std::string before(100, 'b');
+    auto job = [text = std::string(200, 'x')]() -> Result<std::string> {
+      return text + std::string(300, 'y');
+    };
+    Result<std::string> r = co_await pool.Run(std::move(job));
+    if (!r.ok()) co_return r;
+    co_return before + *r;
+  };
+  Spawn(io, task(), out);
+  io.run();
+  ASSERT_TRUE(out.has_value() && out->ok());
+  EXPECT_EQ(**out, std::string(100, 'b') + std::string(200, 'x') +
+                       std::string(300, 'y'));
 }
 
 TEST(WorkerPoolTest, ManyJobsOnSeveralThreadsAllComplete) {
@@ -118,7 +143,8 @@ TEST(WorkerPoolTest, ManyJobsOnSeveralThreadsAllComplete) {
   asio::io_context io;
   std::vector<std::optional<Result<int>>> out(64);
   for (int i = 0; i < 64; ++i) {
-    Spawn(io, pool.Run([i]() -> Result<int> { return i * i; }), out[i]);
+    auto square = [i]() -> Result<int> { return i * i; };
+    Spawn(io, pool.Run(square), out[i]);
   }
   io.run();
   for (int i = 0; i < 64; ++i) {
