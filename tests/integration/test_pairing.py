@@ -272,11 +272,34 @@ class PairingTest(harness.DeviceTestCase):
         self.assertIn("already paired", proc.stderr)
 
 
+def read_message(sock):
+    """One HTTP/1.1 message (head and Content-Length body) from `sock`, or
+    b"" when the peer closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+    length = int(m.group(1)) if m else 0
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b""
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 class Relay:
     """A man in the middle: terminates TLS towards the client with its own
-    certificate and opens its own TLS connection to the device, copying the
-    HTTP bytes both ways. With the setup code alone it could not pair; here
-    it relays a rightful owner's exchange, which must fail."""
+    certificate and opens its own TLS connection to the device, copying
+    each HTTP request and its response. With the setup code alone it could
+    not pair; here it relays a rightful owner's exchange, which must fail.
+
+    One thread per connection takes turns (request, then response): an
+    SSL socket must not be read and written from two threads at once."""
 
     def __init__(self, device_port, root):
         cert = os.path.join(root, "relay.crt")
@@ -308,37 +331,32 @@ class Relay:
                              daemon=True).start()
 
     def pipe(self, conn):
+        conn.settimeout(30)
+        client = upstream = None
         try:
             client = self.server_ctx.wrap_socket(conn, server_side=True)
             upstream = harness.tls_context().wrap_socket(
-                socket.create_connection(("127.0.0.1", self.device_port)))
+                socket.create_connection(("127.0.0.1", self.device_port),
+                                         timeout=30))
+            while True:
+                request = read_message(client)
+                if not request:
+                    break
+                self.requests += 1
+                upstream.sendall(request)
+                response = read_message(upstream)
+                if not response:
+                    break
+                client.sendall(response)
         except (OSError, ssl.SSLError):
-            conn.close()
-            return
-
-        def copy(src, dst, count):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    if count:
-                        self.requests += 1
-                    dst.sendall(data)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                for s in (src, dst):
-                    try:
+            pass
+        finally:
+            for s in (client, upstream, conn):
+                try:
+                    if s is not None:
                         s.close()
-                    except OSError:
-                        pass
-
-        t = threading.Thread(target=copy, args=(upstream, client, False),
-                             daemon=True)
-        t.start()
-        copy(client, upstream, True)
-        t.join(5)
+                except OSError:
+                    pass
 
     def close(self):
         self.closed = True
