@@ -1,7 +1,6 @@
 #include "api/owner_routes.h"
 
 #include "api/password_jobs.h"
-
 #include "crypto/hash.h"
 #include "crypto/secret.h"
 #include "events/catalog.h"

@@ -1,7 +1,6 @@
 #include "api/pairing_routes.h"
 
 #include "api/password_jobs.h"
-
 #include "crypto/secret.h"
 #include "events/catalog.h"
 #include "pairing/pairing_protocol.h"
