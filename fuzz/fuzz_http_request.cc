@@ -1,6 +1,9 @@
 // Fuzzes the owner API's request path: raw bytes through the HTTP parser
 // with wardend's limits, then into the DeviceService exactly as the TLS
-// server hands requests over (an unpaired device without an app).
+// server hands requests over (an unpaired device without an app). The
+// clock moves two hours before every input, so the login and pairing
+// throttles of earlier inputs have run out and every input reaches the
+// body checks and the handlers.
 // Boost 1.74's awaitable.hpp uses std::exchange without including it.
 #include <utility>
 
@@ -36,6 +39,7 @@ struct Fixture {
     options.password_hash = auth::MinimumHashParams();
     service = std::make_unique<api::DeviceService>(
         facts, *store, nullptr, clock, SystemRng(), options, bus);
+    if (!service->Init().ok()) std::abort();
     std::filesystem::remove_all(dir);  // the open database stays usable
   }
 };
@@ -44,6 +48,7 @@ struct Fixture {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture* fixture = new Fixture();
+  fixture->clock.Advance(std::chrono::hours(2));
   const api::HttpLimits& limits = fixture->service->limits();
   http::request_parser<http::string_body> parser;
   parser.header_limit(static_cast<uint32_t>(limits.header_bytes));

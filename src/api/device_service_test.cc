@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -14,8 +15,17 @@ namespace warden::api {
 namespace {
 
 namespace sp = crypto::spake2plus;
+using http::status;
+using http::verb;
 constexpr uint32_t kCode = 31415926;
 const Bytes kSalt(16, 3);
+const std::string kAlicePassword = "correct horse battery staple 7";
+const std::string kBobPassword = "another long passphrase 12";
+
+struct Seen {
+  std::string kind;
+  int64_t failures = -1;
+};
 
 class DeviceServiceTest : public ::testing::Test {
  protected:
@@ -29,17 +39,25 @@ class DeviceServiceTest : public ::testing::Test {
     service_ = std::make_unique<DeviceService>(facts, *store_, nullptr, clock_,
                                                SystemRng(), options, bus_);
     bus_.Subscribe([this](const events::Event& e) {
-      events_.emplace_back(e.kind().name);
+      Seen s{std::string(e.kind().name)};
+      for (const auto& f : e.fields()) {
+        if (f.name == "failures") s.failures = std::get<int64_t>(f.value);
+      }
+      events_.push_back(s);
     });
     ASSERT_TRUE(service_->Init().ok());
     peer_.address = "127.0.0.1";
     peer_.exporter = [this]() -> Result<Bytes> { return exporter_; };
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    peer_ = Peer();  // ends its pairing attempt while the service is here
+    service_.reset();
+    std::filesystem::remove_all(dir_);
+  }
 
-  Response Send(http::verb method, std::string target, std::string body = "",
+  Response Send(verb method, std::string target, std::string body = "",
                 std::string content_type = "application/json",
-                std::string bearer = "") {
+                std::string bearer = "", Peer* peer = nullptr) {
     Request req(method, target, 11);
     if (!body.empty()) {
       req.set(http::field::content_type, content_type);
@@ -50,152 +68,240 @@ class DeviceServiceTest : public ::testing::Test {
       req.set(http::field::authorization, "Bearer " + bearer);
     boost::asio::io_context io;
     Response out;
-    boost::asio::co_spawn(io, service_->Handle(std::move(req), peer_),
-                          [&](std::exception_ptr e, Response r) {
-                            ASSERT_FALSE(e);
-                            out = std::move(r);
-                          });
+    boost::asio::co_spawn(
+        io, service_->Handle(std::move(req), peer ? *peer : peer_),
+        [&](std::exception_ptr e, Response r) {
+          ASSERT_FALSE(e);
+          out = std::move(r);
+        });
     io.run();
     return out;
+  }
+
+  // A request from the owner whose client certificate carries `key`.
+  Response As(const crypto::PrivateKey& key, verb method, std::string target,
+              std::string body = "") {
+    Peer peer;
+    peer.address = "127.0.0.1";
+    peer.client_key_fingerprint = key.public_key().Fingerprint();
+    return Send(method, std::move(target), std::move(body), "application/json",
+                "", &peer);
+  }
+
+  Response Login(const std::string& owner, const std::string& password,
+                 const std::string& address = "127.0.0.1",
+                 const std::string& cookie = "") {
+    Peer peer;
+    peer.address = address;
+    schema::Json body = {{"owner", owner}, {"password", password}};
+    if (!cookie.empty()) body["device_cookie"] = cookie;
+    return Send(verb::post, "/v1/login", body.dump(), "application/json", "",
+                &peer);
   }
 
   static schema::Json Body(const Response& r) {
     return schema::Json::parse(r.body(), nullptr, false);
   }
+  static int RetryAfter(const Response& r) {
+    return std::stoi(std::string(r[http::field::retry_after]));
+  }
 
-  // Runs the pairing exchange as the CLI would; returns the confirm reply.
-  Response Pair(uint32_t code, const std::string& password = "",
-                const crypto::PrivateKey* key = nullptr) {
-    const crypto::PrivateKey& owner_key = key ? *key : owner_key_;
-    Response begin = Send(http::verb::post, "/v1/pair/begin", "{}");
-    if (begin.result() != http::status::ok) return begin;
-    auto b = Body(begin);
-    auto salt = *Base64Decode(b["salt"].get<std::string>());
-    auto secrets = sp::DeriveProverSecrets(code, salt, b["iterations"]);
+  sp::Prover MakeProver(uint32_t code, const schema::Json& begin) {
+    auto salt = *Base64Decode(begin["salt"].get<std::string>());
+    auto secrets = sp::DeriveProverSecrets(code, salt, begin["iterations"]);
     sp::Identities ids{pairing::PairingContext(exporter_),
                        ToBytes(pairing::kProverId),
-                       ToBytes(b["id_verifier"].get<std::string>())};
-    auto prover =
-        sp::Prover::Create(crypto::HashAlg::kSha256, ids, secrets->w0.view(),
-                           secrets->w1.view(), SystemRng());
-    schema::Json ex = {{"share_p", Base64Encode(prover->share_p())}};
-    Response exchange = Send(http::verb::post, "/v1/pair/exchange", ex.dump());
-    if (exchange.result() != http::status::ok) return exchange;
+                       ToBytes(begin["id_verifier"].get<std::string>())};
+    return std::move(*sp::Prover::Create(crypto::HashAlg::kSha256, ids,
+                                         secrets->w0.view(), secrets->w1.view(),
+                                         SystemRng()));
+  }
+
+  // Runs the pairing exchange as the CLI would; returns the confirm reply
+  // (or the first refusal).
+  Response Pair(uint32_t code, const std::string& password = "",
+                const crypto::PrivateKey* key = nullptr,
+                const std::string& name = "alice") {
+    const crypto::PrivateKey& owner_key = key ? *key : owner_key_;
+    Response begin = Send(verb::post, "/v1/pair/begin", "{}");
+    if (begin.result() != status::ok) return begin;
+    sp::Prover prover = MakeProver(code, Body(begin));
+    schema::Json ex = {{"share_p", Base64Encode(prover.share_p())}};
+    Response exchange = Send(verb::post, "/v1/pair/exchange", ex.dump());
+    if (exchange.result() != status::ok) return exchange;
     auto e = Body(exchange);
     auto finished =
-        prover->Finish(*Base64Decode(e["share_v"].get<std::string>()),
-                       *Base64Decode(e["confirm_v"].get<std::string>()));
+        prover.Finish(*Base64Decode(e["share_v"].get<std::string>()),
+                      *Base64Decode(e["confirm_v"].get<std::string>()));
     Bytes confirm_p = finished.ok() ? finished->confirm_p : Bytes(32, 0);
     Bytes shared = finished.ok() ? finished->shared_key.bytes() : Bytes(32, 0);
-    schema::Json confirm = {
-        {"confirm_p", Base64Encode(confirm_p)},
-        {"client_key", owner_key.public_key().ToPem()},
-        {"key_proof",
-         Base64Encode(pairing::KeyProof(shared, owner_key.public_key()))},
-        {"name",
-         key ? "owner-" + owner_key.public_key().Fingerprint().substr(0, 8)
-             : "alice"}};
+    schema::Json confirm = {{"confirm_p", Base64Encode(confirm_p)},
+                            {"client_key", owner_key.public_key().ToPem()},
+                            {"key_proof", Base64Encode(pairing::KeyProof(
+                                              shared, owner_key.public_key()))},
+                            {"name", name}};
     if (!password.empty()) confirm["password"] = password;
-    return Send(http::verb::post, "/v1/pair/confirm", confirm.dump());
+    return Send(verb::post, "/v1/pair/confirm", confirm.dump());
+  }
+
+  // Alice pairs as the administrator; Bob joins as a member with her
+  // consent. Both set passwords.
+  void PairAliceAndBob() {
+    ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+    ASSERT_EQ(As(owner_key_, verb::post, "/v1/pair/open").result(), status::ok);
+    Response bob = Pair(kCode, kBobPassword, &bob_key_, "bob");
+    ASSERT_EQ(bob.result(), status::ok) << bob.body();
+    ASSERT_EQ(Body(bob)["role"], "member");
+  }
+
+  size_t Count(std::string_view kind) const {
+    return std::count_if(events_.begin(), events_.end(),
+                         [&](const Seen& s) { return s.kind == kind; });
   }
 
   std::string dir_;
   FakeClock clock_;
   events::Bus bus_{clock_};
+  std::vector<Seen> events_;
   std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<DeviceService> service_;
-  Peer peer_;
   Bytes exporter_ = Bytes(32, 0x42);
   crypto::PrivateKey owner_key_ =
       *crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256);
-  std::vector<std::string> events_;
+  crypto::PrivateKey bob_key_ =
+      *crypto::PrivateKey::Generate(crypto::KeyType::kEd25519);
+  Peer peer_;
 };
 
 TEST_F(DeviceServiceTest, PublicFactsAndSecurityTxt) {
-  Response info = Send(http::verb::get, "/v1/info");
-  ASSERT_EQ(info.result(), http::status::ok);
+  Response info = Send(verb::get, "/v1/info");
+  ASSERT_EQ(info.result(), status::ok);
   auto j = Body(info);
   EXPECT_EQ(j["serial"], "SN-TEST-1");
   EXPECT_EQ(j["paired"], false);
   EXPECT_EQ(j["support_end"], "2031-12-31");
   EXPECT_FALSE(j.contains("w0"));
 
-  Response txt = Send(http::verb::get, "/.well-known/security.txt");
-  ASSERT_EQ(txt.result(), http::status::ok);
+  Response txt = Send(verb::get, "/.well-known/security.txt");
+  ASSERT_EQ(txt.result(), status::ok);
   EXPECT_NE(txt.body().find("Contact: mailto:security@acme.example"),
             std::string::npos);
   EXPECT_NE(txt.body().find("Expires: "), std::string::npos);
-  EXPECT_NE(txt.body().find("Canonical: https://127.0.0.1:1/"),
+  EXPECT_NE(
+      txt.body().find(
+          "Canonical: https://thermo.example:8443/.well-known/security.txt"),
+      std::string::npos);
+  service_->set_canonical_url("https://other.example/.well-known/security.txt");
+  txt = Send(verb::get, "/.well-known/security.txt");
+  EXPECT_NE(txt.body().find("Canonical: https://other.example/"),
             std::string::npos);
 }
 
-TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersTheOwnerOnce) {
-  Response r = Pair(kCode, "correct horse battery staple 7");
-  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
+  std::vector<std::string> routes = service_->Routes();
+  for (const char* want :
+       {"GET /.well-known/security.txt public", "GET /v1/info public",
+        "POST /v1/pair/begin public", "POST /v1/pair/exchange public",
+        "POST /v1/pair/confirm public", "POST /v1/pair/open admin",
+        "POST /v1/login public", "POST /v1/logout owner",
+        "PUT /v1/owner/password owner", "GET /v1/owners owner",
+        "DELETE /v1/owners/{name} admin",
+        "PUT /v1/owners/{name}/password owner", "POST /v1/reset admin",
+        "GET /v1/capabilities owner", "GET /v1/state owner",
+        "GET /v1/state/{key} owner", "PUT /v1/state/{key} owner"}) {
+    EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
+        << want;
+  }
+  EXPECT_EQ(routes.size(), 17u);
+}
+
+TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersAnAdministratorOnce) {
+  Response r = Pair(kCode, kAlicePassword);
+  ASSERT_EQ(r.result(), status::ok) << r.body();
   EXPECT_EQ(Body(r)["owner"], "alice");
+  EXPECT_EQ(Body(r)["role"], "admin");
   EXPECT_TRUE(*store_->IsPaired());
-  EXPECT_TRUE(store_->PasswordHash(store_->Owners()->front().id)->has_value());
+  auto alice = *store_->FindOwnerByName("alice");
+  ASSERT_TRUE(alice.has_value());
+  EXPECT_EQ(alice->role, store::Role::kAdmin);
+  EXPECT_TRUE(store_->PasswordHash(alice->id)->has_value());
   // Pairing is closed now.
-  Response again = Send(http::verb::post, "/v1/pair/begin", "{}");
-  EXPECT_EQ(again.result(), http::status::conflict);
+  Response again = Send(verb::post, "/v1/pair/begin", "{}");
+  EXPECT_EQ(again.result(), status::conflict);
   EXPECT_EQ(Body(again)["error"]["rule"], "already_paired");
   // The owner key authenticates over mutual TLS.
-  peer_.client_key_fingerprint = owner_key_.public_key().Fingerprint();
-  EXPECT_EQ(Send(http::verb::post, "/v1/reset").result(), http::status::ok);
+  EXPECT_EQ(As(owner_key_, verb::post, "/v1/reset").result(), status::ok);
   EXPECT_FALSE(*store_->IsPaired());
-  EXPECT_EQ(Send(http::verb::post, "/v1/reset").result(),
-            http::status::unauthorized);
+  EXPECT_EQ(As(owner_key_, verb::post, "/v1/reset").result(),
+            status::unauthorized);
 }
 
 TEST_F(DeviceServiceTest, ASecondOwnerPairsOnlyWithConsentAndOnlyOnce) {
-  ASSERT_EQ(Pair(kCode).result(), http::status::ok);
-  auto bob = *crypto::PrivateKey::Generate(crypto::KeyType::kEd25519);
+  ASSERT_EQ(Pair(kCode).result(), status::ok);
   auto carol = *crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256);
-  EXPECT_EQ(Pair(kCode, "", &bob).result(), http::status::conflict);
+  EXPECT_EQ(Pair(kCode, "", &bob_key_, "bob").result(), status::conflict);
 
-  // Only an owner may open pairing.
-  EXPECT_EQ(
-      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 5})").result(),
-      http::status::unauthorized);
-  peer_.client_key_fingerprint = owner_key_.public_key().Fingerprint();
-  EXPECT_EQ(
-      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 31})").result(),
-      http::status::bad_request);
-  ASSERT_EQ(
-      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 5})").result(),
-      http::status::ok);
-  peer_.client_key_fingerprint.reset();
+  // Only an owner may open pairing, and only for 1 to 30 minutes.
+  EXPECT_EQ(Send(verb::post, "/v1/pair/open", R"({"minutes": 5})").result(),
+            status::unauthorized);
+  Response too_long =
+      As(owner_key_, verb::post, "/v1/pair/open", R"({"minutes": 31})");
+  EXPECT_EQ(too_long.result(), status::bad_request);
+  EXPECT_EQ(Body(too_long)["error"]["field"], "/minutes");
+  EXPECT_EQ(Body(too_long)["error"]["rule"], "maximum");
+  Response open =
+      As(owner_key_, verb::post, "/v1/pair/open", R"({"minutes": 5})");
+  ASSERT_EQ(open.result(), status::ok);
+  EXPECT_EQ(Body(open)["role"], "member");
 
-  // The second owner may not replace the first owner's password.
-  EXPECT_EQ(Pair(kCode, "another long passphrase 12", &bob).result(),
-            http::status::bad_request);
-  ASSERT_EQ(Pair(kCode, "", &bob).result(), http::status::ok);
+  // The second owner has a password of their own.
+  Response bob = Pair(kCode, kBobPassword, &bob_key_, "bob");
+  ASSERT_EQ(bob.result(), status::ok) << bob.body();
+  EXPECT_EQ(Body(bob)["role"], "member");
   EXPECT_EQ(store_->Owners()->size(), 2u);
+  EXPECT_EQ(Login("bob", kBobPassword).result(), status::ok);
   // One consent, one owner.
-  EXPECT_EQ(Pair(kCode, "", &carol).result(), http::status::conflict);
+  EXPECT_EQ(Pair(kCode, "", &carol, "carol").result(), status::conflict);
+
+  // A member cannot admit anyone.
+  Response member = As(bob_key_, verb::post, "/v1/pair/open");
+  EXPECT_EQ(member.result(), status::forbidden);
+  EXPECT_EQ(Count("access_denied"), 1u);
 
   // A window that has passed lets nobody in.
-  peer_.client_key_fingerprint = bob.public_key().Fingerprint();
   ASSERT_EQ(
-      Send(http::verb::post, "/v1/pair/open", R"({"minutes": 1})").result(),
-      http::status::ok);
-  peer_.client_key_fingerprint.reset();
+      As(owner_key_, verb::post, "/v1/pair/open", R"({"minutes": 1})").result(),
+      status::ok);
   clock_.Advance(std::chrono::seconds(61));
-  EXPECT_EQ(Pair(kCode, "", &carol).result(), http::status::conflict);
+  EXPECT_EQ(Pair(kCode, "", &carol, "carol").result(), status::conflict);
   EXPECT_EQ(store_->Owners()->size(), 2u);
+}
+
+TEST_F(DeviceServiceTest, AnAdministratorMayAdmitAnotherAdministrator) {
+  ASSERT_EQ(Pair(kCode).result(), status::ok);
+  ASSERT_EQ(As(owner_key_, verb::post, "/v1/pair/open",
+               R"({"minutes": 5, "role": "admin"})")
+                .result(),
+            status::ok);
+  Response bob = Pair(kCode, "", &bob_key_, "bob");
+  ASSERT_EQ(bob.result(), status::ok);
+  EXPECT_EQ(Body(bob)["role"], "admin");
+  EXPECT_EQ(As(bob_key_, verb::post, "/v1/pair/open").result(), status::ok);
+  EXPECT_EQ(As(owner_key_, verb::post, "/v1/pair/open", R"({"role": "root"})")
+                .result(),
+            status::bad_request);
 }
 
 TEST_F(DeviceServiceTest, WrongCodeFailsAndChangesNothing) {
   Response r = Pair(kCode + 1);
-  EXPECT_EQ(r.result(), http::status::unauthorized);
+  EXPECT_EQ(r.result(), status::unauthorized);
   EXPECT_FALSE(*store_->IsPaired());
-  EXPECT_NE(std::find(events_.begin(), events_.end(), "pairing_failed"),
-            events_.end());
+  EXPECT_EQ(Count("pairing_failed"), 1u);
 }
 
 TEST_F(DeviceServiceTest, WeakPasswordIsRefusedAtPairing) {
   Response r = Pair(kCode, "password123");
-  EXPECT_EQ(r.result(), http::status::bad_request);
+  EXPECT_EQ(r.result(), status::bad_request);
   EXPECT_EQ(Body(r)["error"]["rule"], "password_policy");
   EXPECT_FALSE(*store_->IsPaired());
 }
@@ -204,76 +310,389 @@ TEST_F(DeviceServiceTest, PairingLocksAfterTwentyFailures) {
   int throttled = 0;
   for (int i = 0; i < 20; ++i) {
     Response r = Pair(kCode + 1);
-    if (r.result() == http::status::too_many_requests) {
+    while (r.result() == status::too_many_requests) {
       ++throttled;
-      clock_.Advance(std::chrono::seconds(
-          std::stoi(std::string(r[http::field::retry_after]))));
+      clock_.Advance(std::chrono::seconds(RetryAfter(r)));
       r = Pair(kCode + 1);
     }
-    ASSERT_EQ(r.result(), http::status::unauthorized) << i;
+    ASSERT_EQ(r.result(), status::unauthorized) << i;
   }
   EXPECT_GT(throttled, 0);
+  EXPECT_EQ(Count("pairing_locked"), 1u);
   clock_.Advance(std::chrono::minutes(59));
   Response locked = Pair(kCode);
-  EXPECT_EQ(locked.result(), http::status::too_many_requests);
+  EXPECT_EQ(locked.result(), status::too_many_requests);
   clock_.Advance(std::chrono::minutes(2));
-  EXPECT_EQ(Pair(kCode).result(), http::status::ok);
+  EXPECT_EQ(Pair(kCode).result(), status::ok);
+}
+
+// An online guesser that checks each guess against confirm_v itself and
+// never sends confirm: every exchange counts, so it meets the delays and
+// the lock like anyone else.
+TEST_F(DeviceServiceTest, AGuesserThatNeverConfirmsIsDelayedThenLocked) {
+  auto guess = [&]() -> Response {
+    Response begin = Send(verb::post, "/v1/pair/begin", "{}");
+    if (begin.result() != status::ok) return begin;
+    sp::Prover prover = MakeProver(kCode + 1, Body(begin));
+    schema::Json ex = {{"share_p", Base64Encode(prover.share_p())}};
+    Response exchange = Send(verb::post, "/v1/pair/exchange", ex.dump());
+    if (exchange.result() == status::ok) {
+      auto e = Body(exchange);
+      // The guess is checked here, on the guesser's side.
+      EXPECT_FALSE(prover
+                       .Finish(*Base64Decode(e["share_v"].get<std::string>()),
+                               *Base64Decode(e["confirm_v"].get<std::string>()))
+                       .ok());
+    }
+    return exchange;
+  };
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    EXPECT_EQ(guess().result(), status::ok) << attempt;
+  }
+  // The fourth attempt waits.
+  Response fourth = guess();
+  ASSERT_EQ(fourth.result(), status::too_many_requests);
+  EXPECT_EQ(RetryAfter(fourth), 1);
+  for (int attempt = 4; attempt <= 20; ++attempt) {
+    Response r = guess();
+    while (r.result() == status::too_many_requests) {
+      ASSERT_EQ(Count("pairing_locked"), 0u) << attempt;
+      clock_.Advance(std::chrono::seconds(RetryAfter(r)));
+      r = guess();
+    }
+    ASSERT_EQ(r.result(), status::ok) << attempt;
+  }
+  EXPECT_EQ(Count("pairing_locked"), 1u);
+  // Locked: not even the right code gets an exchange, for an hour.
+  clock_.Advance(std::chrono::minutes(10));
+  Response locked = Pair(kCode);
+  EXPECT_EQ(locked.result(), status::too_many_requests);
+  EXPECT_GE(RetryAfter(locked), 3000);
+  EXPECT_FALSE(*store_->IsPaired());
+  // Each abandoned attempt was reported with the count so far.
+  std::vector<int64_t> counts;
+  for (const Seen& s : events_) {
+    if (s.kind == "pairing_failed") counts.push_back(s.failures);
+  }
+  ASSERT_EQ(counts.size(), 20u);
+  for (size_t i = 0; i < counts.size(); ++i)
+    EXPECT_EQ(counts[i], int64_t(i + 1));
+}
+
+TEST_F(DeviceServiceTest, ASuccessfulPairingGivesItsCountBack) {
+  ASSERT_EQ(Pair(kCode + 1).result(), status::unauthorized);
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  // One failure is left, so a reset and a new pairing go ahead at once.
+  ASSERT_EQ(As(owner_key_, verb::post, "/v1/reset").result(), status::ok);
+  EXPECT_EQ(Pair(kCode + 1).result(), status::unauthorized);
+  EXPECT_EQ(Pair(kCode + 1).result(), status::unauthorized);
+  EXPECT_EQ(Pair(kCode + 1).result(), status::too_many_requests);
+}
+
+// A crash between the device's commit and its reply: the client pairs
+// again with the same key, and the device answers as before.
+TEST_F(DeviceServiceTest,
+       PairingAgainWithTheSameKeyCompletesAndChangesNothing) {
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  auto before = *store_->Owners();
+  peer_.client_key_fingerprint = owner_key_.public_key().Fingerprint();
+  Response again = Pair(kCode, "a different password 99", nullptr, "other");
+  ASSERT_EQ(again.result(), status::ok) << again.body();
+  EXPECT_EQ(Body(again)["owner"], "alice");
+  EXPECT_EQ(Body(again)["serial"], "SN-TEST-1");
+  EXPECT_EQ(Body(again)["device_fingerprint"], "ab");
+  auto after = *store_->Owners();
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after[0].name, "alice");
+  // The password did not change.
+  EXPECT_EQ(Login("alice", kAlicePassword).result(), status::ok);
+  EXPECT_EQ(Count("paired_again"), 1u);
+
+  // The code must be proven again; a wrong one is a failure like any other.
+  Response wrong = Pair(kCode + 1);
+  EXPECT_EQ(wrong.result(), status::unauthorized);
+  EXPECT_EQ(Count("pairing_failed"), 1u);
+}
+
+TEST_F(DeviceServiceTest, PairingAgainNeedsTheRegisteredKeyOnTheConnection) {
+  ASSERT_EQ(Pair(kCode).result(), status::ok);
+  // A certificate that is no owner's: refused at begin.
+  peer_.client_key_fingerprint = bob_key_.public_key().Fingerprint();
+  EXPECT_EQ(Pair(kCode, "", &bob_key_, "bob").result(), status::conflict);
+  // The owner's certificate, but another key to register: refused.
+  peer_.client_key_fingerprint = owner_key_.public_key().Fingerprint();
+  Response other = Pair(kCode, "", &bob_key_, "bob");
+  EXPECT_EQ(other.result(), status::conflict);
+  EXPECT_EQ(Body(other)["error"]["rule"], "already_paired");
+  EXPECT_EQ(store_->Owners()->size(), 1u);
 }
 
 TEST_F(DeviceServiceTest, PasswordLoginIsThrottledButNeverLocksOutForGood) {
-  ASSERT_EQ(Pair(kCode, "correct horse battery staple 7").result(),
-            http::status::ok);
-  const std::string wrong = R"({"password": "not the password at all"})";
-  const std::string right = R"({"password": "correct horse battery staple 7"})";
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
   Response r;
   int failures = 0;
   for (; failures < 12; ++failures) {
-    r = Send(http::verb::post, "/v1/login", wrong);
-    if (r.result() == http::status::too_many_requests) break;
-    ASSERT_EQ(r.result(), http::status::unauthorized);
+    r = Login("alice", "not the password at all");
+    if (r.result() == status::too_many_requests) break;
+    ASSERT_EQ(r.result(), status::unauthorized);
   }
-  ASSERT_EQ(r.result(), http::status::too_many_requests);
-  int retry = std::stoi(std::string(r[http::field::retry_after]));
+  ASSERT_EQ(r.result(), status::too_many_requests);
+  int retry = RetryAfter(r);
   EXPECT_GE(retry, 1);
-  // Even the right password waits...
-  EXPECT_EQ(Send(http::verb::post, "/v1/login", right).result(),
-            http::status::too_many_requests);
+  // Even the right password waits, without a device cookie...
+  EXPECT_EQ(Login("alice", kAlicePassword).result(), status::too_many_requests);
   // ...but only until the delay passes.
   clock_.Advance(std::chrono::seconds(retry));
-  Response ok = Send(http::verb::post, "/v1/login", right);
-  ASSERT_EQ(ok.result(), http::status::ok) << ok.body();
+  Response ok = Login("alice", kAlicePassword);
+  ASSERT_EQ(ok.result(), status::ok) << ok.body();
   std::string token = Body(ok)["token"];
-  EXPECT_EQ(Send(http::verb::get, "/v1/state", "", "", token).result(),
-            http::status::service_unavailable);  // authenticated; no app here
-  EXPECT_EQ(Send(http::verb::get, "/v1/state", "", "", "forged").result(),
-            http::status::unauthorized);
+  EXPECT_EQ(Body(ok)["owner"], "alice");
+  EXPECT_EQ(Body(ok)["role"], "admin");
+  EXPECT_EQ(Send(verb::get, "/v1/state", "", "", token).result(),
+            status::service_unavailable);  // authenticated; no app here
+  EXPECT_EQ(Send(verb::get, "/v1/state", "", "", "forged").result(),
+            status::unauthorized);
   clock_.Advance(std::chrono::hours(13));
-  EXPECT_EQ(Send(http::verb::get, "/v1/state", "", "", token).result(),
-            http::status::unauthorized);
+  EXPECT_EQ(Send(verb::get, "/v1/state", "", "", token).result(),
+            status::unauthorized);
+}
+
+TEST_F(DeviceServiceTest, LoginNamesTheOwnerAndTellsNoOneWhichNamesExist) {
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  Response unknown = Login("mallory", kAlicePassword);
+  Response wrong = Login("alice", "not the password at all");
+  EXPECT_EQ(unknown.result(), status::unauthorized);
+  EXPECT_EQ(wrong.result(), status::unauthorized);
+  EXPECT_EQ(Body(unknown)["error"], Body(wrong)["error"]);
+  // The old body without the owner is refused, naming the field.
+  Response old = Send(verb::post, "/v1/login",
+                      R"({"password": "correct horse battery staple 7"})");
+  EXPECT_EQ(old.result(), status::bad_request);
+  EXPECT_EQ(Body(old)["error"]["field"], "/owner");
+  EXPECT_EQ(Body(old)["error"]["rule"], "required");
+}
+
+TEST_F(DeviceServiceTest, ATokenAuthenticatesAsTheOwnerWhoLoggedIn) {
+  PairAliceAndBob();
+  Response bob = Login("bob", kBobPassword);
+  ASSERT_EQ(bob.result(), status::ok);
+  std::string token = Body(bob)["token"];
+  Response owners = Send(verb::get, "/v1/owners", "", "", token);
+  ASSERT_EQ(owners.result(), status::ok);
+  EXPECT_EQ(Body(owners)["you"], "bob");
+  // Bob's token is a member's: it cannot reset the device.
+  EXPECT_EQ(Send(verb::post, "/v1/reset", "", "", token).result(),
+            status::forbidden);
+  EXPECT_TRUE(*store_->IsPaired());
+}
+
+TEST_F(DeviceServiceTest, AMemberCannotResetOrChangeTheAdministratorsPassword) {
+  PairAliceAndBob();
+  Response reset = As(bob_key_, verb::post, "/v1/reset");
+  EXPECT_EQ(reset.result(), status::forbidden);
+  EXPECT_EQ(Body(reset)["error"]["code"], "permission_denied");
+  Response change = As(bob_key_, verb::put, "/v1/owners/alice/password",
+                       R"({"password": "bob now owns this device 1"})");
+  EXPECT_EQ(change.result(), status::forbidden);
+  EXPECT_EQ(As(bob_key_, verb::delete_, "/v1/owners/alice").result(),
+            status::forbidden);
+  EXPECT_EQ(Count("access_denied"), 3u);
+  EXPECT_TRUE(*store_->IsPaired());
+  EXPECT_EQ(store_->Owners()->size(), 2u);
+  EXPECT_EQ(Login("alice", kAlicePassword).result(), status::ok);
+  EXPECT_NE(Login("alice", "bob now owns this device 1").result(), status::ok);
+
+  // A member controls the device and its own credentials.
+  EXPECT_EQ(As(bob_key_, verb::put, "/v1/owner/password",
+               R"({"password": "bobs own new secret 42"})")
+                .result(),
+            status::no_content);
+  EXPECT_EQ(As(bob_key_, verb::put, "/v1/owners/bob/password",
+               R"({"password": "and again it changes 43"})")
+                .result(),
+            status::no_content);
+  EXPECT_EQ(Login("bob", "and again it changes 43").result(), status::ok);
+  EXPECT_EQ(As(bob_key_, verb::get, "/v1/state").result(),
+            status::service_unavailable);  // allowed; there is no app
+}
+
+TEST_F(DeviceServiceTest, AnAdministratorManagesTheOwners) {
+  PairAliceAndBob();
+  Response list = As(owner_key_, verb::get, "/v1/owners");
+  ASSERT_EQ(list.result(), status::ok);
+  auto owners = Body(list)["owners"];
+  ASSERT_EQ(owners.size(), 2u);
+  EXPECT_EQ(owners[0]["name"], "alice");
+  EXPECT_EQ(owners[0]["role"], "admin");
+  EXPECT_EQ(owners[1]["name"], "bob");
+  EXPECT_EQ(owners[1]["role"], "member");
+  EXPECT_EQ(owners[1]["key"], bob_key_.public_key().Fingerprint());
+
+  // Alice sets Bob's password; Bob's sessions end with it.
+  Response bob_login = Login("bob", kBobPassword);
+  std::string bob_token = Body(bob_login)["token"];
+  Response alice_login = Login("alice", kAlicePassword);
+  std::string alice_token = Body(alice_login)["token"];
+  EXPECT_EQ(As(owner_key_, verb::put, "/v1/owners/bob/password",
+               R"({"password": "set for bob by alice 77"})")
+                .result(),
+            status::no_content);
+  EXPECT_EQ(Send(verb::get, "/v1/owners", "", "", bob_token).result(),
+            status::unauthorized);
+  EXPECT_EQ(Send(verb::get, "/v1/owners", "", "", alice_token).result(),
+            status::ok);
+  EXPECT_EQ(Login("bob", "set for bob by alice 77").result(), status::ok);
+  EXPECT_EQ(As(owner_key_, verb::put, "/v1/owners/nobody/password",
+               R"({"password": "set for bob by alice 77"})")
+                .result(),
+            status::not_found);
+
+  // The last administrator stays; Bob can be removed.
+  Response last = As(owner_key_, verb::delete_, "/v1/owners/alice");
+  EXPECT_EQ(last.result(), status::conflict);
+  EXPECT_EQ(Body(last)["error"]["rule"], "last_admin");
+  EXPECT_EQ(As(owner_key_, verb::delete_, "/v1/owners/bob").result(),
+            status::no_content);
+  EXPECT_EQ(As(owner_key_, verb::delete_, "/v1/owners/bob").result(),
+            status::not_found);
+  EXPECT_EQ(As(bob_key_, verb::get, "/v1/owners").result(),
+            status::unauthorized);
+  EXPECT_EQ(store_->Owners()->size(), 1u);
+  EXPECT_EQ(Count("owner_removed"), 1u);
+  EXPECT_EQ(Count("password_changed"), 1u);
+}
+
+TEST_F(DeviceServiceTest, LogoutEndsTheSession) {
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  std::string first = Body(Login("alice", kAlicePassword))["token"];
+  std::string second = Body(Login("alice", kAlicePassword))["token"];
+  EXPECT_EQ(Send(verb::post, "/v1/logout", "", "", first).result(),
+            status::no_content);
+  EXPECT_EQ(Send(verb::get, "/v1/owners", "", "", first).result(),
+            status::unauthorized);
+  EXPECT_EQ(Send(verb::post, "/v1/logout", "", "", first).result(),
+            status::unauthorized);
+  // Only that session.
+  EXPECT_EQ(Send(verb::get, "/v1/owners", "", "", second).result(), status::ok);
+  EXPECT_EQ(Count("logout"), 1u);
+}
+
+TEST_F(DeviceServiceTest, SessionsSurviveARestartOfTheService) {
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  std::string token = Body(Login("alice", kAlicePassword))["token"];
+  ServiceOptions options;
+  options.password_hash = auth::MinimumHashParams();
+  peer_ = Peer();
+  service_ = std::make_unique<DeviceService>(
+      testing::MakeTestFacts("SN-TEST-1", kCode, kSalt), *store_, nullptr,
+      clock_, SystemRng(), options, bus_);
+  ASSERT_TRUE(service_->Init().ok());
+  Response r = Send(verb::get, "/v1/owners", "", "", token);
+  ASSERT_EQ(r.result(), status::ok);
+  EXPECT_EQ(Body(r)["you"], "alice");
+}
+
+// 64 addresses guess passwords as fast as they are let. Strangers soon
+// wait; the owner with the device cookie from an earlier login does not.
+TEST_F(DeviceServiceTest, ADeviceCookieLetsTheOwnerInDuringASpray) {
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  Response first = Login("alice", kAlicePassword);
+  ASSERT_EQ(first.result(), status::ok);
+  const std::string cookie = Body(first)["device_cookie"];
+  EXPECT_EQ(cookie.size(), 43u);
+  std::string set_cookie(first[http::field::set_cookie]);
+  EXPECT_EQ(set_cookie.find("__Host-warden_device=" + cookie + ";"), 0u);
+  for (const char* attr : {"Secure", "HttpOnly", "SameSite=Strict", "Path=/"}) {
+    EXPECT_NE(set_cookie.find(attr), std::string::npos) << attr;
+  }
+
+  int refused = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 2; i < 66; ++i) {
+      Response r = Login("alice", "spray guess " + std::to_string(round),
+                         "127.0.0." + std::to_string(i));
+      if (r.result() == status::too_many_requests) ++refused;
+    }
+  }
+  EXPECT_GT(refused, 100);
+  // Without the cookie even the right password waits...
+  EXPECT_EQ(Login("alice", kAlicePassword, "127.0.0.1").result(),
+            status::too_many_requests);
+  // ...with it, the owner is in at the first try, by body or by Cookie.
+  Response owner = Login("alice", kAlicePassword, "127.0.0.1", cookie);
+  ASSERT_EQ(owner.result(), status::ok) << owner.body();
+  EXPECT_EQ(Body(owner)["device_cookie"], cookie);
+  Request req(verb::post, "/v1/login", 11);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::cookie, "theme=dark; __Host-warden_device=" + cookie);
+  req.body() =
+      schema::Json{{"owner", "alice"}, {"password", kAlicePassword}}.dump();
+  req.prepare_payload();
+  boost::asio::io_context io;
+  Response browser;
+  Peer peer;
+  peer.address = "127.0.0.1";
+  boost::asio::co_spawn(io, service_->Handle(std::move(req), peer),
+                        [&](std::exception_ptr, Response r) { browser = r; });
+  io.run();
+  EXPECT_EQ(browser.result(), status::ok) << browser.body();
+}
+
+TEST_F(DeviceServiceTest, ADeviceCookieIsBoundToItsOwnerAndRevokedByFailures) {
+  PairAliceAndBob();
+  const std::string cookie = Body(Login("bob", kBobPassword))["device_cookie"];
+  // Bob's cookie does not put a login for Alice on its throttle: that is a
+  // stranger's login, and those are throttled per address.
+  for (int i = 0; i < 12; ++i) {
+    Login("alice", "guessing alice " + std::to_string(i), "127.0.0.9", cookie);
+  }
+  EXPECT_EQ(Login("alice", kAlicePassword, "127.0.0.9", cookie).result(),
+            status::too_many_requests);
+  // Failures with the cookie for its own owner are throttled per cookie and
+  // revoke it after ten.
+  int failures = 0;
+  while (failures < 10) {
+    Response r = Login("bob", "wrong for bob", "127.0.0.7", cookie);
+    if (r.result() == status::too_many_requests) {
+      clock_.Advance(std::chrono::seconds(RetryAfter(r)));
+      continue;
+    }
+    ASSERT_EQ(r.result(), status::unauthorized);
+    ++failures;
+  }
+  EXPECT_EQ(Count("device_cookie_revoked"), 1u);
+  clock_.Advance(std::chrono::hours(1));
+  Response after = Login("bob", kBobPassword, "127.0.0.7", cookie);
+  ASSERT_EQ(after.result(), status::ok);
+  EXPECT_NE(Body(after)["device_cookie"], cookie);  // a new one
 }
 
 TEST_F(DeviceServiceTest, BadRequestsAreAnsweredPrecisely) {
-  EXPECT_EQ(Send(http::verb::get, "/nope").result(), http::status::not_found);
-  Response m = Send(http::verb::delete_, "/v1/info");
-  EXPECT_EQ(m.result(), http::status::method_not_allowed);
+  EXPECT_EQ(Send(verb::get, "/nope").result(), status::not_found);
+  Response m = Send(verb::delete_, "/v1/info");
+  EXPECT_EQ(m.result(), status::method_not_allowed);
   EXPECT_EQ(m[http::field::allow], "GET");
-  EXPECT_EQ(
-      Send(http::verb::post, "/v1/pair/begin", "{}", "text/plain").result(),
-      http::status::unsupported_media_type);
-  Response deep = Send(http::verb::post, "/v1/pair/begin",
+  EXPECT_EQ(Send(verb::post, "/v1/pair/begin", "{}", "text/plain").result(),
+            status::unsupported_media_type);
+  Response deep = Send(verb::post, "/v1/pair/begin",
                        std::string(40, '[') + std::string(40, ']'));
-  EXPECT_EQ(deep.result(), http::status::bad_request);
+  EXPECT_EQ(deep.result(), status::bad_request);
   EXPECT_EQ(Body(deep)["error"]["rule"], "max_depth");
-  Response extra = Send(http::verb::post, "/v1/pair/begin", R"({"x":1})");
-  EXPECT_EQ(extra.result(), http::status::bad_request);
-  Response seq =
-      Send(http::verb::post, "/v1/pair/exchange", R"({"share_p":"AAAA"})");
-  EXPECT_EQ(seq.result(), http::status::conflict);
-  EXPECT_EQ(Send(http::verb::get, "/v1/capabilities").result(),
-            http::status::unauthorized);
-  EXPECT_EQ(
-      Send(http::verb::put, "/v1/state/setpoint", R"({"value":1})").result(),
-      http::status::unauthorized);
+  Response extra = Send(verb::post, "/v1/pair/begin", R"({"x":1})");
+  EXPECT_EQ(extra.result(), status::bad_request);
+  Response seq = Send(verb::post, "/v1/pair/exchange", R"({"share_p":"AAAA"})");
+  EXPECT_EQ(seq.result(), status::conflict);
+  Response missing = Send(verb::post, "/v1/pair/exchange", R"({})");
+  EXPECT_EQ(Body(missing)["error"]["field"], "/share_p");
+  EXPECT_EQ(Body(missing)["error"]["rule"], "required");
+  Response type = Send(verb::post, "/v1/pair/confirm",
+                       R"({"confirm_p": 1, "client_key": "", "key_proof": "",
+                           "name": "x"})");
+  EXPECT_EQ(Body(type)["error"]["field"], "/confirm_p");
+  EXPECT_EQ(Body(type)["error"]["rule"], "type");
+  EXPECT_EQ(Send(verb::get, "/v1/capabilities").result(), status::unauthorized);
+  EXPECT_EQ(Send(verb::put, "/v1/state/setpoint", R"({"value":1})").result(),
+            status::unauthorized);
   EXPECT_FALSE(*store_->IsPaired());
 }
 

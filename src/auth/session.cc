@@ -54,38 +54,46 @@ std::ptrdiff_t SessionTable::Find(const Hash& hash) const {
   return found;
 }
 
-Result<Session> SessionTable::Create() {
+Result<Session> SessionTable::Create(int64_t owner_id) {
   Bytes raw(kTokenBytes);
   if (Status s = rng_.Fill(raw); !s.ok()) {
     sodium_memzero(raw.data(), raw.size());
     return s.WithContext("session token");
   }
-  Session session{Base64UrlEncode(raw), clock_.Now() + lifetime_};
+  Session session{Base64UrlEncode(raw), clock_.Now() + lifetime_, owner_id};
   sodium_memzero(raw.data(), raw.size());
 
   DropExpired();
   while (entries_.size() >= max_sessions_) entries_.erase(entries_.begin());
   entries_.push_back(Entry{HashToken(session.token), session.expires_at,
-                           clock_.Monotonic() + lifetime_});
+                           clock_.Monotonic() + lifetime_, owner_id});
   return session;
 }
 
-bool SessionTable::Validate(std::string_view token) {
+std::optional<int64_t> SessionTable::Validate(std::string_view token) {
   // The length of a token is public; anything else cannot be one.
-  if (token.size() != kTokenChars) return false;
+  if (token.size() != kTokenChars) return std::nullopt;
   const std::ptrdiff_t i = Find(HashToken(token));
-  if (i < 0) return false;
+  if (i < 0) return std::nullopt;
   if (!Live(entries_[static_cast<size_t>(i)])) {
     entries_.erase(entries_.begin() + i);
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return entries_[static_cast<size_t>(i)].owner_id;
 }
 
 void SessionTable::Revoke(std::string_view token) {
   if (token.size() != kTokenChars) return;
   const std::ptrdiff_t i = Find(HashToken(token));
   if (i >= 0) entries_.erase(entries_.begin() + i);
+}
+
+void SessionTable::RevokeOwner(int64_t owner_id) {
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [owner_id](const Entry& e) {
+                                  return e.owner_id == owner_id;
+                                }),
+                 entries_.end());
 }
 
 void SessionTable::RevokeAll() { entries_.clear(); }
@@ -99,7 +107,9 @@ size_t SessionTable::size() const {
 std::vector<ExportedSession> SessionTable::Export() const {
   std::vector<ExportedSession> out;
   for (const Entry& e : entries_) {
-    if (Live(e)) out.emplace_back(HexEncode(e.hash), UnixSeconds(e.expires_at));
+    if (Live(e)) {
+      out.push_back({HexEncode(e.hash), UnixSeconds(e.expires_at), e.owner_id});
+    }
   }
   return out;
 }
@@ -109,7 +119,7 @@ Status SessionTable::Import(const std::vector<ExportedSession>& sessions) {
   const MonoTime mono_now = clock_.Monotonic();
   std::vector<Entry> fresh;
   for (size_t i = 0; i < sessions.size(); ++i) {
-    const auto& [hex, expires_unix] = sessions[i];
+    const auto& [hex, expires_unix, owner_id] = sessions[i];
     const std::string where = "session " + std::to_string(i);
     if (hex.size() != 2 * Hash().size()) {
       return DataLossError(where + ": hash is not 64 hex digits");
@@ -126,6 +136,7 @@ Status SessionTable::Import(const std::vector<ExportedSession>& sessions) {
     Entry e{};
     std::copy(bytes->begin(), bytes->end(), e.hash.begin());
     e.expires_at = expires_at;
+    e.owner_id = owner_id;
     // A wall clock that is behind (no RTC, before NTP) would make the
     // remaining time look long; never allow more than one lifetime.
     const auto remaining = std::min<std::chrono::nanoseconds>(

@@ -1,4 +1,5 @@
-// Login sessions: the bearer tokens POST /v1/login hands out.
+// Login sessions: the bearer tokens POST /v1/login hands out. Each belongs
+// to the one owner who logged in, and authenticates as that owner only.
 //
 // A token is 32 random bytes in base64url (43 characters). The table keeps
 // only each token's SHA-256, so neither a memory dump nor the persisted
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,11 +34,15 @@ namespace warden::auth {
 struct Session {
   std::string token;  // give to the client; the table does not keep it
   WallTime expires_at;
+  int64_t owner_id = 0;
 };
 
-// A persisted session: lowercase hex SHA-256 of the token, and the expiry
-// in Unix seconds.
-using ExportedSession = std::pair<std::string, int64_t>;
+// A persisted session.
+struct ExportedSession {
+  std::string token_hash;  // lowercase hex SHA-256 of the token
+  int64_t expires_at = 0;  // Unix seconds
+  int64_t owner_id = 0;    // the owner it authenticates as
+};
 
 class SessionTable {
  public:
@@ -49,19 +55,24 @@ class SessionTable {
                std::chrono::seconds lifetime = std::chrono::hours(12),
                size_t max_sessions = 64);
 
-  // Starts a session. When the table is full, the session created (or
-  // imported) first is ended. Errors: whatever the Rng reports; the table
-  // is unchanged then.
-  Result<Session> Create();
+  // Starts a session for `owner_id`. When the table is full, the session
+  // created (or imported) first is ended. Errors: whatever the Rng
+  // reports; the table is unchanged then.
+  Result<Session> Create(int64_t owner_id);
 
-  // True when `token` belongs to a live session. An expired session is
-  // removed and gives false. Compares hashes in constant time.
-  bool Validate(std::string_view token);
+  // The owner of the live session `token` belongs to, or nullopt. An
+  // expired session is removed and gives nullopt. Compares hashes in
+  // constant time.
+  std::optional<int64_t> Validate(std::string_view token);
 
   // Ends the session of `token`, if any (logout).
   void Revoke(std::string_view token);
 
-  // Ends every session (owner reset, password change).
+  // Ends every session of one owner (their password changed, or they were
+  // removed).
+  void RevokeOwner(int64_t owner_id);
+
+  // Ends every session (owner reset).
   void RevokeAll();
 
   // Live (unexpired) sessions.
@@ -82,6 +93,7 @@ class SessionTable {
     Hash hash;
     WallTime expires_at;
     MonoTime mono_deadline;
+    int64_t owner_id;
   };
 
   static Hash HashToken(std::string_view token);

@@ -35,7 +35,7 @@ std::string Sha256Hex(std::string_view s) {
 TEST(SessionTable, CreateAndValidate) {
   FakeClock clock;
   SessionTable table(clock, SystemRng());
-  Result<Session> s = table.Create();
+  Result<Session> s = table.Create(1);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->token.size(), 43u);
   Result<Bytes> raw = Base64UrlDecode(s->token);
@@ -55,7 +55,7 @@ TEST(SessionTable, CreateAndValidate) {
 TEST(SessionTable, ExpiresAfterLifetime) {
   FakeClock clock;
   SessionTable table(clock, SystemRng());
-  Result<Session> s = table.Create();
+  Result<Session> s = table.Create(1);
   ASSERT_TRUE(s.ok());
   clock.Advance(hours(12) - seconds(1));
   EXPECT_TRUE(table.Validate(s->token));
@@ -68,7 +68,7 @@ TEST(SessionTable, ExpiresAfterLifetime) {
 TEST(SessionTable, SettingTheWallClockBackDoesNotExtendASession) {
   FakeClock clock;
   SessionTable table(clock, SystemRng(), hours(1));
-  Result<Session> s = table.Create();
+  Result<Session> s = table.Create(1);
   ASSERT_TRUE(s.ok());
   clock.Advance(minutes(61));
   clock.SetWall(clock.Now() - hours(5));
@@ -78,8 +78,8 @@ TEST(SessionTable, SettingTheWallClockBackDoesNotExtendASession) {
 TEST(SessionTable, RevokeEndsOneSession) {
   FakeClock clock;
   SessionTable table(clock, SystemRng());
-  Result<Session> a = table.Create();
-  Result<Session> b = table.Create();
+  Result<Session> a = table.Create(1);
+  Result<Session> b = table.Create(1);
   ASSERT_TRUE(a.ok() && b.ok());
   table.Revoke(a->token);
   EXPECT_FALSE(table.Validate(a->token));
@@ -92,7 +92,7 @@ TEST(SessionTable, RevokeAllEndsEverySession) {
   FakeClock clock;
   SessionTable table(clock, SystemRng());
   std::vector<std::string> tokens;
-  for (int i = 0; i < 5; ++i) tokens.push_back(table.Create()->token);
+  for (int i = 0; i < 5; ++i) tokens.push_back(table.Create(1)->token);
   table.RevokeAll();
   EXPECT_EQ(table.size(), 0u);
   for (const std::string& t : tokens) EXPECT_FALSE(table.Validate(t));
@@ -103,7 +103,7 @@ TEST(SessionTable, FullTableDropsTheOldestSession) {
   SessionTable table(clock, SystemRng(), hours(12), 3);
   std::vector<std::string> tokens;
   for (int i = 0; i < 4; ++i) {
-    tokens.push_back(table.Create()->token);
+    tokens.push_back(table.Create(1)->token);
     clock.Advance(seconds(1));
   }
   EXPECT_EQ(table.size(), 3u);
@@ -118,7 +118,7 @@ TEST(SessionTable, TokensAreUnique) {
   SessionTable table(clock, SystemRng(), hours(12), 1000);
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
-    Result<Session> s = table.Create();
+    Result<Session> s = table.Create(1);
     ASSERT_TRUE(s.ok());
     EXPECT_TRUE(seen.insert(s->token).second);
   }
@@ -128,24 +128,44 @@ TEST(SessionTable, FailedRandomnessChangesNothing) {
   FakeClock clock;
   FlakyRng rng;
   SessionTable table(clock, rng, hours(12), 1);
-  Result<Session> s = table.Create();
+  Result<Session> s = table.Create(1);
   ASSERT_TRUE(s.ok());
   rng.fail = true;
-  Result<Session> t = table.Create();
+  Result<Session> t = table.Create(1);
   EXPECT_EQ(t.status().code(), Code::kIo);
   EXPECT_TRUE(table.Validate(s->token));
+}
+
+TEST(SessionTable, ASessionAuthenticatesAsTheOwnerWhoLoggedIn) {
+  FakeClock clock;
+  SessionTable table(clock, SystemRng());
+  std::string alice = table.Create(1)->token;
+  std::string bob = table.Create(2)->token;
+  EXPECT_EQ(table.Validate(alice), std::optional<int64_t>(1));
+  EXPECT_EQ(table.Validate(bob), std::optional<int64_t>(2));
+  // One owner's sessions end without touching the other's.
+  table.RevokeOwner(1);
+  EXPECT_FALSE(table.Validate(alice));
+  EXPECT_EQ(table.Validate(bob), std::optional<int64_t>(2));
+  // The owner survives a restart with the session.
+  std::vector<ExportedSession> saved = table.Export();
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved[0].owner_id, 2);
+  SessionTable after(clock, SystemRng());
+  ASSERT_TRUE(after.Import(saved).ok());
+  EXPECT_EQ(after.Validate(bob), std::optional<int64_t>(2));
 }
 
 TEST(SessionTable, ExportHoldsOnlyHashes) {
   FakeClock clock;
   SessionTable table(clock, SystemRng());
-  Result<Session> s = table.Create();
+  Result<Session> s = table.Create(1);
   ASSERT_TRUE(s.ok());
   std::vector<ExportedSession> out = table.Export();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].first, Sha256Hex(s->token));
-  EXPECT_EQ(out[0].first.find(s->token), std::string::npos);
-  EXPECT_EQ(out[0].second, UnixSeconds(s->expires_at));
+  EXPECT_EQ(out[0].token_hash, Sha256Hex(s->token));
+  EXPECT_EQ(out[0].token_hash.find(s->token), std::string::npos);
+  EXPECT_EQ(out[0].expires_at, UnixSeconds(s->expires_at));
 }
 
 TEST(SessionTable, SessionsSurviveARestartThroughExportImport) {
@@ -154,7 +174,7 @@ TEST(SessionTable, SessionsSurviveARestartThroughExportImport) {
   std::string token;
   {
     SessionTable before(clock, SystemRng());
-    token = before.Create()->token;
+    token = before.Create(1)->token;
     saved = before.Export();
   }
   clock.Advance(hours(1));
@@ -177,8 +197,8 @@ TEST(SessionTable, ImportSkipsExpiredAndKeepsTheNewest) {
                   .ok());
   std::vector<ExportedSession> out = table.Export();
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].second, now + 300);
-  EXPECT_EQ(out[1].second, now + 200);
+  EXPECT_EQ(out[0].expires_at, now + 300);
+  EXPECT_EQ(out[1].expires_at, now + 200);
 }
 
 TEST(SessionTable, ImportNeverOutlivesOneLifetime) {
@@ -186,7 +206,7 @@ TEST(SessionTable, ImportNeverOutlivesOneLifetime) {
   // the stored expiry looks far away. One lifetime of uptime still ends it.
   FakeClock clock;
   SessionTable before(clock, SystemRng(), hours(12));
-  const std::string token = before.Create()->token;
+  const std::string token = before.Create(1)->token;
   const std::vector<ExportedSession> saved = before.Export();
   clock.SetWall(FromUnixSeconds(0));
   SessionTable after(clock, SystemRng(), hours(12));
@@ -199,7 +219,7 @@ TEST(SessionTable, ImportNeverOutlivesOneLifetime) {
 TEST(SessionTable, CorruptImportLeavesTableUntouched) {
   FakeClock clock;
   SessionTable table(clock, SystemRng());
-  const std::string token = table.Create()->token;
+  const std::string token = table.Create(1)->token;
   const int64_t later = UnixSeconds(clock.Now()) + 60;
   EXPECT_EQ(table.Import({{Sha256Hex("x"), later}, {"zz", later}}).code(),
             Code::kDataLoss);

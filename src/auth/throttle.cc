@@ -97,6 +97,11 @@ void Throttle::RecordFailure(std::string_view client) {
   clients_.emplace(last->client, last);
 }
 
+int Throttle::failures(std::string_view client) const {
+  auto it = clients_.find(client);
+  return it == clients_.end() ? 0 : it->second->failures;
+}
+
 void Throttle::RecordSuccess(std::string_view client) {
   auto it = clients_.find(client);
   if (it == clients_.end()) return;
@@ -157,10 +162,10 @@ void PairingGuard::RecordFailure() {
   if (failures_ >= policy_.max_failures) locked_until_ = now + policy_.lockout;
 }
 
-void PairingGuard::RecordSuccess() {
+void PairingGuard::Refund() {
   ResetIfLockExpired();
-  if (locked_until_.has_value()) return;
-  failures_ = 0;
+  if (locked_until_.has_value() || failures_ == 0) return;
+  --failures_;
 }
 
 }  // namespace warden::auth

@@ -8,11 +8,14 @@
 // abuse for denial of service.
 //
 // PairingGuard protects the setup code printed on the label, which has far
-// less entropy than a password: after 20 failures pairing is locked for an
-// hour. Its state lives in memory on purpose: power-cycling the unit (or
-// restarting wardend) clears it, which is how an owner who lost the race
-// with an attacker recovers, and it costs an attacker a reboot he cannot
-// trigger remotely. An attacker therefore gets at most 20 guesses per hour.
+// less entropy than a password: three attempts go at once, the fourth
+// waits, and after 20 failures pairing is locked for an hour. What counts
+// as a failure is decided by pairing/attempts.h: every exchange counts the
+// moment it is made, and a proven code gives its count back (Refund). Its state
+// lives in memory on purpose: power-cycling the unit (or restarting wardend)
+// clears it, which is how an owner who lost the race with an attacker recovers,
+// and it costs an attacker a reboot he cannot trigger remotely. An attacker
+// therefore gets at most 20 guesses per hour.
 //
 // Time comes from Clock::Monotonic(), so wall-clock steps change nothing.
 // Neither class is thread-safe; the daemon calls them from its event loop.
@@ -75,6 +78,10 @@ class Throttle {
   // window keeps counting the failures already made.
   void RecordSuccess(std::string_view client);
 
+  // Failures `client` has made since its last success (0 for a client not
+  // tracked, or forgotten).
+  int failures(std::string_view client) const;
+
   // Number of clients with a failure history (at most max_tracked_clients).
   size_t tracked_clients() const { return clients_.size(); }
 
@@ -107,10 +114,12 @@ class PairingGuard {
     // How long the lock lasts, from the failure that set it. Never less
     // than kMinLockout: a shorter value is raised to it.
     std::chrono::seconds lockout{3600};
-    // Growing delays before the lock, as in Throttle.
+    // Growing delays before the lock, as in Throttle: the attempt after
+    // the third failure waits base_delay, each later one twice as long, up
+    // to max_delay.
     std::chrono::seconds base_delay{1};
     std::chrono::seconds max_delay{60};
-    int free_attempts = 3;
+    int free_attempts = 2;
   };
 
   static constexpr std::chrono::seconds kMinLockout{3600};
@@ -124,14 +133,16 @@ class PairingGuard {
   // May a pairing attempt start now?
   Decision Check() const;
 
-  // A failed attempt (bad point, wrong confirmation or key proof). The
-  // max_failures-th one locks pairing for `lockout`. Failures reported
-  // while locked are ignored: they cannot extend the lock.
+  // A failed attempt, or one whose outcome is not known yet (an exchange
+  // before its confirm). The max_failures-th one locks pairing for
+  // `lockout`. Failures reported while locked are ignored: they cannot
+  // extend the lock.
   void RecordFailure();
 
-  // A successful pairing: clears the failure count and delays. An active
-  // lock stays.
-  void RecordSuccess();
+  // Takes back one failure recorded earlier, for an attempt that turned
+  // out to prove the code. Nothing to take back (count 0, or the lock that
+  // count belonged to has run out) does nothing; an active lock stays.
+  void Refund();
 
   // True while the lockout runs.
   bool locked() const;

@@ -45,6 +45,20 @@ TEST(Throttle, FreeAttemptsThenDoublingDelays) {
   }
 }
 
+TEST(Throttle, CountsFailuresPerClientUntilASuccess) {
+  FakeClock clock;
+  Throttle t(clock);
+  EXPECT_EQ(t.failures("a"), 0);
+  t.RecordFailure("a");
+  t.RecordFailure("a");
+  t.RecordFailure("b");
+  EXPECT_EQ(t.failures("a"), 2);
+  EXPECT_EQ(t.failures("b"), 1);
+  t.RecordSuccess("a");
+  EXPECT_EQ(t.failures("a"), 0);
+  EXPECT_EQ(t.failures("b"), 1);
+}
+
 TEST(Throttle, OtherClientsAreNotDelayed) {
   FakeClock clock;
   Throttle t(clock);
@@ -209,19 +223,20 @@ TEST(PairingGuard, LocksAfterExactlyTwentyFailures) {
   EXPECT_FALSE(g.locked());
   EXPECT_TRUE(g.Check().allowed);
   EXPECT_EQ(g.failures(), 0);
-  // The count starts over: three free attempts again.
+  // The count starts over: three attempts at once again.
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(g.Check().allowed);
     g.RecordFailure();
   }
   EXPECT_EQ(g.failures(), 3);
   EXPECT_FALSE(g.locked());
+  EXPECT_FALSE(g.Check().allowed);
 }
 
 TEST(PairingGuard, GrowingDelaysBeforeTheLock) {
   FakeClock clock;
-  PairingGuard g(clock);  // 3 free, then 1, 2, 4 ... capped at 60 s
-  for (int i = 0; i < 3; ++i) {
+  PairingGuard g(clock);  // 3 at once, then 1, 2, 4 ... capped at 60 s
+  for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(g.Check().allowed);
     g.RecordFailure();
   }
@@ -229,6 +244,7 @@ TEST(PairingGuard, GrowingDelaysBeforeTheLock) {
   const int expected[] = {1, 2, 4, 8, 16, 32, 60, 60};
   for (int want : expected) {
     g.RecordFailure();
+    // From the fourth attempt on, each one waits.
     Decision d = g.Check();
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.retry_after, seconds(want));
@@ -237,14 +253,31 @@ TEST(PairingGuard, GrowingDelaysBeforeTheLock) {
   }
 }
 
-TEST(PairingGuard, SuccessClearsFailures) {
+TEST(PairingGuard, ARefundTakesBackOneFailureOnly) {
   FakeClock clock;
   PairingGuard g(clock);
   for (int i = 0; i < 5; ++i) g.RecordFailure();
   EXPECT_FALSE(g.Check().allowed);
-  g.RecordSuccess();
+  g.Refund();
+  EXPECT_EQ(g.failures(), 4);
+  // The other failures still delay the next attempt.
+  EXPECT_FALSE(g.Check().allowed);
+  for (int i = 0; i < 10; ++i) g.Refund();
   EXPECT_EQ(g.failures(), 0);
   EXPECT_TRUE(g.Check().allowed);
+}
+
+TEST(PairingGuard, ARefundDoesNotLiftTheLock) {
+  FakeClock clock;
+  PairingGuard g(clock);
+  for (int i = 0; i < 20; ++i) g.RecordFailure();
+  ASSERT_TRUE(g.locked());
+  g.Refund();
+  EXPECT_TRUE(g.locked());
+  EXPECT_EQ(g.failures(), 20);
+  clock.Advance(hours(1));
+  g.Refund();  // the count it belonged to ran out with the lock
+  EXPECT_EQ(g.failures(), 0);
 }
 
 TEST(PairingGuard, LockoutShorterThanAnHourIsClamped) {

@@ -165,12 +165,16 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                              {"set", "--help"},
                                              {"reset", "--help"},
                                              {"password", "--help"},
-                                             {"caps", "--help"}}) {
+                                             {"caps", "--help"},
+                                             {"share", "--help"},
+                                             {"owners", "--help"}}) {
     RunResult r = Run(args);
     EXPECT_EQ(r.exit_code, 0) << args.front();
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << r.out;
   }
   EXPECT_NE(Run({"pair", "--help"}).out.find("--code"), std::string::npos);
+  EXPECT_NE(Run({"share", "--help"}).out.find("--admin"), std::string::npos);
+  EXPECT_NE(Run({"owners", "--help"}).out.find("--remove"), std::string::npos);
 }
 
 TEST_F(CliTest, MakerInitAndProvisionEndToEnd) {

@@ -478,16 +478,20 @@ int RunReset(const std::string& home, const std::string& name, bool yes,
 }
 
 int RunShare(const std::string& home, const std::string& name, int minutes,
-             bool json) {
+             bool admin, bool json) {
   Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
   if (!s.ok()) return Fail(s.status());
-  Result<int64_t> until = s->OpenPairing(minutes);
+  Result<int64_t> until = s->OpenPairing(minutes, admin);
   if (!until.ok()) return Fail(until.status());
+  const char* role = admin ? "admin" : "member";
   if (json) {
-    std::cout << MachineJson({{"name", name}, {"open_until", *until}}) << "\n";
+    std::cout << MachineJson(
+                     {{"name", name}, {"open_until", *until}, {"role", role}})
+              << "\n";
     return kExitOk;
   }
-  std::cout << name << " accepts one more owner until "
+  std::cout << name << " accepts one more owner, as " << (admin ? "an " : "a ")
+            << (admin ? "administrator" : "member") << ", until "
             << client::FormatUtc(*until)
             << "; they pair with the code on its label\n";
   return kExitOk;
@@ -509,6 +513,40 @@ void ScrubCodeArgument(int argc, char** argv) {
       std::memset(value, 'x', std::strlen(value));
     }
   }
+}
+
+int RunOwners(const std::string& home, const std::string& name,
+              const std::optional<std::string>& remove, bool json) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, name);
+  if (!s.ok()) return Fail(s.status());
+  if (remove) {
+    Status st = s->RemoveOwner(*remove);
+    if (!st.ok()) return Fail(st);
+    if (json) {
+      std::cout << MachineJson({{"name", name}, {"removed", *remove}}) << "\n";
+    } else {
+      std::cout << "removed " << Printable(*remove, 64) << " from " << name
+                << "\n";
+    }
+    return kExitOk;
+  }
+  Result<Json> owners = s->Owners();
+  if (!owners.ok()) return Fail(owners.status());
+  if (json) {
+    std::cout << MachineJson({{"name", name},
+                              {"owners", (*owners)["owners"]},
+                              {"you", (*owners).value("you", "")}})
+              << "\n";
+    return kExitOk;
+  }
+  const std::string you = TextField(*owners, "you");
+  for (const Json& o : (*owners)["owners"]) {
+    if (!o.is_object()) continue;
+    const std::string owner = TextField(o, "name");
+    std::cout << owner << "  " << TextField(o, "role")
+              << (owner == you ? "  (you)" : "") << "\n";
+  }
+  return kExitOk;
 }
 
 int Main(int argc, char** argv) {
@@ -642,6 +680,20 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 30));
   bool share_json = false;
   share_cmd->add_flag("--json", share_json, "print JSON");
+  bool share_admin = false;
+  share_cmd->add_flag("--admin", share_admin,
+                      "admit an administrator (default: a member, who cannot "
+                      "reset, admit or remove owners)");
+
+  // owners
+  std::string owners_name;
+  std::optional<std::string> owners_remove;
+  bool owners_json = false;
+  CLI::App* owners_cmd = app.add_subcommand(
+      "owners", "list a device's owners, or remove one (administrators)");
+  owners_cmd->add_option("name", owners_name, "device name")->required();
+  owners_cmd->add_option("--remove", owners_remove, "owner to remove");
+  owners_cmd->add_flag("--json", owners_json, "print JSON");
 
   // password
   std::string password_name;
@@ -688,7 +740,7 @@ int Main(int argc, char** argv) {
     }
     for (const std::string* n :
          {&status_name, &get_name, &set_name, &reset_name, &password_name,
-          &caps_name, &share_name}) {
+          &caps_name, &share_name, &owners_name}) {
       if (!n->empty()) {
         Status st = client::ValidateDeviceName(*n);
         if (!st.ok()) return UsageStatus(st);
@@ -711,8 +763,12 @@ int Main(int argc, char** argv) {
       return RunPassword(*h, password_name, password_src);
     }
     if (caps_cmd->parsed()) return RunCaps(*h, caps_name, caps_json);
-    if (share_cmd->parsed())
-      return RunShare(*h, share_name, share_minutes, share_json);
+    if (share_cmd->parsed()) {
+      return RunShare(*h, share_name, share_minutes, share_admin, share_json);
+    }
+    if (owners_cmd->parsed()) {
+      return RunOwners(*h, owners_name, owners_remove, owners_json);
+    }
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.
     std::cerr << "warden: internal error: " << e.what() << "\n";

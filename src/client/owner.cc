@@ -28,6 +28,25 @@ Result<std::string> TrimSecret(std::string text, std::string_view what) {
   return text;
 }
 
+// `text` as one path segment: unreserved characters kept, every other
+// byte as %XX (RFC 3986).
+std::string PercentEncodeSegment(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<PairResult> PairDevice(const std::string& home,
@@ -204,19 +223,40 @@ Status DeviceSession::Reset() {
   return Status::Ok();
 }
 
-Result<int64_t> DeviceSession::OpenPairing(int minutes) {
+Result<int64_t> DeviceSession::OpenPairing(int minutes, bool admin) {
   if (minutes < 1 || minutes > 30) {
     return InvalidArgumentError("minutes must be from 1 to 30");
   }
-  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
-                          Call(http::verb::post, "/v1/pair/open",
-                               schema::Json{{"minutes", minutes}},
-                               "device refused to open pairing"));
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j, Call(http::verb::post, "/v1/pair/open",
+                           schema::Json{{"minutes", minutes},
+                                        {"role", admin ? "admin" : "member"}},
+                           "device refused to open pairing"));
   auto it = j.find("open_until");
   if (it == j.end() || !it->is_number_integer()) {
     return UnavailableError("device reply lacks \"open_until\"");
   }
   return it->get<int64_t>();
+}
+
+Result<schema::Json> DeviceSession::Owners() {
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j,
+                          Call(http::verb::get, "/v1/owners", std::nullopt,
+                               "device refused the owners"));
+  auto it = j.find("owners");
+  if (it == j.end() || !it->is_array()) {
+    return UnavailableError("device owners reply lacks \"owners\"");
+  }
+  return j;
+}
+
+Status DeviceSession::RemoveOwner(std::string_view owner) {
+  if (owner.empty() || owner.size() > 64) {
+    return InvalidArgumentError("an owner name is 1 to 64 characters");
+  }
+  return Call(http::verb::delete_, "/v1/owners/" + PercentEncodeSegment(owner),
+              std::nullopt, "device refused to remove " + std::string(owner))
+      .status();
 }
 
 Status ResetDevice(const std::string& home, std::string_view name,

@@ -63,8 +63,14 @@ class DeviceSession {
   // POST /v1/reset: the device forgets every owner.
   Status Reset();
   // Lets one more owner pair with the label's code within `minutes`
-  // (1..30). Returns the unix time the window closes.
-  Result<int64_t> OpenPairing(int minutes);
+  // (1..30), as an administrator when `admin`, else as a member. Returns
+  // the unix time the window closes. Needs an administrator.
+  Result<int64_t> OpenPairing(int minutes, bool admin = false);
+  // GET /v1/owners: {"owners": [{"name", "role", "created_at", "key"}],
+  // "you": NAME}.
+  Result<schema::Json> Owners();
+  // DELETE /v1/owners/NAME. Needs an administrator.
+  Status RemoveOwner(std::string_view owner);
 
  private:
   DeviceSession(DeviceRecord record, Connection conn)

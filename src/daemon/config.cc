@@ -18,6 +18,15 @@ const schema::Schema& ConfigSchema() {
       "additionalProperties": false,
       "properties": {
         "listen": {"type": "string", "minLength": 3, "maxLength": 64},
+        "public_url": {"type": "string", "minLength": 9, "maxLength": 256},
+        "pairing": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "max_delay_seconds": {"type": "integer", "minimum": 1,
+                                  "maximum": 60}
+          }
+        },
         "app": {
           "type": "object",
           "additionalProperties": false,
@@ -58,6 +67,25 @@ const schema::Schema& ConfigSchema() {
   return *schema;
 }
 
+constexpr std::string_view kSecurityTxtPath = "/.well-known/security.txt";
+
+bool IsDnsName(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '.') {
+      if (label == 0 || name[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || (c == '-' && label > 0);
+    if (!ok || ++label > 63) return false;
+  }
+  return name.back() != '-';
+}
+
 }  // namespace
 
 Status CheckAppEnvName(std::string_view name) {
@@ -74,6 +102,78 @@ Status CheckAppEnvName(std::string_view name) {
     return InvalidArgumentError(std::string(name) + " is set by wardend");
   }
   return Status::Ok();
+}
+
+Status CheckPublicUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.size() > 256 || url.substr(0, kScheme.size()) != kScheme) {
+    return InvalidArgumentError("public_url must start with https://");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string_view path = rest.substr(authority.size());
+  for (char c : path) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '/' || c == '-' || c == '.' ||
+              c == '_' || c == '~';
+    if (!ok) {
+      return InvalidArgumentError(
+          "public_url: the path may hold only letters, digits and / - . _ ~");
+    }
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) {
+      return InvalidArgumentError("public_url: unclosed [ in the host");
+    }
+    in6_addr a6;
+    std::string inside(host.substr(1, close - 1));
+    if (inet_pton(AF_INET6, inside.c_str(), &a6) != 1) {
+      return InvalidArgumentError("public_url: bad IPv6 address");
+    }
+    std::string_view after = host.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      return InvalidArgumentError("public_url: bad host");
+    }
+    port = after.empty() ? after : after.substr(1);
+    host = host.substr(0, close + 1);
+  } else {
+    size_t colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+    }
+    if (!IsDnsName(host)) {
+      return InvalidArgumentError("public_url: bad host name");
+    }
+  }
+  if (authority.size() > host.size()) {
+    unsigned value = 0;
+    bool ok = !port.empty() && port.size() <= 5;
+    for (char c : port) {
+      ok = ok && c >= '0' && c <= '9';
+      if (ok) value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!ok || value == 0 || value > 65535) {
+      return InvalidArgumentError("public_url: bad port");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string SecurityTxtUrl(const std::optional<std::string>& public_url,
+                           std::string_view host_name, uint16_t port) {
+  if (public_url) {
+    std::string base = *public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + std::string(kSecurityTxtPath);
+  }
+  std::string host =
+      IsDnsName(host_name) ? std::string(host_name) : std::string("localhost");
+  return "https://" + host + ":" + std::to_string(port) +
+         std::string(kSecurityTxtPath);
 }
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
@@ -124,6 +224,15 @@ Result<Config> ParseConfig(std::string_view text) {
   if (json->contains("listen")) {
     config.listen = (*json)["listen"].get<std::string>();
     WARDEN_TRY(ParseListenAddress(config.listen));
+  }
+  if (json->contains("public_url")) {
+    config.public_url = (*json)["public_url"].get<std::string>();
+    WARDEN_TRY(CheckPublicUrl(*config.public_url).WithContext("config"));
+  }
+  if (json->contains("pairing") &&
+      (*json)["pairing"].contains("max_delay_seconds")) {
+    config.pairing_max_delay_seconds =
+        (*json)["pairing"]["max_delay_seconds"].get<int>();
   }
   if (json->contains("app")) {
     AppConfig app;

@@ -1,6 +1,8 @@
 // wardend's configuration file: JSON, checked against a schema before use.
 //
 //   {"listen": "127.0.0.1:8443",
+//    "public_url": "https://thermostat.local:8443",
+//    "pairing": {"max_delay_seconds": 60},
 //    "app": {"command": ["/usr/lib/acme/thermostat", "--flag"],
 //            "user": "acme-thermostat",
 //            "allow_shared_user": false,
@@ -49,6 +51,12 @@ struct ServerConfig {
 
 struct Config {
   std::string listen = "127.0.0.1:8443";
+  // Where owners reach the device, "https://HOST[:PORT][/PATH]"; names
+  // security.txt's Canonical. Unset: the device's host name and port.
+  std::optional<std::string> public_url;
+  // Longest delay between failed pairing attempts before the lock (1..60
+  // seconds). The lock itself, after 20 failures for an hour, is fixed.
+  std::optional<int> pairing_max_delay_seconds;
   std::optional<AppConfig> app;
   ServerConfig server;
 };
@@ -70,6 +78,18 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Ok when `url` is usable as public_url: https, a host (a DNS name, an
+// IPv4 address or a bracketed IPv6 one) with an optional port and path, no
+// user, query or fragment, at most 256 bytes. kInvalidArgument otherwise.
+Status CheckPublicUrl(std::string_view url);
+
+// security.txt's Canonical URL: under `public_url` when it is set, else
+// https://HOST:PORT/.well-known/security.txt with the device's host name
+// (never the address it is bound to, which may be a wildcard such as
+// 0.0.0.0); a host name that is not a valid DNS name becomes "localhost".
+std::string SecurityTxtUrl(const std::optional<std::string>& public_url,
+                           std::string_view host_name, uint16_t port);
 
 }  // namespace warden::daemon
 

@@ -81,6 +81,41 @@ TEST(ConfigTest, ServerLimits) {
   EXPECT_FALSE(ParseConfig(R"({"server": {"backlog": 5}})").ok());
 }
 
+TEST(ConfigTest, PublicUrlAndPairingDelay) {
+  auto c = ParseConfig(R"({"public_url": "https://thermo.local:8443/",
+                          "pairing": {"max_delay_seconds": 5}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->public_url, "https://thermo.local:8443/");
+  EXPECT_EQ(c->pairing_max_delay_seconds, 5);
+  EXPECT_FALSE(ParseConfig(R"({"pairing": {"max_delay_seconds": 0}})").ok());
+  EXPECT_FALSE(ParseConfig(R"({"pairing": {"max_delay_seconds": 61}})").ok());
+  EXPECT_FALSE(ParseConfig(R"({"pairing": {"lockout": 1}})").ok());
+  for (const char* bad :
+       {"http://thermo.local", "https://", "https://a b", "https://x?q=1",
+        "https://user@x", "https://x:0", "https://x:99999", "https://[::1",
+        "https://-x.example", "https://x/#frag"}) {
+    EXPECT_FALSE(CheckPublicUrl(bad).ok()) << bad;
+  }
+  for (const char* good :
+       {"https://thermo.local", "https://192.168.1.20:8443",
+        "https://[fe80::1]:8443", "https://dev.example/warden/"}) {
+    EXPECT_TRUE(CheckPublicUrl(good).ok()) << good;
+  }
+}
+
+TEST(ConfigTest, SecurityTxtUrlIsNeverTheBoundWildcard) {
+  EXPECT_EQ(SecurityTxtUrl(std::nullopt, "thermo-0001", 8443),
+            "https://thermo-0001:8443/.well-known/security.txt");
+  EXPECT_EQ(SecurityTxtUrl(std::string("https://thermo.local:9443/"),
+                           "thermo-0001", 8443),
+            "https://thermo.local:9443/.well-known/security.txt");
+  // A host name that is no DNS name falls back to localhost.
+  EXPECT_EQ(SecurityTxtUrl(std::nullopt, "bad name!", 1),
+            "https://localhost:1/.well-known/security.txt");
+  EXPECT_EQ(SecurityTxtUrl(std::nullopt, "", 1),
+            "https://localhost:1/.well-known/security.txt");
+}
+
 TEST(ConfigTest, ListenAddresses) {
   auto a = ParseListenAddress("127.0.0.1:8443");
   ASSERT_TRUE(a.ok());

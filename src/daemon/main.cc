@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "platform/process.h"
 #include "provision/device.h"
 #include "store/state_store.h"
+#include "worker/worker_pool.h"
 
 namespace warden::daemon {
 namespace {
@@ -75,6 +77,7 @@ struct Options {
   std::string app_user;  // empty: the configuration's
   bool app_allow_shared_user = false;
   std::vector<std::string> app_env;
+  std::string public_url;
   bool reset_owner = false;
 };
 
@@ -100,6 +103,10 @@ Result<Config> EffectiveConfig(const Options& options) {
     WARDEN_ASSIGN_OR_RETURN(config, LoadConfig(options.config_file));
   }
   if (!options.listen.empty()) config.listen = options.listen;
+  if (!options.public_url.empty()) {
+    WARDEN_TRY(CheckPublicUrl(options.public_url).WithContext("--public-url"));
+    config.public_url = options.public_url;
+  }
   if (!options.app.empty()) {
     if (options.app[0] != '/') {
       return InvalidArgumentError("--app must be an absolute path");
@@ -210,9 +217,16 @@ int Run(const Options& options) {
       pairing::VerifierParams{device->info.serial, device->w0.bytes(),
                               device->L, device->salt, device->iterations};
   facts.certificate_fingerprint = device->certificate.Fingerprint();
+  api::ServiceOptions service_options;
+  if (config->pairing_max_delay_seconds) {
+    service_options.pairing.guard.max_delay =
+        std::chrono::seconds(*config->pairing_max_delay_seconds);
+  }
+  // Argon2id and, later, image checks run here, off the event loop.
+  worker::WorkerPool pool(service_options.workers);
   api::DeviceService service(std::move(facts), **store, app.get(),
-                             SystemClock(), SystemRng(), api::ServiceOptions{},
-                             bus);
+                             SystemClock(), SystemRng(), service_options, bus,
+                             &pool);
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
@@ -237,7 +251,10 @@ int Run(const Options& options) {
                          ? "[" + bound.address().to_string() + "]"
                          : bound.address().to_string();
   std::string base_url = "https://" + host + ":" + std::to_string(bound.port());
-  service.set_canonical_url(base_url + "/.well-known/security.txt");
+  boost::system::error_code host_error;
+  std::string host_name = asio::ip::host_name(host_error);
+  service.set_canonical_url(SecurityTxtUrl(
+      config->public_url, host_error ? "" : host_name, bound.port()));
 
   if (app) {
     st = app->Start();
@@ -283,6 +300,9 @@ int main(int argc, char** argv) {
   cli.add_option("--config", options.config_file, "JSON configuration file");
   cli.add_option("--listen", options.listen,
                  "ADDR:PORT to serve on (default 127.0.0.1:8443)");
+  cli.add_option("--public-url", options.public_url,
+                 "https://HOST[:PORT] where owners reach the device (names "
+                 "security.txt's Canonical; default: the host name)");
   cli.add_option("--app", options.app,
                  "absolute path of the device application to run");
   cli.add_option("--app-user", options.app_user,

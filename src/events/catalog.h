@@ -12,6 +12,9 @@ namespace warden::events {
 inline constexpr Kind kPaired{"paired", Severity::kNotice, Category::kSecurity};
 inline constexpr Kind kOwnerAdded{"owner_added", Severity::kNotice,
                                   Category::kSecurity};
+// An owner proved the setup code again with the key already registered.
+inline constexpr Kind kPairedAgain{"paired_again", Severity::kNotice,
+                                   Category::kSecurity};
 inline constexpr Kind kOwnerRemoved{"owner_removed", Severity::kNotice,
                                     Category::kSecurity};
 inline constexpr Kind kOwnerReset{"owner_reset", Severity::kNotice,
@@ -30,6 +33,9 @@ inline constexpr Kind kLoginFailed{"login_failed", Severity::kWarning,
                                    Category::kSecurity};
 inline constexpr Kind kLoginThrottled{"login_throttled", Severity::kWarning,
                                       Category::kSecurity};
+// A device cookie was revoked after too many failed logins with it.
+inline constexpr Kind kDeviceCookieRevoked{
+    "device_cookie_revoked", Severity::kWarning, Category::kSecurity};
 inline constexpr Kind kAccessDenied{"access_denied", Severity::kWarning,
                                     Category::kSecurity};
 inline constexpr Kind kConnectionRefused{

@@ -552,9 +552,11 @@ std::optional<Violation> CheckObject(const Schema::Node& node,
                                      const std::string& pointer) {
   for (const std::string& name : node.required) {
     if (!value.contains(name)) {
-      return Fail(
+      Violation v = Fail(
           pointer, "required",
           "missing required property \"" + Truncate(name, kMaxShown) + "\"");
+      v.missing = name;
+      return v;
     }
   }
   if (node.min_properties && value.size() < *node.min_properties) {

@@ -24,6 +24,9 @@ struct Violation {
   std::string pointer;  // JSON pointer to the failing value, "" for the root
   std::string rule;     // the keyword: "maximum", "required", "type", ...
   std::string message;  // e.g. "31 is greater than the maximum 30"
+  // For "required": the member that is missing from the object at
+  // `pointer`, so that a caller can name the field at fault.
+  std::string missing;
 };
 
 struct SchemaLimits {

@@ -380,6 +380,8 @@ TEST(Keyword, Required) {
             "missing required property \"mode\"");
   EXPECT_EQ(Refusal(s, R"({"mode":null})", "", "required"),
             "missing required property \"setpoint\"");
+  // The missing member is named, so a reply can point at it.
+  EXPECT_EQ(s.Check(Parse(R"({"mode":null})"))->missing, "setpoint");
 }
 
 TEST(Keyword, PropertiesAndAdditionalProperties) {

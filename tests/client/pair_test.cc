@@ -102,9 +102,9 @@ TEST_F(PairTest, PairsPinsAndIsRecognisedByItsCertificate) {
     Result<Connection> conn =
         Connection::Open(rec.url, {.pinned_fingerprint = rec.fingerprint});
     ASSERT_TRUE(conn.ok()) << conn.status().ToString();
-    Result<web::Response> login =
-        conn->Request(http::verb::post, "/v1/login",
-                      schema::Json{{"password", "seven orange kites"}});
+    Result<web::Response> login = conn->Request(
+        http::verb::post, "/v1/login",
+        schema::Json{{"owner", r->name}, {"password", "seven orange kites"}});
     ASSERT_TRUE(login.ok()) << login.status().ToString();
     EXPECT_EQ(login->result(), http::status::ok) << login->body();
   }
@@ -116,7 +116,7 @@ TEST_F(PairTest, PairsPinsAndIsRecognisedByItsCertificate) {
 
 TEST_F(PairTest, AWrongCodeIsSentToTheDeviceRefusedAndCounted) {
   TestDeviceOptions options;
-  options.service.pairing_policy.max_failures = 2;
+  options.service.pairing.guard.max_failures = 2;
   StartDevice(options);
 
   for (int i = 0; i < 2; ++i) {

@@ -209,7 +209,7 @@ class FrontDoorTest(harness.DeviceTestCase):
         self.d.wait_app_ready(self.home, "home")
         _, _, login = harness.request(
             self.d.port, "POST", "/v1/login",
-            {"password": "a quiet lighthouse keeper 9"})
+            {"owner": "home", "password": "a quiet lighthouse keeper 9"})
         auth = {"Authorization": "Bearer " + login["token"]}
         cases = [
             ("setpoint", {"value": 31}, "/value", "maximum"),

@@ -1,8 +1,10 @@
-"""Pairing, owner control, reset and re-pair, driven through the real CLI."""
+"""Pairing, owner control, reset and re-pair, driven through the real CLI
+and through a raw SPAKE2+ client that behaves as an attacker's tool."""
 import json
 import os
 import pty
 import select
+import re
 import socket
 import ssl
 import subprocess
@@ -13,6 +15,35 @@ import unittest
 
 import harness
 from harness import run_cli
+
+SPAKE_CLIENT = os.environ.get("SPAKE_CLIENT_BIN", "")
+
+
+def spake_attempts(port, code, attempts=1, confirm=False):
+    """Pairing attempts on one TLS connection with the raw SPAKE2+ client;
+    one dict per attempt, the last one refused if any was."""
+    args = [SPAKE_CLIENT, "--port", str(port), "--code", str(code),
+            "--attempts", str(attempts)]
+    if confirm:
+        args.append("--confirm")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError("spake client failed: " + proc.stderr)
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def refused_step(attempt):
+    """The status of the step the device refused, or None."""
+    if attempt["begin"] != 200:
+        return attempt["begin"]
+    if attempt.get("exchange", 200) != 200:
+        return attempt["exchange"]
+    return None
+
+
+def wrong_code(unit):
+    return "%08d" % (12345670 if str(unit["passcode"]) != "12345670"
+                     else 12345680)
 
 
 class PairingTest(harness.DeviceTestCase):
@@ -51,7 +82,7 @@ class PairingTest(harness.DeviceTestCase):
         # Password login works for the browser path.
         status, _, body = harness.request(
             d.port, "POST", "/v1/login",
-            {"password": "marmalade sandwich at noon 42"})
+            {"owner": "home", "password": "marmalade sandwich at noon 42"})
         self.assertEqual(status, 200, body)
         token = body["token"]
         status, _, body = harness.request(
@@ -72,9 +103,7 @@ class PairingTest(harness.DeviceTestCase):
 
     def test_wrong_code_fails_and_device_stays_unpaired(self):
         d = self.start(app=False)
-        wrong = "%08d" % (12345670 if str(self.unit["passcode"]) != "12345670"
-                          else 12345680)
-        proc = self.pair(d, code=wrong, check=False)
+        proc = self.pair(d, code=wrong_code(self.unit), check=False)
         self.assertEqual(proc.returncode, 1)
         # The client sent its confirm all the same: the device refused it
         # and logged the failure.
@@ -209,20 +238,137 @@ class PairingTest(harness.DeviceTestCase):
         d = self.start(app=False)
         relay = Relay(d.port, self.root)
         self.addCleanup(relay.close)
+        # The rightful owner's exchange, with the right code, relayed: the
+        # device itself refuses the confirmation, because the two TLS
+        # connections give the two sides different exporter values.
+        [attempt] = spake_attempts(relay.port, self.unit["passcode"],
+                                   confirm=True)
+        self.assertEqual(attempt["exchange"], 200, attempt)
+        self.assertFalse(attempt["guess_ok"])  # the client sees it too
+        self.assertEqual(attempt["confirm"], 401, attempt)
+        self.assertEqual(attempt["error"]["code"], "unauthenticated")
+        self.assertIn("does not match", attempt["error"]["message"])
+        self.assertGreater(relay.requests, 0)  # it really went through
+        status, _, info = harness.request(d.port, "GET", "/v1/info")
+        self.assertFalse(info["paired"])
+        self.assertRegex(d.read_log(), r"pairing_failed .*wrong setup code")
+
+        # The owner's CLI through the relay fails on the mismatch, not on a
+        # timeout.
         proc = run_cli("pair", "https://127.0.0.1:%d" % relay.port, "--code",
                        "-", "--name", "victim", home=self.home,
                        input=self.unit["manual_code"] + "\n", check=False)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
-        self.assertGreater(relay.requests, 0)  # it really went through
+        self.assertIn("relayed", proc.stderr)
         status, _, info = harness.request(d.port, "GET", "/v1/info")
         self.assertFalse(info["paired"])
+
+        # The same client, with the same code, straight to the device pairs:
+        # the refusal above was the relay's doing.
+        [direct] = spake_attempts(d.port, self.unit["passcode"], confirm=True)
+        self.assertTrue(direct["guess_ok"])
+        self.assertEqual(direct["confirm"], 200, direct)
+
+    def test_a_guesser_that_never_confirms_is_delayed_then_locked(self):
+        # The delays are capped at one second here (the lock is fixed), so
+        # the twenty attempts take seconds rather than minutes.
+        config = os.path.join(self.root, "wardend.json")
+        with open(config, "w") as f:
+            json.dump({"pairing": {"max_delay_seconds": 1}}, f)
+        d = self.start(app=False, extra=["--config", config])
+        wrong = wrong_code(self.unit)
+
+        # Four attempts back to back on one connection: three go at once,
+        # the fourth must wait.
+        first = spake_attempts(d.port, wrong, attempts=4)
+        self.assertEqual(len(first), 4, first)
+        for attempt in first[:3]:
+            self.assertEqual(attempt["exchange"], 200, attempt)
+            self.assertFalse(attempt["guess_ok"])
+        self.assertEqual(refused_step(first[3]), 429, first[3])
+        self.assertEqual(first[3]["retry_after"], 1)
+
+        made = 3
+        retry_after = first[3]["retry_after"]
+        while made < 20:
+            time.sleep(retry_after)
+            [attempt] = spake_attempts(d.port, wrong)
+            if refused_step(attempt) is None:
+                made += 1
+                continue
+            self.assertEqual(refused_step(attempt), 429, attempt)
+            self.assertLessEqual(attempt["retry_after"], 1, attempt)
+            retry_after = attempt["retry_after"]
+
+        # Locked at the twentieth: not even the right code gets an exchange.
+        [locked] = spake_attempts(d.port, self.unit["passcode"])
+        self.assertEqual(refused_step(locked), 429, locked)
+        self.assertGreater(locked["retry_after"], 3000)
+        self.assertIn("locked", locked["error"]["message"])
+        status, _, info = harness.request(d.port, "GET", "/v1/info")
+        self.assertFalse(info["paired"])
+
+        deadline = time.time() + 10
+        while (len(re.findall(r"pairing_failed ", d.read_log())) < 20 and
+               time.time() < deadline):
+            time.sleep(0.1)
+        log = d.read_log()
+        self.assertEqual(len(re.findall(r"pairing_locked ", log)), 1, log)
+        self.assertIn("pairing_locked failures=20", log)
+        counts = [int(n) for n in
+                  re.findall(r"pairing_failed .*failures=(\d+)", log)]
+        self.assertEqual(len(counts), 20, log)
+        self.assertEqual(max(counts), 20)
+
+    def test_pairing_again_after_a_lost_reply_completes(self):
+        d = self.start(app=False)
+        self.pair(d, password="marmalade sandwich at noon 42")
+        # The device committed, but the owner never heard: their registry
+        # has no entry for it. Pairing again with the same key completes.
+        with open(os.path.join(self.home, "devices.json"), "w") as f:
+            json.dump({"devices": {}}, f)
+        proc = self.pair(d)
+        self.assertIn("paired with", proc.stdout)
+        owners = json.loads(run_cli("owners", "home", "--json",
+                                    home=self.home).stdout)
+        self.assertEqual([o["name"] for o in owners["owners"]], ["home"])
+        self.assertEqual(owners["owners"][0]["role"], "admin")
+        self.assertIn("paired_again", d.read_log())
+        # Another owner's key still cannot pair.
+        other = os.path.join(self.root, "other-home")
+        proc = self.pair(d, home=other, name="intruder", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("already paired", proc.stderr)
+
+
+def read_message(sock):
+    """One HTTP/1.1 message (head and Content-Length body) from `sock`, or
+    b"" when the peer closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+    length = int(m.group(1)) if m else 0
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b""
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 class Relay:
     """A man in the middle: terminates TLS towards the client with its own
-    certificate and opens its own TLS connection to the device, copying the
-    HTTP bytes both ways. With the setup code alone it could not pair; here
-    it relays a rightful owner's exchange, which must fail."""
+    certificate and opens its own TLS connection to the device, copying
+    each HTTP request and its response. With the setup code alone it could
+    not pair; here it relays a rightful owner's exchange, which must fail.
+
+    One thread per connection takes turns (request, then response): an
+    SSL socket must not be read and written from two threads at once."""
 
     def __init__(self, device_port, root):
         cert = os.path.join(root, "relay.crt")
@@ -254,37 +400,32 @@ class Relay:
                              daemon=True).start()
 
     def pipe(self, conn):
+        conn.settimeout(30)
+        client = upstream = None
         try:
             client = self.server_ctx.wrap_socket(conn, server_side=True)
             upstream = harness.tls_context().wrap_socket(
-                socket.create_connection(("127.0.0.1", self.device_port)))
+                socket.create_connection(("127.0.0.1", self.device_port),
+                                         timeout=30))
+            while True:
+                request = read_message(client)
+                if not request:
+                    break
+                self.requests += 1
+                upstream.sendall(request)
+                response = read_message(upstream)
+                if not response:
+                    break
+                client.sendall(response)
         except (OSError, ssl.SSLError):
-            conn.close()
-            return
-
-        def copy(src, dst, count):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    if count:
-                        self.requests += 1
-                    dst.sendall(data)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                for s in (src, dst):
-                    try:
+            pass
+        finally:
+            for s in (client, upstream, conn):
+                try:
+                    if s is not None:
                         s.close()
-                    except OSError:
-                        pass
-
-        t = threading.Thread(target=copy, args=(upstream, client, False),
-                             daemon=True)
-        t.start()
-        copy(client, upstream, True)
-        t.join(5)
+                except OSError:
+                    pass
 
     def close(self):
         self.closed = True

@@ -31,7 +31,7 @@ inline DeviceFacts MakeTestFacts(const std::string& serial, uint32_t code,
   facts.verifier = {serial, record->w0.bytes(), record->L, salt,
                     kTestIterations};
   facts.certificate_fingerprint = "ab";
-  facts.canonical_url = "https://127.0.0.1:1/.well-known/security.txt";
+  facts.canonical_url = "https://thermo.example:8443/.well-known/security.txt";
   return facts;
 }
 
