@@ -1,26 +1,19 @@
 #include "base/rng.h"
 
-#include <sys/random.h>
-
-#include <cerrno>
-#include <cstring>
-#include <string>
+#include <sodium.h>
 
 namespace warden {
 namespace {
 
+// libsodium reads the kernel's CSPRNG (getrandom, waiting until it is
+// seeded) and deals with the system's errors itself.
 class KernelRng : public Rng {
  public:
   Status Fill(std::span<uint8_t> out) override {
-    size_t done = 0;
-    while (done < out.size()) {
-      ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return IoError(std::string("getrandom: ") + std::strerror(errno));
-      }
-      done += static_cast<size_t>(n);
+    if (sodium_init() < 0) {
+      return InternalError("the system random source cannot be opened");
     }
+    randombytes_buf(out.data(), out.size());
     return Status::Ok();
   }
 };

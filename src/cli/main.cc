@@ -21,13 +21,13 @@
 #include "client/home.h"
 #include "client/owner.h"
 #include "client/registry.h"
-#include "client/url.h"
 #include "crypto/secret.h"
 #include "pairing/onboarding.h"
 #include "provision/maker.h"
 #include "provision/provision.h"
 #include "provision/validate.h"
 #include "schema/json.h"
+#include "web/url.h"
 
 namespace warden::cli {
 namespace {
@@ -232,7 +232,7 @@ Result<std::string> ReadSetupCode(PairArgs& a) {
 }
 
 int RunPair(const std::string& home_opt, PairArgs& a) {
-  Result<client::Url> url = client::ParseUrl(a.url);
+  Result<web::Url> url = web::ParseUrl(a.url);
   if (!url.ok()) return UsageStatus(url.status());
   if (a.code && a.code_file) {
     return Usage("--code and --code-file go alone: give one of them");

@@ -187,11 +187,12 @@ void Connection::Close() {
 namespace {
 
 Result<tcp::resolver::results_type> Resolve(asio::io_context& io,
-                                            const Url& url) {
+                                            const web::Url& url) {
   beast::error_code ec;
   tcp::resolver resolver(io);
   auto flags = tcp::resolver::numeric_service;
-  if (url.kind != Url::HostKind::kName) flags |= tcp::resolver::numeric_host;
+  if (url.kind != web::Url::HostKind::kName)
+    flags |= tcp::resolver::numeric_host;
   // Name lookups block in getaddrinfo, bounded by the resolver's own
   // timeouts (resolv.conf); literal addresses never touch the network.
   auto results =
@@ -228,7 +229,7 @@ Status SetUpTls(asio::ssl::context& tls, const ConnectOptions& options,
 
 }  // namespace
 
-Result<Connection> Connection::Open(const Url& url,
+Result<Connection> Connection::Open(const web::Url& url,
                                     const ConnectOptions& options) {
   if ((options.client_key == nullptr) !=
       (options.client_certificate == nullptr)) {
@@ -247,7 +248,7 @@ Result<Connection> Connection::Open(const Url& url,
     impl->stream.emplace(impl->io, impl->tls);
     impl->buffer = beast::flat_buffer(options.limits.header_bytes + kReadSlack);
     Stream& stream = *impl->stream;
-    if (url.kind == Url::HostKind::kName) {
+    if (url.kind == web::Url::HostKind::kName) {
       SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
     }
     // One deadline for the TCP connection and the handshake together.

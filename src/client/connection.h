@@ -32,11 +32,11 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
-#include "client/url.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "schema/json.h"
 #include "web/http.h"
+#include "web/url.h"
 
 namespace warden::client {
 
@@ -70,7 +70,8 @@ class Connection {
   // kDeadlineExceeded on a timeout, kUnauthenticated "device certificate
   // changed" when a pin is set and the device presents another
   // certificate, kInvalidArgument for a key without its certificate.
-  static Result<Connection> Open(const Url& url, const ConnectOptions& options);
+  static Result<Connection> Open(const web::Url& url,
+                                 const ConnectOptions& options);
 
   // Sends one request and reads its reply. `body`, when present, is sent as
   // application/json; its serialised copy is wiped once sent (it may carry a

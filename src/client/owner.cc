@@ -55,7 +55,7 @@ Result<PairResult> PairDevice(const std::string& home,
                               std::optional<std::string> password,
                               const Clock& clock, Rng& rng,
                               const ConnectOptions& connect) {
-  WARDEN_ASSIGN_OR_RETURN(Url url, ParseUrl(url_text));
+  WARDEN_ASSIGN_OR_RETURN(web::Url url, web::ParseUrl(url_text));
   if (!name.empty()) WARDEN_TRY(ValidateDeviceName(name));
   WARDEN_TRY(EnsureHomeDir(home));
   WARDEN_ASSIGN_OR_RETURN(Registry registry, Registry::Load(home));

@@ -20,12 +20,12 @@
 #include "base/status.h"
 #include "client/connection.h"
 #include "client/home.h"
-#include "client/url.h"
+#include "web/url.h"
 
 namespace warden::client {
 
 struct PairRequest {
-  Url url;
+  web::Url url;
   uint32_t passcode = 0;
   // The owner label sent to the device; empty means the unit's serial.
   std::string name;

@@ -72,7 +72,7 @@ Result<DeviceRecord> RecordFromJson(const std::string& name,
   DeviceRecord r;
   r.name = name;
   WARDEN_ASSIGN_OR_RETURN(std::string url, StringMember(j, "url"));
-  WARDEN_ASSIGN_OR_RETURN(r.url, ParseUrl(url));
+  WARDEN_ASSIGN_OR_RETURN(r.url, web::ParseUrl(url));
   WARDEN_ASSIGN_OR_RETURN(r.fingerprint, StringMember(j, "fingerprint"));
   WARDEN_ASSIGN_OR_RETURN(r.serial, StringMember(j, "serial"));
   WARDEN_ASSIGN_OR_RETURN(r.model, StringMember(j, "model"));

@@ -15,8 +15,8 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "client/url.h"
 #include "platform/env.h"
+#include "web/url.h"
 
 namespace warden::client {
 
@@ -25,7 +25,7 @@ inline constexpr size_t kMaxDevices = 1024;
 
 struct DeviceRecord {
   std::string name;
-  Url url;
+  web::Url url;
   std::string fingerprint;  // 64 lowercase hex digits
   std::string serial;
   std::string model;

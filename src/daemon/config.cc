@@ -5,6 +5,7 @@
 #include "platform/file.h"
 #include "schema/json.h"
 #include "schema/schema.h"
+#include "web/url.h"
 
 namespace warden::daemon {
 namespace {
@@ -69,23 +70,6 @@ const schema::Schema& ConfigSchema() {
 
 constexpr std::string_view kSecurityTxtPath = "/.well-known/security.txt";
 
-bool IsDnsName(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  size_t label = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c == '.') {
-      if (label == 0 || name[i - 1] == '-') return false;
-      label = 0;
-      continue;
-    }
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || (c == '-' && label > 0);
-    if (!ok || ++label > 63) return false;
-  }
-  return name.back() != '-';
-}
-
 }  // namespace
 
 Status CheckAppEnvName(std::string_view name) {
@@ -105,73 +89,23 @@ Status CheckAppEnvName(std::string_view name) {
 }
 
 Status CheckPublicUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "https://";
-  if (url.size() > 256 || url.substr(0, kScheme.size()) != kScheme) {
-    return InvalidArgumentError("public_url must start with https://");
+  if (url.size() > 256) {
+    return InvalidArgumentError("public_url is longer than 256 bytes");
   }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view authority = rest.substr(0, rest.find('/'));
-  std::string_view path = rest.substr(authority.size());
-  for (char c : path) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '/' || c == '-' || c == '.' ||
-              c == '_' || c == '~';
-    if (!ok) {
-      return InvalidArgumentError(
-          "public_url: the path may hold only letters, digits and / - . _ ~");
-    }
-  }
-  std::string_view host = authority;
-  std::string_view port;
-  if (!host.empty() && host.front() == '[') {
-    size_t close = host.find(']');
-    if (close == std::string_view::npos) {
-      return InvalidArgumentError("public_url: unclosed [ in the host");
-    }
-    in6_addr a6;
-    std::string inside(host.substr(1, close - 1));
-    if (inet_pton(AF_INET6, inside.c_str(), &a6) != 1) {
-      return InvalidArgumentError("public_url: bad IPv6 address");
-    }
-    std::string_view after = host.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      return InvalidArgumentError("public_url: bad host");
-    }
-    port = after.empty() ? after : after.substr(1);
-    host = host.substr(0, close + 1);
-  } else {
-    size_t colon = host.find(':');
-    if (colon != std::string_view::npos) {
-      port = host.substr(colon + 1);
-      host = host.substr(0, colon);
-    }
-    if (!IsDnsName(host)) {
-      return InvalidArgumentError("public_url: bad host name");
-    }
-  }
-  if (authority.size() > host.size()) {
-    unsigned value = 0;
-    bool ok = !port.empty() && port.size() <= 5;
-    for (char c : port) {
-      ok = ok && c >= '0' && c <= '9';
-      if (ok) value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (!ok || value == 0 || value > 65535) {
-      return InvalidArgumentError("public_url: bad port");
-    }
-  }
-  return Status::Ok();
+  return web::ParseUrlWithPath(url).status().WithContext("public_url");
 }
 
 std::string SecurityTxtUrl(const std::optional<std::string>& public_url,
                            std::string_view host_name, uint16_t port) {
   if (public_url) {
+    // As the operator wrote it (checked by CheckPublicUrl when loaded).
     std::string base = *public_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     return base + std::string(kSecurityTxtPath);
   }
-  std::string host =
-      IsDnsName(host_name) ? std::string(host_name) : std::string("localhost");
+  std::string host = web::ValidateHostName(host_name).ok()
+                         ? std::string(host_name)
+                         : std::string("localhost");
   return "https://" + host + ":" + std::to_string(port) +
          std::string(kSecurityTxtPath);
 }

@@ -79,9 +79,9 @@ struct ListenAddress {
 };
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 
-// Ok when `url` is usable as public_url: https, a host (a DNS name, an
-// IPv4 address or a bracketed IPv6 one) with an optional port and path, no
-// user, query or fragment, at most 256 bytes. kInvalidArgument otherwise.
+// Ok when `url` is usable as public_url: at most 256 bytes that
+// web::ParseUrlWithPath accepts (https, a host, an optional port and path,
+// no user, query or fragment). kInvalidArgument otherwise.
 Status CheckPublicUrl(std::string_view url);
 
 // security.txt's Canonical URL: under `public_url` when it is set, else

@@ -58,7 +58,9 @@ class ConnectionTest : public ::testing::Test {
     return peer.ok() ? std::move(peer).value() : nullptr;
   }
 
-  static Url UrlOf(const std::string& text) { return ParseUrl(text).value(); }
+  static web::Url UrlOf(const std::string& text) {
+    return web::ParseUrl(text).value();
+  }
 
   std::string home_;
   std::optional<OwnerIdentity> owner_;

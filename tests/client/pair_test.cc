@@ -157,7 +157,7 @@ TEST_F(PairTest, ATakenNameStopsBeforeTheKeyIsSent) {
   Registry registry = Registry::Load(home_).value();
   DeviceRecord taken{
       .name = device_->serial(),
-      .url = ParseUrl("https://127.0.0.1:1").value(),
+      .url = web::ParseUrl("https://127.0.0.1:1").value(),
       .fingerprint = std::string(64, 'a'),
       .serial = "SN-ELSE",
       .model = "M",

@@ -1,11 +1,11 @@
-#include "client/url.h"
+#include "web/url.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
 
-namespace warden::client {
+namespace warden::web {
 namespace {
 
 constexpr std::string_view kScheme = "https://";
@@ -57,9 +57,21 @@ std::string Url::Authority() const {
   return h + ":" + std::to_string(port);
 }
 
-std::string Url::ToString() const { return "https://" + Authority(); }
+std::string Url::ToString() const { return "https://" + Authority() + path; }
 
-Result<Url> ParseUrl(std::string_view text) {
+Status ValidateHostName(std::string_view name) {
+  return ParseHostName(name).status();
+}
+
+namespace {
+
+bool PathCharacter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '/' || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
+Result<Url> Parse(std::string_view text, bool allow_path) {
   if (text.size() > kMaxUrl) {
     return InvalidArgumentError("device URL is too long");
   }
@@ -71,7 +83,18 @@ Result<Url> ParseUrl(std::string_view text) {
     return InvalidArgumentError("device URL must start with https://");
   }
   std::string_view rest = text.substr(kScheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  std::string_view path;
+  if (allow_path && rest.find('/') != std::string_view::npos) {
+    path = rest.substr(rest.find('/'));
+    rest = rest.substr(0, rest.find('/'));
+    for (char c : path) {
+      if (!PathCharacter(c)) {
+        return InvalidArgumentError(
+            "a URL path may hold only letters, digits and / - . _ ~");
+      }
+    }
+  }
   if (rest.find_first_of("/?#") != std::string_view::npos) {
     return InvalidArgumentError(
         "device URL must be https://HOST:PORT without a path, query or "
@@ -83,6 +106,7 @@ Result<Url> ParseUrl(std::string_view text) {
   if (rest.empty()) return InvalidArgumentError("device URL has no host");
 
   Url url;
+  url.path = std::string(path);
   std::string_view host;
   std::string_view port;
   bool has_port = false;
@@ -154,4 +178,12 @@ Result<Url> ParseUrl(std::string_view text) {
   return url;
 }
 
-}  // namespace warden::client
+}  // namespace
+
+Result<Url> ParseUrl(std::string_view text) { return Parse(text, false); }
+
+Result<Url> ParseUrlWithPath(std::string_view text) {
+  return Parse(text, true);
+}
+
+}  // namespace warden::web
