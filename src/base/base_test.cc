@@ -4,6 +4,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/status.h"
+#include "base/time_format.h"
 
 namespace warden {
 namespace {
@@ -82,6 +83,25 @@ TEST(RngTest, UniformBelowStaysInRangeAndCoversIt) {
   }
   for (int c : seen) EXPECT_GT(c, 100);
   EXPECT_FALSE(UniformBelow(SystemRng(), 0).ok());
+}
+
+TEST(Dates, ParseAndFormat) {
+  auto t = ParseDate("2024-02-29");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(UnixSeconds(*t), 1709164800);
+  EXPECT_EQ(FormatDate(*t), "2024-02-29");
+  EXPECT_EQ(FormatTimestamp(*t + std::chrono::seconds(3661)),
+            "2024-02-29T01:01:01Z");
+  EXPECT_EQ(FormatDate(AddYears(*t, 1)), "2025-02-28");
+  EXPECT_EQ(FormatDate(FromUnixSeconds(0)), "1970-01-01");
+}
+
+TEST(Dates, RejectsImpossibleDates) {
+  for (const char* bad : {"2023-02-29", "2024-13-01", "2024-00-10",
+                          "2024-04-31", "2024-4-01", "20240401", "1969-12-31",
+                          "2024-04-01T00", "", "abcd-ef-gh", "2024-04-0a"}) {
+    EXPECT_EQ(ParseDate(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/rng.h"
+#include "base/time_format.h"
 #include "client/api_error.h"
 #include "client/home.h"
 #include "client/owner.h"
@@ -492,7 +493,7 @@ int RunShare(const std::string& home, const std::string& name, int minutes,
   }
   std::cout << name << " accepts one more owner, as " << (admin ? "an " : "a ")
             << (admin ? "administrator" : "member") << ", until "
-            << client::FormatUtc(*until)
+            << FormatTimestamp(FromUnixSeconds(*until))
             << "; they pair with the code on its label\n";
   return kExitOk;
 }

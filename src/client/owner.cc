@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/time_format.h"
 #include "client/api_error.h"
 #include "crypto/secret.h"
 #include "platform/file.h"
@@ -94,7 +95,7 @@ Result<PairResult> PairDevice(const std::string& home,
       .fingerprint = result.fingerprint,
       .serial = result.serial,
       .model = result.model,
-      .paired_at = FormatUtc(UnixSeconds(clock.Now())),
+      .paired_at = FormatTimestamp(clock.Now()),
   };
   Status saved = registry.Add(record);
   if (saved.ok()) saved = registry.Save();

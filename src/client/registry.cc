@@ -1,7 +1,5 @@
 #include "client/registry.h"
 
-#include <ctime>
-
 #include "client/home.h"
 #include "platform/file.h"
 #include "schema/json.h"
@@ -102,15 +100,6 @@ Status ValidateDeviceName(std::string_view name) {
     }
   }
   return Status::Ok();
-}
-
-std::string FormatUtc(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 Result<Registry> Registry::Load(const std::string& home, platform::Env& env) {

@@ -72,9 +72,6 @@ class Registry {
   std::map<std::string, DeviceRecord> devices_;
 };
 
-// RFC 3339 UTC with seconds, e.g. "2024-05-01T12:00:00Z".
-std::string FormatUtc(int64_t unix_seconds);
-
 }  // namespace warden::client
 
 #endif  // WARDEN_CLIENT_REGISTRY_H_

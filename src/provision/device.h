@@ -21,6 +21,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "crypto/keys.h"
 #include "crypto/secret.h"
 #include "crypto/x509.h"
@@ -86,16 +87,6 @@ std::string RenderSecurityTxt(const DeviceInfo& info, WallTime now,
 
 // How long a rendered security.txt stays valid.
 inline constexpr int kSecurityTxtDays = 180;
-
-// "YYYY-MM-DD" (a real calendar date, year 1970..9999) -> midnight UTC of
-// that day. kInvalidArgument otherwise.
-Result<WallTime> ParseDate(std::string_view ymd);
-// The UTC calendar date of `t` as "YYYY-MM-DD".
-std::string FormatDate(WallTime t);
-// The UTC time `t` as "YYYY-MM-DDThh:mm:ssZ" (ISO 8601, RFC 3339).
-std::string FormatTimestamp(WallTime t);
-// `t` plus whole calendar years (UTC); 29 February becomes 28 February.
-WallTime AddYears(WallTime t, int years);
 
 }  // namespace warden::provision
 
