@@ -233,7 +233,8 @@ http {
         with open(password_file, "w") as f:
             f.write(OWNER_PASSWORD + "\n")
         self.cli("pair", "https://127.0.0.1:%d" % port, "--code", "-",
-                 "--name", "bench", "--password-file", password_file,
+                 "--name", "bench", "--owner", "bench",
+                 "--password-file", password_file,
                  stdin=unit["manual_code"] + "\n")
         for _ in range(100):
             if subprocess.run([self.warden, "--home", self.home, "get",
@@ -319,7 +320,7 @@ http {
             self.cli("reset", "bench", "--yes")
             t = time.perf_counter()
             self.cli("pair", url, "--code", "-", "--name", "bench",
-                     stdin=unit["manual_code"] + "\n")
+                     "--owner", "bench", stdin=unit["manual_code"] + "\n")
             pair_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             self.cli("get", "bench", "mode")

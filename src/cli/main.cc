@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -209,6 +210,7 @@ struct PairArgs {
   std::optional<std::string> code;  // "-" for standard input
   std::optional<std::string> code_file;
   std::string name;
+  std::string owner;
   PasswordSource password;
   bool json = false;
 };
@@ -247,6 +249,12 @@ int RunPair(const std::string& home_opt, PairArgs& a) {
     Status st = client::ValidateDeviceName(a.name);
     if (!st.ok()) return Usage("--name: " + st.message());
   }
+  if (a.owner.size() > 64 ||
+      std::any_of(a.owner.begin(), a.owner.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return Usage("--owner: 1 to 64 printable characters");
+  }
   Result<std::string> code_text = ReadSetupCode(a);
   if (!code_text.ok()) {
     return code_text.status().code() == Code::kInvalidArgument
@@ -274,11 +282,12 @@ int RunPair(const std::string& home_opt, PairArgs& a) {
   Result<std::string> home = Home(home_opt);
   if (!home.ok()) return Fail(home.status());
   Result<client::PairResult> r =
-      client::PairDevice(*home, a.url, code->passcode, a.name,
+      client::PairDevice(*home, a.url, code->passcode, a.name, a.owner,
                          std::move(password), SystemClock(), SystemRng());
   if (!r.ok()) return Fail(r.status());
   if (a.json) {
     std::cout << MachineJson({{"name", r->name},
+                              {"owner", r->owner},
                               {"serial", r->serial},
                               {"model", r->model},
                               {"url", url->ToString()},
@@ -288,7 +297,8 @@ int RunPair(const std::string& home_opt, PairArgs& a) {
   }
   std::cout << "paired with " << Printable(r->serial);
   if (!r->model.empty()) std::cout << " (" << Printable(r->model) << ")";
-  std::cout << " as " << r->name << "\n";
+  std::cout << " as " << r->name << "; the device knows you as "
+            << Printable(r->owner, 64) << "\n";
   return kExitOk;
 }
 
@@ -627,6 +637,8 @@ int Main(int argc, char** argv) {
   code_opt->excludes(code_file_opt);
   pair_cmd->add_option("--name", pair.name,
                        "name for the device (default: its serial)");
+  pair_cmd->add_option("--owner", pair.owner,
+                       "name the device knows you by (default: USER@HOST)");
   CLI::Option* pw_file = pair_cmd->add_option(
       "--password-file", pair.password.file,
       "set an owner password (for browser logins) read from FILE");

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "client/home.h"
 #include "client/owner.h"
+#include "client/pair.h"
 #include "client/registry.h"
 #include "platform/file.h"
 #include "web/url.h"
@@ -247,6 +248,23 @@ TEST(OwnerTest, SecretsAreReadAsOneLine) {
   EXPECT_EQ(ReadSecretFile(f).status().code(), Code::kInvalidArgument);
   ASSERT_TRUE(platform::WriteFileAtomic(f, std::string(5000, 'x'), 0600).ok());
   EXPECT_EQ(ReadSecretFile(f).status().code(), Code::kInvalidArgument);
+}
+
+TEST(OwnerNameTest, DefaultIsTheLoginAndHostCutToWhatADeviceTakes) {
+  const char* saved = std::getenv("USER");
+  std::string restore = saved ? saved : "";
+  ::setenv("USER", "alice", 1);
+  std::string name = DefaultOwnerName();
+  EXPECT_EQ(name.rfind("alice@", 0), 0u) << name;
+  ::setenv("USER", ("bob\x1b[2J" + std::string(100, 'x')).c_str(), 1);
+  name = DefaultOwnerName();
+  EXPECT_LE(name.size(), 64u);
+  for (char c : name) EXPECT_TRUE(c > 0x20 && c < 0x7f) << name;
+  if (saved) {
+    ::setenv("USER", restore.c_str(), 1);
+  } else {
+    ::unsetenv("USER");
+  }
 }
 
 }  // namespace

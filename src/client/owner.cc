@@ -53,6 +53,7 @@ std::string PercentEncodeSegment(std::string_view text) {
 Result<PairResult> PairDevice(const std::string& home,
                               std::string_view url_text, uint32_t passcode,
                               std::string_view name,
+                              std::string_view owner_name,
                               std::optional<std::string> password,
                               const Clock& clock, Rng& rng,
                               const ConnectOptions& connect) {
@@ -71,6 +72,7 @@ Result<PairResult> PairDevice(const std::string& home,
   request.url = url;
   request.passcode = passcode;
   request.name = std::string(name);
+  request.owner_name = std::string(owner_name);
   request.password = std::move(password);
   request.connect = connect;
   request.check_name = [&registry](const std::string& n) -> Status {

@@ -25,12 +25,14 @@ namespace warden::client {
 // `home`, creating the home directory (0700) and the owner identity on
 // first use. `name` defaults to the unit's serial; it must be a valid
 // device name not yet registered, which is checked before the owner key is
-// sent. Nothing is registered when pairing fails. Errors as Pair, plus
-// kAlreadyExists for a taken name; if the device paired but the registry
-// cannot be written, the error says so and names the fingerprint.
+// sent. `owner_name` is what the device calls this owner (empty:
+// DefaultOwnerName()). Nothing is registered when pairing fails. Errors as
+// Pair, plus kAlreadyExists for a taken name; if the device paired but the
+// registry cannot be written, the error says so and names the fingerprint.
 Result<PairResult> PairDevice(const std::string& home,
                               std::string_view url_text, uint32_t passcode,
                               std::string_view name,
+                              std::string_view owner_name,
                               std::optional<std::string> password,
                               const Clock& clock, Rng& rng,
                               const ConnectOptions& connect = {});

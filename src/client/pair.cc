@@ -1,5 +1,8 @@
 #include "client/pair.h"
 
+#include <boost/asio/ip/host_name.hpp>
+#include <cstdlib>
+
 #include "client/api_error.h"
 #include "crypto/hash.h"
 #include "crypto/secret.h"
@@ -173,6 +176,8 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
   }
   result.name = request.name.empty() ? result.serial : request.name;
   if (request.check_name) WARDEN_TRY(request.check_name(result.name));
+  result.owner =
+      request.owner_name.empty() ? DefaultOwnerName() : request.owner_name;
 
   // 2. exchange
   WARDEN_ASSIGN_OR_RETURN(Bytes exporter,
@@ -211,12 +216,12 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
     // The device did not prove the code. We still send our proof, without
     // the password, so that the device sees the failed attempt and counts
     // it: a client that stops here would let guesses go unseen.
-    return RefusedAttempt(conn, *attempt, identity, result.name);
+    return RefusedAttempt(conn, *attempt, identity, result.owner);
   }
 
   // 3. confirm: prove the owner key belongs to this exchange.
   schema::Json confirm_body =
-      ConfirmBody(*attempt, identity, result.name, request.password);
+      ConfirmBody(*attempt, identity, result.owner, request.password);
   Result<web::Response> confirm_r =
       conn.Request(http::verb::post, "/v1/pair/confirm", confirm_body);
   // nlohmann::json has no secure erase; overwrite the copy we made.
@@ -253,8 +258,29 @@ Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
     return UnauthenticatedError(
         "pairing: the device reports a different serial than it began with");
   }
+  // Pairing again with a registered key answers with the stored name.
+  if (auto it = confirm.find("owner"); it != confirm.end() && it->is_string() &&
+                                       PrintableText(it->get<std::string>())) {
+    result.owner = it->get<std::string>();
+  }
   conn.Close();
   return result;
+}
+
+std::string DefaultOwnerName() {
+  std::string user;
+  if (const char* env = std::getenv("USER"); env != nullptr) user = env;
+  boost::system::error_code ec;
+  std::string host = boost::asio::ip::host_name(ec);
+  if (ec) host.clear();
+  std::string name = user.empty()   ? host
+                     : host.empty() ? user
+                                    : user + "@" + host;
+  std::string out;
+  for (char c : name) {
+    if (c > 0x20 && c < 0x7f && out.size() < 64) out += c;
+  }
+  return out.empty() ? std::string("owner") : out;
 }
 
 }  // namespace warden::client

@@ -27,8 +27,12 @@ namespace warden::client {
 struct PairRequest {
   web::Url url;
   uint32_t passcode = 0;
-  // The owner label sent to the device; empty means the unit's serial.
+  // The owner's name for the device in the registry; empty means the
+  // unit's serial.
   std::string name;
+  // The name the device knows this owner by (1..64 printable characters,
+  // unique among its owners); empty means DefaultOwnerName().
+  std::string owner_name;
   // The owner password for browser logins; absent for none.
   std::optional<std::string> password;
   // Called with the final name after the device has been identified and
@@ -39,7 +43,8 @@ struct PairRequest {
 };
 
 struct PairResult {
-  std::string name;         // the owner label the device registered
+  std::string name;         // the device's name in the owner's registry
+  std::string owner;        // the name the device registered the owner by
   std::string serial;       // the unit's serial (idVerifier)
   std::string model;        // from /v1/info; may be empty
   std::string fingerprint;  // hex SHA-256 of the device certificate DER
@@ -59,6 +64,11 @@ struct PairResult {
 // (message carries the retry delay); kInvalidArgument for a refused
 // password or name (field and rule in the message); transport errors as in
 // Connection. The password is wiped from memory after sending.
+// "USER@HOST" of the local login, cut to 64 printable characters; "owner"
+// when neither is known. What an owner is called on a device unless they
+// choose (two people sharing a device must not both be "home").
+std::string DefaultOwnerName();
+
 Result<PairResult> Pair(PairRequest request, const OwnerIdentity& identity,
                         Rng& rng);
 

@@ -107,11 +107,12 @@ TEST_F(CliDeviceTest, PairWithTheCodeFromAFileThenShareAndReset) {
   // The code from a file, the password from standard input.
   RunResult pair = Owner(
       {"pair", device_->url(), "--code-file", CodeFile(device_->manual_code()),
-       "--name", "living-room", "--password-stdin"},
+       "--name", "living-room", "--owner", "alice", "--password-stdin"},
       "a long owner password\n");
   ASSERT_EQ(pair.exit_code, 0) << pair.err;
   EXPECT_EQ(pair.out, "paired with " + device_->serial() +
-                          " (Thermo Test) as living-room\n");
+                          " (Thermo Test) as living-room; the device knows "
+                          "you as alice\n");
   EXPECT_EQ(pair.err, "");
   EXPECT_TRUE(device_->IsPaired().value());
 

@@ -40,7 +40,7 @@ class PairTest : public ::testing::Test {
                               std::optional<std::string> pw = std::nullopt,
                               const std::string& home = "") {
     return PairDevice(home.empty() ? home_ : home, device_->url(), passcode,
-                      name, std::move(pw), clock_, SystemRng());
+                      name, name, std::move(pw), clock_, SystemRng());
   }
 
   uint32_t WrongCode() const {
@@ -104,7 +104,7 @@ TEST_F(PairTest, PairsPinsAndIsRecognisedByItsCertificate) {
     ASSERT_TRUE(conn.ok()) << conn.status().ToString();
     Result<web::Response> login = conn->Request(
         http::verb::post, "/v1/login",
-        schema::Json{{"owner", r->name}, {"password", "seven orange kites"}});
+        schema::Json{{"owner", r->owner}, {"password", "seven orange kites"}});
     ASSERT_TRUE(login.ok()) << login.status().ToString();
     EXPECT_EQ(login->result(), http::status::ok) << login->body();
   }

@@ -221,7 +221,7 @@ class DeviceTestCase(unittest.TestCase):
         from standard input, or from a file when the password takes
         standard input."""
         code = str(code if code is not None else self.unit["manual_code"])
-        args = ["pair", daemon.url, "--name", name]
+        args = ["pair", daemon.url, "--name", name, "--owner", name]
         if password is not None:
             code_file = os.path.join(self.root, "code-%s" % name)
             with open(code_file, "w") as f:
