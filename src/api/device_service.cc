@@ -55,8 +55,7 @@ Status DeviceService::Init() {
 }
 
 bool DeviceService::RecogniseOwner(Peer& peer) {
-  auto owner = groups_->owners.CertificateOwner(peer);
-  return owner.ok() && owner->has_value();
+  return groups_->owners.ConnectionIsAnOwners(peer);
 }
 
 boost::asio::awaitable<Response> DeviceService::Handle(Request request,

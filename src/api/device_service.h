@@ -55,10 +55,11 @@ class DeviceService {
   boost::asio::awaitable<Response> Handle(Request request, Peer& peer);
 
   // True when the connection's TLS client certificate belongs to a
-  // registered owner. The server asks after the handshake and after each
-  // reply, and never evicts such a connection to make room for another.
-  // Uses and refreshes the owner cached in `peer`; a store error counts as
-  // not recognised.
+  // registered owner, or the last session that authenticated a request on
+  // it is still live (a browser that logged in). The server asks after the
+  // handshake and after each reply, and never evicts such a connection to
+  // make room for another. Uses and refreshes the owner cached in `peer`; a
+  // store error counts as not recognised.
   bool RecogniseOwner(Peer& peer);
 
   const HttpLimits& limits() const { return options_.limits; }

@@ -577,6 +577,39 @@ TEST_F(DeviceServiceTest, LogoutEndsTheSession) {
   EXPECT_EQ(Count("logout"), 1u);
 }
 
+TEST_F(DeviceServiceTest, AConnectionIsAnOwnersWhileItsLoginSessionLives) {
+  ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
+  Peer browser;
+  browser.address = "127.0.0.9";
+  EXPECT_FALSE(service_->RecogniseOwner(browser));
+  // A wrong password leaves it a stranger's.
+  schema::Json wrong = {{"owner", "alice"}, {"password", "not her password"}};
+  EXPECT_EQ(Send(verb::post, "/v1/login", wrong.dump(), "application/json",
+                 "", &browser)
+                .result(),
+            status::unauthorized);
+  EXPECT_FALSE(service_->RecogniseOwner(browser));
+  schema::Json right = {{"owner", "alice"}, {"password", kAlicePassword}};
+  Response login = Send(verb::post, "/v1/login", right.dump(),
+                        "application/json", "", &browser);
+  ASSERT_EQ(login.result(), status::ok);
+  EXPECT_TRUE(service_->RecogniseOwner(browser));
+  std::string token = Body(login)["token"];
+
+  // Another connection becomes an owner's by a request the token
+  // authenticates, and stops being one when the session ends.
+  Peer tab;
+  tab.address = "127.0.0.9";
+  EXPECT_EQ(Send(verb::get, "/v1/owners", "", "", token, &tab).result(),
+            status::ok);
+  EXPECT_TRUE(service_->RecogniseOwner(tab));
+  EXPECT_EQ(Send(verb::post, "/v1/logout", "", "", token, &browser).result(),
+            status::no_content);
+  EXPECT_FALSE(service_->RecogniseOwner(browser));
+  EXPECT_FALSE(service_->RecogniseOwner(tab));
+  EXPECT_TRUE(tab.session_token.empty());
+}
+
 TEST_F(DeviceServiceTest, SessionsSurviveARestartOfTheService) {
   ASSERT_EQ(Pair(kCode, kAlicePassword).result(), status::ok);
   std::string token = Body(Login("alice", kAlicePassword))["token"];

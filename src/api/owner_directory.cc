@@ -53,6 +53,15 @@ Result<std::optional<store::Owner>> OwnerDirectory::CertificateOwner(
   return owner;
 }
 
+bool OwnerDirectory::ConnectionIsAnOwners(Peer& peer) {
+  auto by_certificate = CertificateOwner(peer);
+  if (by_certificate.ok() && by_certificate->has_value()) return true;
+  if (peer.session_token.empty()) return false;
+  if (sessions_.Validate(peer.session_token)) return true;
+  peer.session_token.clear();  // ended: logout, expiry, reset, removal
+  return false;
+}
+
 Result<Principal> OwnerDirectory::Authenticate(const Request& request,
                                                Peer& peer) {
   WARDEN_ASSIGN_OR_RETURN(auto by_certificate, CertificateOwner(peer));
@@ -63,7 +72,10 @@ Result<Principal> OwnerDirectory::Authenticate(const Request& request,
     std::string_view token = auth.substr(kBearer.size());
     if (auto owner_id = sessions_.Validate(token)) {
       WARDEN_ASSIGN_OR_RETURN(auto owner, ctx_.store.FindOwnerById(*owner_id));
-      if (owner) return Principal{std::move(*owner), std::string(token)};
+      if (owner) {
+        peer.session_token = std::string(token);
+        return Principal{std::move(*owner), std::string(token)};
+      }
       // The owner is gone; so is the session.
       sessions_.RevokeOwner(*owner_id);
       SaveSessions();

@@ -33,6 +33,11 @@ class OwnerDirectory : public Authenticator {
   // nullopt (no certificate, or not an owner's).
   Result<std::optional<store::Owner>> CertificateOwner(Peer& peer);
 
+  // True when the client certificate is an owner's or the session that
+  // last authenticated a request on the connection is live. A store error
+  // counts as false.
+  bool ConnectionIsAnOwners(Peer& peer);
+
   // Call after every change to the owners or their roles: connections
   // look their owner up again.
   void OwnersChanged() { ++generation_; }

@@ -217,6 +217,8 @@ Response OwnerRoutes::FinishLogin(Call& call, const LoginAttempt& a,
                           .Personal("peer", call.peer.address)
                           .Personal("owner", who.name)
                           .Flag("device_cookie", a.cookie_key.has_value()));
+  // The connection is now an owner's: the server will not evict it.
+  call.peer.session_token = session->token;
   Response res =
       call.Json(status::ok, {{"token", session->token},
                              {"expires_at", UnixSeconds(session->expires_at)},

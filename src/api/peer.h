@@ -30,6 +30,10 @@ struct Peer {
   // the service's owner generation is `owner_generation`.
   std::optional<store::Owner> owner;
   uint64_t owner_generation = 0;
+  // The login session that last authenticated a request on this connection
+  // (a bearer token), so the server can tell an owner's browser from a
+  // stranger's; cleared once the session has ended.
+  std::string session_token;
 };
 
 }  // namespace warden::api

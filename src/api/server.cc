@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <list>
+#include <tuple>
 #include <unordered_map>
 
 #include "events/catalog.h"
@@ -53,6 +54,28 @@ std::optional<std::string> ClientKeyFingerprint(SSL* ssl) {
   auto parsed = crypto::Certificate::FromDer(der);
   if (!parsed.ok()) return std::nullopt;
   return parsed->public_key().Fingerprint();
+}
+
+// How far a connection has got, for choosing which one to close. Set from
+// OpenSSL's ClientHello callback (through the SSL's ex_data) and from the
+// request loop; the event loop is the only writer and reader.
+struct Progress {
+  bool said_hello = false;  // a ClientHello has been parsed
+  std::chrono::steady_clock::time_point at;  // accept, or last progress
+};
+
+int ProgressIndex() {
+  static const int index =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int OnClientHello(SSL* ssl, int*, void*) {
+  if (auto* p = static_cast<Progress*>(SSL_get_ex_data(ssl, ProgressIndex()))) {
+    p->said_hello = true;
+    p->at = std::chrono::steady_clock::now();
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 ApiError LimitError(http::status s, std::string message, std::string rule) {
@@ -108,6 +131,10 @@ Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
     return InternalError("TLS: cannot add the CA certificate");
   }
   SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, AcceptAnyClientCertificate);
+  if (ProgressIndex() < 0) {
+    return InternalError("TLS: cannot allocate connection data");
+  }
+  SSL_CTX_set_client_hello_cb(raw, OnClientHello, nullptr);
   SSL_CTX_set_session_id_context(
       raw, reinterpret_cast<const unsigned char*>("wardend"), 7);
   return ctx;
@@ -119,8 +146,10 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     std::string source;   // SourceKey of the peer: what the share counts
     std::string address;  // the peer's address, for events
     Stream* stream = nullptr;
-    // Its client certificate belongs to a registered owner: never evicted.
+    // Its client certificate belongs to a registered owner, or a request
+    // on it was authenticated by a live session: never evicted.
     bool owner = false;
+    Progress progress;
     // Holds a slot. Cleared when the connection is evicted or stopped, so
     // the slot is free at once, before the coroutine has unwound.
     bool counted = true;
@@ -173,20 +202,28 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     socket.close(ec);
   }
 
-  // Closes the oldest connection not known to belong to an owner, among
-  // those of `source` (all sources when null). False when there is none.
+  // Closes the connection not known to belong to an owner that has made
+  // the least progress, among those of `source` (all sources when null):
+  // a silent one before one that has said hello, then the oldest progress.
+  // False when there is none.
   bool EvictOldestStranger(const std::string* source, std::string_view why) {
+    Connection* victim = nullptr;
     for (Connection& c : connections) {
       if (!c.counted || c.owner) continue;
       if (source != nullptr && c.source != *source) continue;
-      bus.Publish(events::Event(events::kConnectionEvicted)
-                      .Personal("peer", c.address)
-                      .Text("reason", std::string(why)));
-      Release(c);
-      Close(c);
-      return true;
+      if (victim == nullptr ||
+          std::tie(c.progress.said_hello, c.progress.at) <
+              std::tie(victim->progress.said_hello, victim->progress.at)) {
+        victim = &c;
+      }
     }
-    return false;
+    if (victim == nullptr) return false;
+    bus.Publish(events::Event(events::kConnectionEvicted)
+                    .Personal("peer", victim->address)
+                    .Text("reason", std::string(why)));
+    Release(*victim);
+    Close(*victim);
+    return true;
   }
 
   // Frees a slot for a new connection from `source` when its share or the
@@ -236,9 +273,12 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       auto stream =
           std::make_unique<Stream>(beast::tcp_stream(std::move(socket)), tls);
       c.stream = stream.get();
+      c.progress.at = std::chrono::steady_clock::now();
       ++active;
       ++per_source[c.source];
       connections.push_back(std::move(c));
+      SSL_set_ex_data(stream->native_handle(), ProgressIndex(),
+                      &connections.back().progress);
       asio::co_spawn(io, Serve(std::move(stream), std::prev(connections.end())),
                      asio::detached);
     }
@@ -266,6 +306,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         asio::ssl::stream_base::server,
         asio::redirect_error(asio::use_awaitable, ec));
     if (!ec && conn->counted) {
+      conn->progress.at = std::chrono::steady_clock::now();
       Peer peer;
       peer.address = conn->address;
       SSL* ssl = stream.native_handle();
@@ -288,6 +329,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       }
     }
     beast::get_lowest_layer(stream).close();
+    SSL_set_ex_data(stream.native_handle(), ProgressIndex(), nullptr);
     Release(*conn);
     connections.erase(conn);
   }
@@ -316,6 +358,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         if (ec || !conn.counted) co_return;
       }
       first = false;
+      conn.progress.at = std::chrono::steady_clock::now();
       tcp_stream.expires_after(options.request_timeout);
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(limits.header_bytes));
@@ -393,7 +436,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       if (!conn.counted) co_return;  // evicted or stopped meanwhile
       co_await WriteAndMaybeClose(stream, res, keep_alive, &closed);
       if (closed) co_return;
-      // Pairing on this connection, or a reset, changes whose it is.
+      conn.progress.at = std::chrono::steady_clock::now();
+      // Pairing or a login session on this connection, a logout or a reset,
+      // changes whose it is.
       conn.owner = service.RecogniseOwner(peer);
     }
   }

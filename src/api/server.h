@@ -6,11 +6,17 @@
 // Connection slots are shared so that strangers cannot lock the owner out:
 // each source (an IPv4 address, or an IPv6 /64) holds at most
 // max_connections_per_address at once, all sources together at most
-// max_connections. When a limit is reached, the oldest connection that has
-// not shown it belongs to an owner (still in its handshake, or with no
-// owner's client certificate) is closed to admit the new one; an owner's
-// connection is never the one closed. Only when every candidate belongs to an
-// owner is the new connection refused.
+// max_connections. When a limit is reached, one connection that has not
+// shown it belongs to an owner is closed to admit the new one: a silent one
+// (no ClientHello yet) before any that has spoken, the oldest silent one
+// first; otherwise the one whose last progress (ClientHello, handshake done,
+// a request begun or answered) is oldest. A connection is an owner's once its
+// client certificate belongs to a registered owner or a request on it was
+// authenticated by a live login session; an owner's connection is never the
+// one closed. Only when every candidate belongs to an owner is the new
+// connection refused. So a flood of silent sockets from any number of
+// addresses only ever evicts itself, and a stranger must spend handshakes to
+// compete with an owner's connection still in its own.
 #ifndef WARDEN_API_SERVER_H_
 #define WARDEN_API_SERVER_H_
 

@@ -10,6 +10,7 @@ that they have source addresses of their own; the owner uses 127.0.0.1.
 import json
 import os
 import select
+import selectors
 import socket
 import ssl
 import struct
@@ -28,6 +29,7 @@ GROUPS = {"x25519": 0x001d, "secp256r1": 0x0017, "secp384r1": 0x0018,
 ECDSA_P256_SHA256, RSA_PSS_SHA256, ED25519 = 0x0403, 0x0804, 0x0807
 ALERT = 21
 HANDSHAKE_FAILURE = 40
+PASSWORD = "a kettle of fish at dawn 17"
 
 
 def cpu_seconds(pid):
@@ -92,6 +94,26 @@ def is_closed(sock, wait=0.0):
         return sock.recv(1, socket.MSG_PEEK) == b""
     except (ConnectionResetError, ssl.SSLError, OSError):
         return True
+
+
+def tls_closed(tls, wait):
+    """True when the server closes the TLS connection `tls` within `wait`
+    seconds (session tickets it sends meanwhile are read and dropped)."""
+    deadline = time.time() + wait
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            return False
+        tls.settimeout(left)
+        try:
+            if tls.recv(1) == b"":
+                return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return True
+        finally:
+            tls.settimeout(10)
 
 
 def wait_for(condition, timeout=30):
@@ -180,6 +202,52 @@ class SilentSockets:
             self.stopping.wait(0.05)
         for s in self.socks:
             s.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+
+
+class ChurningSilentSockets:
+    """Silent TCP connections from many source addresses, `per_source` from
+    each, each one the device closes opened again at once: the cheapest way
+    to keep a full connection table turning over."""
+
+    def __init__(self, port, sources, per_source=8):
+        self.port, self.sources, self.per_source = port, sources, per_source
+        self.opened = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _open(self, sel, source):
+        try:
+            s = connect_from(source, self.port, timeout=2)
+        except OSError:
+            return
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, source)
+        self.opened += 1
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        for source in self.sources:
+            for _ in range(self.per_source):
+                self._open(sel, source)
+        while not self.stopping.is_set():
+            for key, _ in sel.select(0.1):
+                try:
+                    data = key.fileobj.recv(64)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    self._open(sel, key.data)
+        for key in list(sel.get_map().values()):
+            key.fileobj.close()
 
     def stop(self):
         self.stopping.set()
@@ -453,6 +521,95 @@ class ConnectionSlotsTest(AttackTestCase):
             attack.stop()
         self.assertTrue(self.log_lines(d, "connection_evicted"))
         self.assertTrue(d.alive())
+
+    def test_owner_is_served_while_64_addresses_churn_silent_sockets(self):
+        # 512 silent sockets for 64 slots: every new one evicts another, and
+        # each evicted one comes straight back. The owner's CLI, a new
+        # connection per command, is still a stranger during its handshake;
+        # silent sockets go first, so it is never the one closed.
+        d = self.start_paired()
+        self.settle(d)
+        attack = ChurningSilentSockets(
+            d.port, ["127.0.10.%d" % (2 + i) for i in range(64)])
+        try:
+            self.assertTrue(wait_for(lambda: attack.opened >= 1024, 60),
+                            "the attack opened only %d" % attack.opened)
+            before = attack.opened
+            self.assertOwnerServed(20)
+            # The table kept turning over while the owner was served.
+            self.assertGreater(attack.opened - before, 512)
+        finally:
+            attack.stop()
+        self.assertTrue(d.alive())
+
+    def test_a_stranger_that_has_said_hello_outlives_silent_sockets(self):
+        d = self.start_paired(self.PATIENT)
+        self.settle(d)
+        # The oldest stranger has sent its ClientHello and got the device's
+        # first flight; 63 younger ones have sent nothing.
+        talker = connect_from("127.0.0.20", d.port)
+        self.addCleanup(talker.close)
+        talker.sendall(client_hello("x25519", os.urandom(32)))
+        self.assertEqual(talker.recv(1), b"\x16")  # ServerHello follows
+        silent = []
+        for i in range(8):
+            silent += self.silent(d, "127.0.0.%d" % (21 + i),
+                                  7 if i == 7 else 8)
+        newcomer = connect_from("127.0.0.30", d.port)
+        self.addCleanup(newcomer.close)
+        self.assertTrue(is_closed(silent[0], wait=30))
+        self.assertTrue(
+            wait_for(lambda: accepted_from(d.proc.pid, d.port,
+                                           "127.0.0.30") == 1))
+        self.assertFalse(is_closed(talker))
+        self.assertEqual(
+            accepted_from(d.proc.pid, d.port, "127.0.0.20"), 1)
+
+    def test_a_connection_with_a_login_session_is_never_evicted(self):
+        # A browser holds no client certificate: once a request on its
+        # connection is authenticated by a session, the connection is an
+        # owner's and keeps its slot.
+        d = self.start(extra=("--config", self.patient_config()))
+        self.pair(d, password=PASSWORD)
+        d.wait_app_ready(self.home, "home")
+        self.settle(d)
+        tls = harness.tls_context().wrap_socket(
+            connect_from("127.0.0.20", d.port))
+        self.addCleanup(tls.close)
+        body = json.dumps({"owner": "home", "password": PASSWORD}).encode()
+        tls.sendall(b"POST /v1/login HTTP/1.1\r\nHost: device\r\n"
+                    b"Content-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        status, _, reply = read_response(tls)
+        self.assertEqual(status, 200)
+        token = json.loads(reply)["token"]
+        bearer = ("GET /v1/state HTTP/1.1\r\nHost: device\r\n"
+                  "Authorization: Bearer %s\r\n\r\n" % token).encode()
+        tls.sendall(bearer)
+        self.assertEqual(read_response(tls)[0], 200)
+        # 63 strangers then finish their handshakes: each has made more
+        # recent progress than the browser's connection, which would be the
+        # one closed next if its session did not make it an owner's.
+        strangers = []
+        for i in range(63):
+            s = harness.tls_context().wrap_socket(
+                connect_from("127.0.0.%d" % (21 + i // 8), d.port))
+            self.addCleanup(s.close)
+            strangers.append(s)
+        self.assertTrue(wait_for(lambda: accepted_from(
+            d.proc.pid, d.port,
+            *["127.0.0.%d" % (21 + i) for i in range(8)]) == 63))
+        newcomer = connect_from("127.0.0.30", d.port)
+        self.addCleanup(newcomer.close)
+        self.assertTrue(tls_closed(strangers[0], wait=30))
+        tls.sendall(bearer)
+        self.assertEqual(read_response(tls)[0], 200)
+
+    def patient_config(self):
+        path = os.path.join(self.root, "patient.json")
+        with open(path, "w") as f:
+            json.dump(self.PATIENT, f)
+        return path
 
     def test_owner_is_served_during_slow_headers_from_200_connections(self):
         d = self.start_paired()
