@@ -305,8 +305,9 @@ http {
             results.append(self.attack_figure(
                 "owner_p99_ms_login_storm", port, "login_storm",
                 self.storm_workers,
-                "Argon2id of each wrong password runs on the event loop; "
-                "the throttle admits 30 failures a minute"))
+                "Argon2id of each wrong password runs on the worker pool, "
+                "off the event loop; the throttle admits 30 failures a "
+                "minute"))
         if self.wanted("handshake_flood"):
             results.append(self.attack_figure(
                 "owner_p99_ms_handshake_flood", port, "flood",
