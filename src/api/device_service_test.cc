@@ -584,8 +584,8 @@ TEST_F(DeviceServiceTest, AConnectionIsAnOwnersWhileItsLoginSessionLives) {
   EXPECT_FALSE(service_->RecogniseOwner(browser));
   // A wrong password leaves it a stranger's.
   schema::Json wrong = {{"owner", "alice"}, {"password", "not her password"}};
-  EXPECT_EQ(Send(verb::post, "/v1/login", wrong.dump(), "application/json",
-                 "", &browser)
+  EXPECT_EQ(Send(verb::post, "/v1/login", wrong.dump(), "application/json", "",
+                 &browser)
                 .result(),
             status::unauthorized);
   EXPECT_FALSE(service_->RecogniseOwner(browser));

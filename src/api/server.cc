@@ -60,7 +60,12 @@ std::optional<std::string> ClientKeyFingerprint(SSL* ssl) {
 // OpenSSL's ClientHello callback (through the SSL's ex_data) and from the
 // request loop; the event loop is the only writer and reader.
 struct Progress {
-  bool said_hello = false;  // a ClientHello has been parsed
+  enum Stage {
+    kSilent,  // nothing received yet
+    kSpoken,  // bytes waiting or read, but no whole ClientHello yet
+    kHello,   // a ClientHello has been parsed
+  };
+  Stage stage = kSilent;
   std::chrono::steady_clock::time_point at;  // accept, or last progress
 };
 
@@ -72,7 +77,7 @@ int ProgressIndex() {
 
 int OnClientHello(SSL* ssl, int*, void*) {
   if (auto* p = static_cast<Progress*>(SSL_get_ex_data(ssl, ProgressIndex()))) {
-    p->said_hello = true;
+    p->stage = Progress::kHello;
     p->at = std::chrono::steady_clock::now();
   }
   return SSL_CLIENT_HELLO_SUCCESS;
@@ -149,6 +154,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     // Its client certificate belongs to a registered owner, or a request
     // on it was authenticated by a live session: never evicted.
     bool owner = false;
+    // From a source an owner's connection came from lately: closed only
+    // after every connection from other sources.
+    bool owners_source = false;
     Progress progress;
     // Holds a slot. Cleared when the connection is evicted or stopped, so
     // the slot is free at once, before the coroutine has unwound.
@@ -181,6 +189,35 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   Connections connections;
   std::unordered_map<std::string, size_t> per_source;  // counted ones
 
+  // Sources an owner's connection came from, and when last. A stranger
+  // flooding the table from other addresses cannot then close the owner's
+  // next connection while it is still in its handshake (a new connection is
+  // a stranger's until its handshake ends). Bounded; the oldest is
+  // forgotten first.
+  static constexpr size_t kOwnerSources = 32;
+  static constexpr auto kOwnerSourceMemory = std::chrono::hours(24);
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point>
+      owner_sources;
+
+  void SetOwner(Connection& c, bool owner) {
+    c.owner = owner;
+    if (!owner) return;
+    if (owner_sources.size() >= kOwnerSources &&
+        !owner_sources.contains(c.source)) {
+      auto oldest = std::min_element(
+          owner_sources.begin(), owner_sources.end(),
+          [](const auto& a, const auto& b) { return a.second < b.second; });
+      owner_sources.erase(oldest);
+    }
+    owner_sources[c.source] = std::chrono::steady_clock::now();
+  }
+
+  bool IsOwnersSource(const std::string& source) const {
+    auto it = owner_sources.find(source);
+    return it != owner_sources.end() &&
+           std::chrono::steady_clock::now() - it->second < kOwnerSourceMemory;
+  }
+
   static constexpr std::string_view kSourceFull =
       "too many connections from one address";
   static constexpr std::string_view kTableFull = "too many connections";
@@ -202,20 +239,42 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     socket.close(ec);
   }
 
+  // A connection still counted as silent whose first bytes have arrived
+  // but not been read yet (its coroutine has not run since the accept).
+  static bool HasBytesWaiting(Connection& c) {
+    beast::error_code ec;
+    const size_t n = beast::get_lowest_layer(*c.stream).socket().available(ec);
+    return !ec && n > 0;
+  }
+
   // Closes the connection not known to belong to an owner that has made
   // the least progress, among those of `source` (all sources when null):
-  // a silent one before one that has said hello, then the oldest progress.
-  // False when there is none.
+  // one from a source no owner came from lately before one from such a
+  // source; then a silent one first, then one that has sent part of a
+  // ClientHello, then the one whose last progress is oldest. False when
+  // there is none.
   bool EvictOldestStranger(const std::string* source, std::string_view why) {
     Connection* victim = nullptr;
-    for (Connection& c : connections) {
-      if (!c.counted || c.owner) continue;
-      if (source != nullptr && c.source != *source) continue;
-      if (victim == nullptr ||
-          std::tie(c.progress.said_hello, c.progress.at) <
-              std::tie(victim->progress.said_hello, victim->progress.at)) {
-        victim = &c;
+    for (;;) {
+      victim = nullptr;
+      for (Connection& c : connections) {
+        if (!c.counted || c.owner) continue;
+        if (source != nullptr && c.source != *source) continue;
+        if (victim == nullptr ||
+            std::tie(c.owners_source, c.progress.stage, c.progress.at) <
+                std::tie(victim->owners_source, victim->progress.stage,
+                         victim->progress.at)) {
+          victim = &c;
+        }
       }
+      // Under load a new client's ClientHello may sit unread in the socket;
+      // such a connection has spoken, so look again.
+      if (victim == nullptr || victim->progress.stage != Progress::kSilent ||
+          !HasBytesWaiting(*victim)) {
+        break;
+      }
+      victim->progress.stage = Progress::kSpoken;
+      victim->progress.at = std::chrono::steady_clock::now();
     }
     if (victim == nullptr) return false;
     bus.Publish(events::Event(events::kConnectionEvicted)
@@ -274,6 +333,8 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
           std::make_unique<Stream>(beast::tcp_stream(std::move(socket)), tls);
       c.stream = stream.get();
       c.progress.at = std::chrono::steady_clock::now();
+      if (HasBytesWaiting(c)) c.progress.stage = Progress::kSpoken;
+      c.owners_source = IsOwnersSource(c.source);
       ++active;
       ++per_source[c.source];
       connections.push_back(std::move(c));
@@ -320,7 +381,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         }
         return out;
       };
-      conn->owner = service.RecogniseOwner(peer);
+      SetOwner(*conn, service.RecogniseOwner(peer));
       co_await ServeRequests(stream, peer, *conn);
       if (conn->counted) {
         beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
@@ -439,7 +500,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       conn.progress.at = std::chrono::steady_clock::now();
       // Pairing or a login session on this connection, a logout or a reset,
       // changes whose it is.
-      conn.owner = service.RecogniseOwner(peer);
+      SetOwner(conn, service.RecogniseOwner(peer));
     }
   }
 };

@@ -7,10 +7,14 @@
 // each source (an IPv4 address, or an IPv6 /64) holds at most
 // max_connections_per_address at once, all sources together at most
 // max_connections. When a limit is reached, one connection that has not
-// shown it belongs to an owner is closed to admit the new one: a silent one
-// (no ClientHello yet) before any that has spoken, the oldest silent one
-// first; otherwise the one whose last progress (ClientHello, handshake done,
-// a request begun or answered) is oldest. A connection is an owner's once its
+// shown it belongs to an owner is closed to admit the new one: one from a
+// source no owner's connection came from in the last 24 hours before one
+// from such a source (so strangers elsewhere cannot close an owner's next
+// connection while it is still in its handshake); then a silent one
+// (nothing received, not even waiting unread in the socket) first, then one
+// that has sent only part of a ClientHello, the oldest of either first;
+// otherwise the one whose last progress (ClientHello, handshake done, a
+// request begun or answered) is oldest. A connection is an owner's once its
 // client certificate belongs to a registered owner or a request on it was
 // authenticated by a live login session; an owner's connection is never the
 // one closed. Only when every candidate belongs to an owner is the new

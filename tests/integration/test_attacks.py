@@ -542,6 +542,32 @@ class ConnectionSlotsTest(AttackTestCase):
             attack.stop()
         self.assertTrue(d.alive())
 
+    def test_a_slow_client_from_the_owners_address_outlives_strangers(self):
+        d = self.start_paired(self.PATIENT)
+        self.settle(d)
+        # An owner's client (from 127.0.0.1, where the owner paired) that
+        # has connected but not yet sent its ClientHello, as a loaded
+        # machine's CLI may be: the oldest connection, and silent.
+        slow = connect_from("127.0.0.1", d.port)
+        self.addCleanup(slow.close)
+        self.assertTrue(
+            wait_for(lambda: accepted_from(d.proc.pid, d.port,
+                                           "127.0.0.1") == 1))
+        strangers = []
+        for i in range(8):
+            strangers += self.silent(d, "127.0.0.%d" % (21 + i),
+                                     7 if i == 7 else 8)
+        newcomer = connect_from("127.0.0.30", d.port)
+        self.addCleanup(newcomer.close)
+        self.assertTrue(is_closed(strangers[0], wait=30))
+        self.assertFalse(is_closed(slow))
+        # It can still finish its handshake and be served.
+        ctx = harness.tls_context()
+        ctx.load_cert_chain(os.path.join(self.home, "owner.crt"),
+                            os.path.join(self.home, "owner.key"))
+        tls = ctx.wrap_socket(slow)
+        self.assertEqual(get(tls, "/v1/state"), 200)
+
     def test_a_stranger_that_has_said_hello_outlives_silent_sockets(self):
         d = self.start_paired(self.PATIENT)
         self.settle(d)
