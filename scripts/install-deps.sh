@@ -37,6 +37,7 @@ packages=(
   libqrencode-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev
+  libp11-dev softhsm2 opensc
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
 )

@@ -49,7 +49,7 @@ Result<KeyType> Classify(const EVP_PKEY* pkey) {
 }
 
 // 0x04 || X || Y of an EC key, whatever form it was read in.
-Result<Bytes> EcUncompressed(const EVP_PKEY* pkey) {
+Result<Bytes> EcUncompressedFromParams(const EVP_PKEY* pkey) {
   BIGNUM* x_raw = nullptr;
   BIGNUM* y_raw = nullptr;
   int ok_x = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x_raw);
@@ -67,6 +67,26 @@ Result<Bytes> EcUncompressed(const EVP_PKEY* pkey) {
     return InvalidArgumentError("key: EC coordinate out of range");
   }
   return out;
+}
+
+// A key held through an OpenSSL 1.x-style method (a PKCS#11 token's, by
+// libp11) answers no parameter queries; its encoded public half, decoded
+// again, is an ordinary key that does.
+Result<Bytes> EcUncompressed(const EVP_PKEY* pkey) {
+  Result<Bytes> direct = EcUncompressedFromParams(pkey);
+  if (direct.ok() || EVP_PKEY_get0_provider(pkey) != nullptr) return direct;
+  const int len = i2d_PUBKEY(pkey, nullptr);
+  if (len <= 0 || len > 1024) return direct;
+  Bytes der(static_cast<size_t>(len));
+  uint8_t* out = der.data();
+  i2d_PUBKEY(pkey, &out);
+  const uint8_t* in = der.data();
+  EvpPkeyPtr decoded(d2i_PUBKEY(nullptr, &in, len));
+  if (!decoded || EVP_PKEY_get_base_id(decoded.get()) != EVP_PKEY_EC) {
+    return InvalidArgumentError(
+        internal::TakeOpenSslError("key: EC public point unavailable"));
+  }
+  return EcUncompressedFromParams(decoded.get());
 }
 
 Result<EvpPkeyPtr> P256FromPoint(ByteView point) {
@@ -278,6 +298,7 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
 }
 
 std::string PrivateKey::ToPem() const {
+  CheckOrAbort(exportable_);
   // A secure-memory BIO clears its buffer when freed, so the only copy of
   // the encoded key left behind is the returned string.
   BioPtr bio(BIO_new(BIO_s_secmem()));

@@ -58,8 +58,12 @@ class PrivateKey {
   static Result<PrivateKey> FromPem(std::string_view pem);
 
   KeyType type() const { return type_; }
+  // False for a key that lives in hardware (crypto/pkcs11.h) and signs
+  // there: it has no private bytes here to export.
+  bool exportable() const { return exportable_; }
   // PKCS#8 PEM. The caller must store it with 0600 permissions and wipe the
-  // string when done.
+  // string when done. Only for an exportable() key (aborts otherwise: a
+  // caller that may hold a hardware key must ask first).
   std::string ToPem() const;
   PublicKey public_key() const;
 
@@ -70,10 +74,13 @@ class PrivateKey {
   EVP_PKEY* raw() const { return pkey_.get(); }
 
  private:
-  PrivateKey(std::shared_ptr<EVP_PKEY> pkey, KeyType type)
-      : pkey_(std::move(pkey)), type_(type) {}
+  PrivateKey(std::shared_ptr<EVP_PKEY> pkey, KeyType type,
+             bool exportable = true)
+      : pkey_(std::move(pkey)), type_(type), exportable_(exportable) {}
   std::shared_ptr<EVP_PKEY> pkey_;
   KeyType type_;
+  bool exportable_ = true;
+  friend class Pkcs11Token;
 };
 
 }  // namespace warden::crypto
