@@ -348,6 +348,19 @@ class AttackTestCase(harness.DeviceTestCase):
                 accepted_from(d.proc.pid, d.port, source), n, source))
         return socks
 
+    def silent_strangers(self, d, count=63):
+        """`count` silent sockets, eight from each of 127.0.0.21 and up."""
+        socks = []
+        for i in range(0, count, 8):
+            socks += self.silent(d, "127.0.0.%d" % (21 + i // 8),
+                                 min(8, count - i))
+        return socks
+
+    def newcomer(self, d, source="127.0.0.30"):
+        s = connect_from(source, d.port)
+        self.addCleanup(s.close)
+        return s
+
     def assertOwnerServed(self, times=5):
         for _ in range(times):
             proc = harness.run_cli("get", "home", "mode", home=self.home,
@@ -475,13 +488,9 @@ class ConnectionSlotsTest(AttackTestCase):
         self.settle(d)
         # The owner's connection is the oldest of the 64.
         owner = self.owner_tls(d, "127.0.0.20")
-        strangers = []
-        for i in range(8):
-            strangers += self.silent(d, "127.0.0.%d" % (21 + i),
-                                     7 if i == 7 else 8)
+        strangers = self.silent_strangers(d)
         self.assertEqual(len(strangers), 63)
-        newcomer = connect_from("127.0.0.30", d.port)
-        self.addCleanup(newcomer.close)
+        newcomer = self.newcomer(d)
         self.assertTrue(is_closed(strangers[0], wait=30))
         self.assertTrue(
             wait_for(lambda: accepted_from(d.proc.pid, d.port,
@@ -553,12 +562,8 @@ class ConnectionSlotsTest(AttackTestCase):
         self.assertTrue(
             wait_for(lambda: accepted_from(d.proc.pid, d.port,
                                            "127.0.0.1") == 1))
-        strangers = []
-        for i in range(8):
-            strangers += self.silent(d, "127.0.0.%d" % (21 + i),
-                                     7 if i == 7 else 8)
-        newcomer = connect_from("127.0.0.30", d.port)
-        self.addCleanup(newcomer.close)
+        strangers = self.silent_strangers(d)
+        self.newcomer(d)
         self.assertTrue(is_closed(strangers[0], wait=30))
         self.assertFalse(is_closed(slow))
         # It can still finish its handshake and be served.
@@ -577,12 +582,8 @@ class ConnectionSlotsTest(AttackTestCase):
         self.addCleanup(talker.close)
         talker.sendall(client_hello("x25519", os.urandom(32)))
         self.assertEqual(talker.recv(1), b"\x16")  # ServerHello follows
-        silent = []
-        for i in range(8):
-            silent += self.silent(d, "127.0.0.%d" % (21 + i),
-                                  7 if i == 7 else 8)
-        newcomer = connect_from("127.0.0.30", d.port)
-        self.addCleanup(newcomer.close)
+        silent = self.silent_strangers(d)
+        self.newcomer(d)
         self.assertTrue(is_closed(silent[0], wait=30))
         self.assertTrue(
             wait_for(lambda: accepted_from(d.proc.pid, d.port,
@@ -625,8 +626,7 @@ class ConnectionSlotsTest(AttackTestCase):
         self.assertTrue(wait_for(lambda: accepted_from(
             d.proc.pid, d.port,
             *["127.0.0.%d" % (21 + i) for i in range(8)]) == 63))
-        newcomer = connect_from("127.0.0.30", d.port)
-        self.addCleanup(newcomer.close)
+        self.newcomer(d)
         self.assertTrue(tls_closed(strangers[0], wait=30))
         tls.sendall(bearer)
         self.assertEqual(read_response(tls)[0], 200)
