@@ -37,6 +37,7 @@ packages=(
   libqrencode-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev
+  libubootenv-dev
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
 )
