@@ -3,7 +3,7 @@
 // in 16 KiB chunks (what the HTTPS client delivers), hashed with SHA-256
 // while written, synced at every checkpoint, then marked for a trial boot.
 //
-//   update_install IMAGE SHA256_HEX WORK_DIR
+//   update_install IMAGE SHA256_HEX WORK_DIR [CHECKPOINT_MIB]
 //
 // Prints one JSON line: seconds (Offer to MarkForTrial) and the peak RSS
 // (VmHWM) of the process in KiB. bench/update_bench.py runs it against
@@ -41,8 +41,10 @@ int Fail(const Status& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: update_install IMAGE SHA256_HEX WORK_DIR\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr,
+                 "usage: update_install IMAGE SHA256_HEX WORK_DIR "
+                 "[CHECKPOINT_MIB]\n");
     return 2;
   }
   const std::string image = argv[1], sha256 = argv[2], work = argv[3];
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
                   store.SlotPath(update::Slot::kB)};
   o.hardware_model = "bench";
   o.factory_version = "1.0.0";
+  if (argc == 5) o.checkpoint_bytes = std::stoull(argv[4]) << 20;
   auto installer = update::Installer::Open(env, boot, o, nullptr);
   if (!installer.ok()) return Fail(installer.status());
 
