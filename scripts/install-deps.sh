@@ -38,6 +38,7 @@ packages=(
   libpwquality-dev cracklib-runtime
   libsystemd-dev
   libp11-dev softhsm2 opensc
+  libubootenv-dev
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
 )

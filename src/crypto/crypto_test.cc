@@ -43,6 +43,23 @@ TEST(HashTest, IncrementalMatchesOneShot) {
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(HashTest, HasherOfEitherAlgorithmMatchesOneShotAndStartsOver) {
+  std::string data(70000, 'x');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 3);
+  ByteView all = AsBytes(data);
+  for (HashAlg alg : {HashAlg::kSha256, HashAlg::kSha512}) {
+    Hasher h(alg);
+    h.Update(all.first(5));
+    h.Update(all.subspan(5));
+    EXPECT_EQ(h.Finish(), Digest(alg, all));
+    h.Update(AsBytes("abc"));
+    EXPECT_EQ(h.Finish(), Digest(alg, AsBytes("abc")));
+    h.Update(AsBytes("junk"));
+    h.Reset();
+    EXPECT_EQ(h.Finish(), Digest(alg, {}));
+  }
+}
+
 TEST(HmacTest, Rfc4231Case1) {
   Bytes key(20, 0x0b);
   EXPECT_EQ(HexEncode(HmacSha256(key, AsBytes("Hi There"))),

@@ -72,6 +72,35 @@ Bytes Sha256Hasher::Finish() {
   return out;
 }
 
+struct Hasher::Impl {
+  internal::EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
+};
+
+Hasher::Hasher(HashAlg alg) : alg_(alg), impl_(std::make_unique<Impl>()) {
+  CheckOrAbort(impl_->ctx != nullptr);
+  Reset();
+}
+
+Hasher::~Hasher() = default;
+
+void Hasher::Reset() {
+  CheckOrAbort(EVP_DigestInit_ex(impl_->ctx.get(), Md(alg_), nullptr) == 1);
+}
+
+void Hasher::Update(ByteView data) {
+  CheckOrAbort(EVP_DigestUpdate(impl_->ctx.get(), data.data(), data.size()) ==
+               1);
+}
+
+Bytes Hasher::Finish() {
+  Bytes out(DigestSize(alg_));
+  unsigned int len = 0;
+  CheckOrAbort(EVP_DigestFinal_ex(impl_->ctx.get(), out.data(), &len) == 1 &&
+               len == out.size());
+  Reset();
+  return out;
+}
+
 Bytes Hmac(HashAlg alg, ByteView key, ByteView data) {
   internal::EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   CheckOrAbort(mac != nullptr);

@@ -34,6 +34,28 @@ class Sha256Hasher {
   std::unique_ptr<Impl> impl_;
 };
 
+// Incremental SHA-256 or SHA-512 (OpenSSL's EVP digest), for images
+// verified while they stream in.
+class Hasher {
+ public:
+  explicit Hasher(HashAlg alg);
+  ~Hasher();
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+  HashAlg alg() const { return alg_; }
+  void Update(ByteView data);
+  // Returns the digest of everything given since construction or the last
+  // Reset, and starts over.
+  Bytes Finish();
+  // Forgets what was given.
+  void Reset();
+
+ private:
+  struct Impl;
+  HashAlg alg_;
+  std::unique_ptr<Impl> impl_;
+};
+
 Bytes Hmac(HashAlg alg, ByteView key, ByteView data);
 inline Bytes HmacSha256(ByteView key, ByteView data) {
   return Hmac(HashAlg::kSha256, key, data);
