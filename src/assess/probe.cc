@@ -358,7 +358,14 @@ awaitable<void> ScanWorker(asio::ip::address address, ScanOptions options,
         tcp::endpoint(address, port),
         asio::redirect_error(asio::use_awaitable, ec));
     ++result->probed;
-    if (!ec) {
+    // On loopback the kernel may pick the target port as the source port:
+    // the socket then connects to itself, which says nothing about the
+    // device.
+    beast::error_code local_ec;
+    const bool self_connected =
+        !ec && stream.socket().local_endpoint(local_ec) ==
+                   stream.socket().remote_endpoint(local_ec);
+    if (!ec && !self_connected) {
       result->open.push_back(port);
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
