@@ -161,6 +161,80 @@ nlohmann::json ToJson(const Report& report) {
           {"groups", groups}};
 }
 
+nlohmann::json ToSarif(const Report& report) {
+  nlohmann::json rules = nlohmann::json::array();
+  nlohmann::json results = nlohmann::json::array();
+  std::vector<std::string> rule_ids;
+  for (const TestGroup& g : report.groups) {
+    for (const TestUnit& u : g.units) {
+      size_t index = 0;
+      while (index < rule_ids.size() && rule_ids[index] != u.id) ++index;
+      if (index == rule_ids.size()) {
+        rule_ids.push_back(u.id);
+        rules.push_back(
+            {{"id", u.id},
+             {"shortDescription", {{"text", u.title.empty() ? u.id : u.title}}},
+             {"properties",
+              {{"guideline", u.guideline},
+               {"provisions", u.provisions},
+               {"crosswalk", CrosswalkJson(CrosswalkFor(u.guideline))}}}});
+      }
+      std::string kind = "pass", level = "none";
+      if (u.verdict == Verdict::kFail) {
+        kind = "fail";
+        level = "error";
+      } else if (u.verdict == Verdict::kInconclusive) {
+        kind = "review";
+        level = "warning";
+      } else if (u.verdict == Verdict::kNotApplicable) {
+        kind = "notApplicable";
+      }
+      // The port is the second part of ids such as "tls.8443.versions".
+      std::string uri = "tcp://" + report.address;
+      const size_t first = u.id.find('.');
+      const size_t second = u.id.find('.', first + 1);
+      if (first != std::string::npos && second != std::string::npos) {
+        const std::string port = u.id.substr(first + 1, second - first - 1);
+        if (!port.empty() &&
+            port.find_first_not_of("0123456789") == std::string::npos) {
+          uri += ":" + port;
+        }
+      }
+      nlohmann::json artefacts = nlohmann::json::array();
+      for (const Artefact& a : u.evidence.artefacts) {
+        artefacts.push_back({{"name", a.name}, {"sha256", a.sha256}});
+      }
+      results.push_back(
+          {{"ruleId", u.id},
+           {"ruleIndex", index},
+           {"kind", kind},
+           {"level", level},
+           {"message", {{"text", u.finding.empty() ? u.id : u.finding}}},
+           {"locations",
+            {{{"physicalLocation", {{"artifactLocation", {{"uri", uri}}}}}}}},
+           {"properties",
+            {{"verdict", std::string(VerdictName(u.verdict))},
+             {"sent", u.evidence.sent},
+             {"received", u.evidence.received},
+             {"artefacts", artefacts}}}});
+    }
+  }
+  return {
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs",
+       {{{"tool",
+          {{"driver",
+            {{"name", "warden assess"},
+             {"informationUri",
+              "https://www.etsi.org/deliver/etsi_en/303600_303699/303645/"},
+             {"rules", rules}}}}},
+         {"properties",
+          {{"target", report.target},
+           {"result", Conforming(report) ? "conforming" : "not conforming"}}},
+         {"results", results}}}}};
+}
+
 std::string Printable(ByteView bytes, size_t limit) {
   std::string out;
   for (uint8_t b : bytes) {

@@ -101,6 +101,14 @@ bool Conforming(const Report& report);
 // per guideline 1..13 with its crosswalk, and the overall result.
 nlohmann::json ToJson(const Report& report);
 
+// The report as SARIF 2.1.0 for CI systems: one run of the tool "warden
+// assess", one rule per unit id (its guideline, provisions and crosswalk in
+// the rule's properties), one result per unit: kind "fail" (level "error"),
+// "pass", "review" (INCONCLUSIVE, level "warning") or "notApplicable", its
+// location the service's address ("tcp://ADDRESS:PORT", or the address for
+// units about the whole device), the evidence in the result's properties.
+nlohmann::json ToSarif(const Report& report);
+
 // Makes `bytes` printable for evidence: printable ASCII kept, other bytes
 // as \xNN, CR LF as \r\n, cut to `limit` characters with "..." after.
 std::string Printable(ByteView bytes, size_t limit = 512);

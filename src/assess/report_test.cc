@@ -93,6 +93,33 @@ TEST(Report, JsonCarriesVerdictsEvidenceAndCrosswalk) {
   EXPECT_EQ(j["guidelines"][1]["tested_over_network"], true);
 }
 
+TEST(Report, SarifHasOneResultPerUnitWithItsKind) {
+  Report r = AllPass();
+  r.address = "192.0.2.7";
+  r.groups[0].units[0].verdict = Verdict::kFail;
+  r.groups[0].units[0].finding = "http in plaintext";
+  r.groups[0].units[1].verdict = Verdict::kInconclusive;
+  nlohmann::json s = ToSarif(r);
+  EXPECT_EQ(s["version"], "2.1.0");
+  const nlohmann::json& run = s["runs"][0];
+  EXPECT_EQ(run["tool"]["driver"]["name"], "warden assess");
+  ASSERT_EQ(run["results"].size(), 3u);
+  EXPECT_EQ(run["tool"]["driver"]["rules"].size(), 3u);
+  const nlohmann::json& fail = run["results"][0];
+  EXPECT_EQ(fail["ruleId"], "services.8443.encryption");
+  EXPECT_EQ(fail["kind"], "fail");
+  EXPECT_EQ(fail["level"], "error");
+  EXPECT_EQ(fail["message"]["text"], "http in plaintext");
+  EXPECT_EQ(fail["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "tcp://192.0.2.7:8443");
+  EXPECT_EQ(run["results"][1]["kind"], "review");
+  EXPECT_EQ(run["results"][2]["kind"], "pass");
+  EXPECT_EQ(run["tool"]["driver"]["rules"][0]["properties"]["crosswalk"]
+               ["etsi_en_303_645"],
+            "5.5-1 to 5.5-8");
+  EXPECT_EQ(run["properties"]["result"], "not conforming");
+}
+
 TEST(Report, PrintableEscapesAndCuts) {
   EXPECT_EQ(Printable(AsBytes("a\r\n\x01")), "a\\r\\n\\x01");
   EXPECT_EQ(Printable(AsBytes("abcdef"), 3), "abc...");

@@ -628,6 +628,11 @@ int RunAssess(const AssessArgs& args) {
           platform::WriteFileAtomic(platform::JoinPath(args.out, "report.json"),
                                     MachineJson(j) + "\n", 0644);
     }
+    if (st.ok()) {
+      st = platform::WriteFileAtomic(
+          platform::JoinPath(args.out, "report.sarif"),
+          MachineJson(assess::ToSarif(*report)) + "\n", 0644);
+    }
     if (!st.ok()) return Fail(st);
   }
   const bool conforming = assess::Conforming(*report);
@@ -657,7 +662,7 @@ int RunAssess(const AssessArgs& args) {
               << " s\n";
     if (!args.out.empty()) {
       std::cout << "report: " << platform::JoinPath(args.out, "report.json")
-                << "\n";
+                << ", " << platform::JoinPath(args.out, "report.sarif") << "\n";
     }
   }
   return conforming ? kExitOk : kExitFailed;
@@ -844,7 +849,8 @@ int Main(int argc, char** argv) {
       ->required();
   assess_cmd->add_option("--declaration", assess_args.declaration,
                          "the maker's declaration (JSON)");
-  assess_cmd->add_option("--out", assess_args.out, "directory for report.json");
+  assess_cmd->add_option("--out", assess_args.out,
+                         "directory for report.json and report.sarif");
   assess_cmd->add_option("--ports", assess_args.ports,
                          "TCP ports to scan, FIRST-LAST (default 1-65535)");
   assess_cmd->add_flag("--json", assess_args.json, "print the JSON report");

@@ -260,11 +260,19 @@ class InsecureLab(AssessTestCase):
             self.assertIn("GET /.well-known/security.txt",
                           u["evidence"]["sent"][0])
 
+        # The same findings for a CI system, as SARIF 2.1.0.
+        with open(os.path.join(self.root, "report", "report.sarif")) as f:
+            sarif = json.load(f)
+        self.assertEqual(sarif["version"], "2.1.0")
+        kinds = {r["ruleId"]: r["kind"] for r in sarif["runs"][0]["results"]}
+        self.assertEqual(kinds["tls.%d.versions" % TLS_PORT], "fail")
+        self.assertEqual(kinds["services.%d.encryption" % TLS_PORT], "pass")
+        self.assertEqual(len(kinds), len(found))
+
         guidelines = {g["guideline"]: g["verdict"]
                       for g in report["guidelines"]}
         self.assertEqual((guidelines[2], guidelines[5], guidelines[6]),
                          ("FAIL", "FAIL", "FAIL"))
-        self.assertEqual(guidelines[2], "FAIL")
         self.assertIn("result: not conforming", proc.stdout)
 
 
