@@ -40,7 +40,7 @@ packages=(
   libp11-dev softhsm2 opensc
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
-  python3-cryptography
+  python3-cryptography nmap
 )
 
 missing=()

@@ -225,8 +225,9 @@ TestUnit JudgeTlsVersions(uint16_t port, const TlsFacts& tls) {
   u.title = "only TLS 1.2 and 1.3 are accepted";
   u.evidence.sent = {tls.sent.begin(),
                      tls.sent.begin() + std::min<size_t>(4, tls.sent.size())};
-  std::vector<std::string> accepted, old;
+  std::vector<std::string> accepted, old, unanswered;
   for (const auto& [v, outcome] : tls.versions) {
+    if (!outcome.answered) unanswered.push_back(std::string(TlsVersionName(v)));
     u.evidence.received.push_back(std::string(TlsVersionName(v)) + ": " +
                                   (outcome.completed ? "accepted, " : "") +
                                   outcome.detail);
@@ -241,12 +242,17 @@ TestUnit JudgeTlsVersions(uint16_t port, const TlsFacts& tls) {
     for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
     return s;
   };
-  if (accepted.empty()) {
-    u.verdict = Verdict::kInconclusive;
-    u.finding = "no TLS version completed a handshake";
-  } else if (!old.empty()) {
+  if (!old.empty()) {
     u.verdict = Verdict::kFail;
     u.finding = "accepts " + join(old) + " (accepted: " + join(accepted) + ")";
+  } else if (accepted.empty()) {
+    u.verdict = Verdict::kInconclusive;
+    u.finding = "no TLS version completed a handshake";
+  } else if (!unanswered.empty()) {
+    // A version that got no answer may be accepted: no PASS on a timeout.
+    u.verdict = Verdict::kInconclusive;
+    u.finding = "no answer to " + join(unanswered) +
+                " (accepted: " + join(accepted) + ")";
   } else {
     u.verdict = Verdict::kPass;
     u.finding = "accepts " + join(accepted);
@@ -273,7 +279,10 @@ TestUnit JudgeFfdhe(uint16_t port, const TlsFacts& tls) {
   std::vector<std::string> hit;
   if (tls.ffdhe_tls13.completed) hit.push_back("TLS 1.3 ffdhe groups");
   if (tls.dhe_tls12.completed) hit.push_back("TLS 1.2 DHE suites");
-  if (hit.empty()) {
+  if (hit.empty() && (!tls.ffdhe_tls13.answered || !tls.dhe_tls12.answered)) {
+    u.verdict = Verdict::kInconclusive;
+    u.finding = "no answer to a finite-field-only ClientHello";
+  } else if (hit.empty()) {
     u.verdict = Verdict::kPass;
     u.finding = "finite-field key exchange refused";
   } else {
@@ -386,6 +395,13 @@ TestUnit JudgeSecurityTxt(uint16_t port, bool tls, const Fetch& fetch,
   u.evidence.received.push_back(fetch.raw.empty() ? "(no bytes)"
                                                   : Printable(fetch.raw, 600));
   Result<HttpReply> reply = ParseHttpReply(fetch.raw);
+  if (!reply.ok() && fetch.raw.empty() && !fetch.error.empty()) {
+    // Nothing came back (a timeout, a reset): no finding either way.
+    u.verdict = Verdict::kInconclusive;
+    u.finding =
+        "no reply to the request for security.txt (" + fetch.error + ")";
+    return u;
+  }
   if (!reply.ok()) {
     u.verdict = Verdict::kFail;
     u.finding = "no HTTP reply to the request for security.txt" +

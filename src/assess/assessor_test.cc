@@ -17,8 +17,10 @@ TlsFacts Tls(std::initializer_list<TlsVersion> accepted) {
                        TlsVersion::kTls12, TlsVersion::kTls13}) {
     bool ok = false;
     for (TlsVersion a : accepted) ok = ok || a == v;
-    t.versions.push_back({v, {ok, ok ? "ok" : "refused"}});
+    t.versions.push_back({v, {ok, true, ok ? "ok" : "refused"}});
   }
+  t.ffdhe_tls13 = {false, true, "refused"};
+  t.dhe_tls12 = {false, true, "refused"};
   t.certificate.present = true;
   t.certificate.der = {1, 2, 3};
   t.certificate.key_type = "EC";
@@ -41,6 +43,16 @@ TEST(Verdicts, OldTlsVersionsFail) {
   EXPECT_EQ(u.verdict, Verdict::kFail);
   EXPECT_NE(u.finding.find("TLS 1.0"), std::string::npos);
   EXPECT_EQ(JudgeTlsVersions(443, Tls({})).verdict, Verdict::kInconclusive);
+}
+
+TEST(Verdicts, TimeoutIsNoRefusal) {
+  // A version probe that timed out may be one the server accepts.
+  TlsFacts t = Tls({TlsVersion::kTls13});
+  t.versions[0].second = {false, false, "handshake timed out"};
+  EXPECT_EQ(JudgeTlsVersions(443, t).verdict, Verdict::kInconclusive);
+  t = Tls({TlsVersion::kTls13});
+  t.ffdhe_tls13 = {false, false, "handshake timed out"};
+  EXPECT_EQ(JudgeFfdhe(443, t).verdict, Verdict::kInconclusive);
 }
 
 TEST(Verdicts, FiniteFieldKeyExchangeFails) {
@@ -197,6 +209,10 @@ TEST(Verdicts, SecurityTxtMissingOrInvalidFails) {
   TestUnit pass = JudgeSecurityTxt(443, true, Served(ok), Now(), url);
   EXPECT_EQ(pass.verdict, Verdict::kPass) << pass.finding;
   ASSERT_EQ(pass.evidence.artefacts.size(), 1u);
+  Fetch silent;
+  silent.error = "no more within the deadline";
+  EXPECT_EQ(JudgeSecurityTxt(443, true, silent, Now(), url).verdict,
+            Verdict::kInconclusive);
   // The same file over plain HTTP is not RFC 9116's.
   EXPECT_EQ(JudgeSecurityTxt(80, false, Served(ok), Now(), url).verdict,
             Verdict::kFail);

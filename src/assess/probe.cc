@@ -218,8 +218,10 @@ awaitable<HandshakeResult> Handshake(tcp::endpoint ep, TlsConfig config,
   if (ec == beast::error::timeout) {
     out.outcome.detail = "handshake timed out";
   } else if (ec) {
+    out.outcome.answered = true;
     out.outcome.detail = "refused: " + ec.message();
   } else {
+    out.outcome.answered = true;
     out.outcome.completed = true;
     SSL* s = stream.native_handle();
     out.outcome.detail = std::string(SSL_get_version(s)) + " " +

@@ -94,6 +94,10 @@ std::string_view TlsVersionName(TlsVersion v);  // "TLS 1.0" ...
 
 struct HandshakeOutcome {
   bool completed = false;
+  // The server answered the ClientHello (completed, alerted or closed). A
+  // connect failure or a timeout is no answer: it says nothing about what
+  // the server accepts.
+  bool answered = false;
   std::string detail;  // the negotiated cipher, or why it failed
 };
 
