@@ -464,6 +464,11 @@ Result<Report> Assess(const Target& target,
   WARDEN_ASSIGN_OR_RETURN(ScanResult scan, ScanPorts(address, options.scan));
   const std::string range = PortText(options.scan.first_port) + "-" +
                             PortText(options.scan.last_port);
+  if (scan.open.empty() && scan.errors > 0) {
+    return UnavailableError("cannot scan " + report.address + ": " +
+                            std::to_string(scan.errors) + " connects failed (" +
+                            scan.first_error + ")");
+  }
   if (scan.open.empty()) {
     return UnavailableError("nothing listening on " + report.address +
                             " (TCP ports " + range +
@@ -486,16 +491,23 @@ Result<Report> Assess(const Target& target,
     for (uint16_t p : scan.open)
       open += (open.empty() ? "" : " ") + PortText(p);
     u.evidence.received.push_back("open: " + open);
-    u.evidence.received.push_back(std::to_string(scan.probed) + " tried, " +
-                                  std::to_string(scan.filtered) +
-                                  " did not answer");
+    u.evidence.received.push_back(
+        std::to_string(scan.probed) + " tried, " +
+        std::to_string(scan.filtered) + " did not answer, " +
+        std::to_string(scan.errors) + " failed here" +
+        (scan.errors ? " (" + scan.first_error + ")" : ""));
     u.verdict = scan.complete && scan.filtered == 0 ? Verdict::kPass
                                                     : Verdict::kInconclusive;
-    u.finding = std::to_string(scan.open.size()) + " open (" + open + ")" +
-                (scan.complete ? "" : "; scan cut short by its time budget") +
-                (scan.filtered
-                     ? "; " + std::to_string(scan.filtered) + " ports filtered"
-                     : "");
+    u.finding =
+        std::to_string(scan.open.size()) + " open (" + open + ")" +
+        (scan.errors ? "; " + std::to_string(scan.errors) +
+                           " ports not reached (" + scan.first_error + ")"
+                     : "") +
+        (scan.complete || scan.errors ? ""
+                                      : "; scan cut short by its time budget") +
+        (scan.filtered
+             ? "; " + std::to_string(scan.filtered) + " ports filtered"
+             : "");
     services.units.push_back(std::move(u));
   }
   std::vector<PortFacts> ports;

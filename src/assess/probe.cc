@@ -373,6 +373,10 @@ awaitable<void> ScanWorker(asio::ip::address address, ScanOptions options,
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     } else if (ec == beast::error::timeout) {
       ++result->filtered;
+    } else if (ec != asio::error::connection_refused && !self_connected) {
+      // Out of descriptors, no route: the port's state is unknown, and a
+      // scan that hides that would report closed ports it never reached.
+      if (result->errors++ == 0) result->first_error = ec.message();
     }
     stream.close();
   }
@@ -404,7 +408,8 @@ Result<ScanResult> ScanPorts(const asio::ip::address& address,
     return InternalError(std::string("port scan failed: ") + e.what());
   }
   std::sort(result.open.begin(), result.open.end());
-  result.complete = next > options.last_port && result.probed == span;
+  result.complete =
+      next > options.last_port && result.probed == span && result.errors == 0;
   return result;
 }
 

@@ -40,7 +40,9 @@ struct ScanResult {
   std::vector<uint16_t> open;  // ascending
   size_t probed = 0;           // ports tried before the budget ran out
   size_t filtered = 0;         // connects that timed out
-  bool complete = false;       // every port in the range was tried
+  size_t errors = 0;           // connects that failed locally (no fd, ...)
+  std::string first_error;
+  bool complete = false;  // every port was tried and none failed locally
 };
 
 // Connects to every port in [first_port, last_port] of `address`, at most
