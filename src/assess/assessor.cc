@@ -408,6 +408,15 @@ TestUnit JudgeSecurityTxt(uint16_t port, bool tls, const Fetch& fetch,
                 (fetch.error.empty() ? "" : " (" + fetch.error + ")");
     return u;
   }
+  const bool redirect = reply->status == 301 || reply->status == 302 ||
+                        reply->status == 307 || reply->status == 308;
+  if (!tls && redirect &&
+      Lower(reply->Header("Location")).rfind("https://", 0) == 0) {
+    // RFC 9116 lets plain HTTP redirect to the HTTPS file, judged there.
+    u.verdict = Verdict::kNotApplicable;
+    u.finding = "redirects to " + reply->Header("Location");
+    return u;
+  }
   if (reply->status != 200) {
     u.verdict = Verdict::kFail;
     u.finding =

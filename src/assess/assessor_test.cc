@@ -213,6 +213,13 @@ TEST(Verdicts, SecurityTxtMissingOrInvalidFails) {
   silent.error = "no more within the deadline";
   EXPECT_EQ(JudgeSecurityTxt(443, true, silent, Now(), url).verdict,
             Verdict::kInconclusive);
+  EXPECT_EQ(JudgeSecurityTxt(80, false,
+                             Served("HTTP/1.1 301 Moved\r\nLocation: "
+                                    "https://d/.well-known/security.txt\r\n"
+                                    "Content-Length: 0\r\n\r\n"),
+                             Now(), url)
+                .verdict,
+            Verdict::kNotApplicable);
   // The same file over plain HTTP is not RFC 9116's.
   EXPECT_EQ(JudgeSecurityTxt(80, false, Served(ok), Now(), url).verdict,
             Verdict::kFail);
