@@ -264,7 +264,7 @@ TestUnit JudgeFfdhe(uint16_t port, const TlsFacts& tls) {
   TestUnit u;
   u.id = "tls." + PortText(port) + ".ffdhe";
   u.guideline = 5;
-  u.provisions = {"5.5-1", "5.6-6"};
+  u.provisions = {"5.5-1"};
   u.title =
       "no finite-field Diffie-Hellman key exchange (a few handshakes a "
       "second would exhaust a small CPU)";
@@ -296,7 +296,7 @@ TestUnit JudgeCertificate(uint16_t port, const TlsFacts& tls, WallTime now) {
   TestUnit u;
   u.id = "tls." + PortText(port) + ".certificate";
   u.guideline = 5;
-  u.provisions = {"5.5-1", "5.5-5"};
+  u.provisions = {"5.5-1"};
   u.title = "the certificate has a strong key and is within its validity";
   const CertificateFacts& c = tls.certificate;
   if (!c.present) {
