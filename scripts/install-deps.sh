@@ -41,6 +41,7 @@ packages=(
   libubootenv-dev
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
+  python3-cryptography nmap
 )
 
 missing=()

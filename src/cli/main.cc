@@ -1,9 +1,10 @@
 // warden: the owner's and the maker's command-line tool.
 //
 // Argument parsing and printing only: every operation lives in
-// src/client (owner verbs) and src/provision (maker verbs). Exit status:
-// 0 success, 1 a failed operation or check, 2 a usage error. Errors are
-// one line on stderr, "warden: ...".
+// src/client (owner verbs), src/provision (maker verbs) and src/assess
+// (`warden assess`). Exit status: 0 success, 1 a failed operation or check,
+// 2 a usage error (for `assess`: 0 conforming, 1 not conforming, 2 could not
+// assess). Errors are one line on stderr, "warden: ...".
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "assess/assessor.h"
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/time_format.h"
@@ -25,6 +27,7 @@
 #include "client/registry.h"
 #include "crypto/secret.h"
 #include "pairing/onboarding.h"
+#include "platform/file.h"
 #include "provision/maker.h"
 #include "provision/provision.h"
 #include "provision/validate.h"
@@ -560,6 +563,111 @@ int RunOwners(const std::string& home, const std::string& name,
   return kExitOk;
 }
 
+struct AssessArgs {
+  std::string target;
+  std::string declaration;
+  std::string out;
+  std::string ports = "1-65535";
+  bool json = false;
+};
+
+Result<std::pair<uint16_t, uint16_t>> ParsePorts(const std::string& text) {
+  const size_t dash = text.find('-');
+  const std::string lo = text.substr(0, dash);
+  const std::string hi = dash == std::string::npos ? lo : text.substr(dash + 1);
+  auto number = [](const std::string& s) -> long {
+    if (s.empty() || s.size() > 5) return -1;
+    for (char c : s) {
+      if (c < '0' || c > '9') return -1;
+    }
+    return std::stol(s);
+  };
+  const long a = number(lo), b = number(hi);
+  if (a < 1 || b < 1 || a > 65535 || b > 65535 || a > b) {
+    return InvalidArgumentError("--ports: give FIRST-LAST within 1-65535");
+  }
+  return std::make_pair(static_cast<uint16_t>(a), static_cast<uint16_t>(b));
+}
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", s);
+  return buf;
+}
+
+int RunAssess(const AssessArgs& args) {
+  Result<assess::Target> target = assess::ParseTarget(args.target);
+  if (!target.ok()) return UsageStatus(target.status());
+  Result<std::pair<uint16_t, uint16_t>> ports = ParsePorts(args.ports);
+  if (!ports.ok()) return UsageStatus(ports.status());
+  std::optional<assess::Declaration> declaration;
+  if (!args.declaration.empty()) {
+    Result<std::string> text =
+        platform::ReadFile(args.declaration, assess::kMaxDeclarationBytes);
+    if (!text.ok()) return UsageStatus(text.status());
+    Result<assess::Declaration> d = assess::ParseDeclaration(*text);
+    if (!d.ok()) {
+      return UsageStatus(d.status().WithContext(args.declaration));
+    }
+    declaration = std::move(*d);
+  }
+  assess::AssessOptions options;
+  options.scan.first_port = ports->first;
+  options.scan.last_port = ports->second;
+  Result<assess::Report> report = assess::Assess(*target, declaration, options);
+  if (!report.ok()) {
+    std::cerr << "warden: cannot assess " << Printable(args.target, 256) << ": "
+              << Printable(report.status().message(), 2048) << "\n";
+    return kExitUsage;
+  }
+  const Json j = assess::ToJson(*report);
+  if (!args.out.empty()) {
+    Status st = platform::MakeDirs(args.out, 0755);
+    if (st.ok()) {
+      st =
+          platform::WriteFileAtomic(platform::JoinPath(args.out, "report.json"),
+                                    MachineJson(j) + "\n", 0644);
+    }
+    if (st.ok()) {
+      st = platform::WriteFileAtomic(
+          platform::JoinPath(args.out, "report.sarif"),
+          MachineJson(assess::ToSarif(*report)) + "\n", 0644);
+    }
+    if (!st.ok()) return Fail(st);
+  }
+  const bool conforming = assess::Conforming(*report);
+  if (args.json) {
+    std::cout << MachineJson(j) << "\n";
+  } else {
+    std::cout << "assessment of " << Printable(report->target, 256) << " ("
+              << report->address << ")\n";
+    for (const assess::TestGroup& g : report->groups) {
+      for (const assess::TestUnit& u : g.units) {
+        std::string verdict(assess::VerdictName(u.verdict));
+        verdict.resize(std::max<size_t>(verdict.size(), 14), ' ');
+        std::cout << verdict << " " << u.id << "  " << Printable(u.finding, 400)
+                  << "\n";
+      }
+    }
+    std::cout << "guidelines:";
+    for (const assess::Crosswalk& c : assess::CrosswalkTable()) {
+      const assess::Verdict v = assess::GuidelineVerdict(*report, c.guideline);
+      if (v == assess::Verdict::kNotApplicable) continue;
+      std::cout << " " << c.guideline << "=" << assess::VerdictName(v);
+    }
+    std::cout << "\nresult: " << (conforming ? "conforming" : "not conforming")
+              << " (" << j["counts"]["PASS"] << " pass, " << j["counts"]["FAIL"]
+              << " fail, " << j["counts"]["INCONCLUSIVE"]
+              << " inconclusive) in " << Seconds(report->duration_seconds)
+              << " s\n";
+    if (!args.out.empty()) {
+      std::cout << "report: " << platform::JoinPath(args.out, "report.json")
+                << ", " << platform::JoinPath(args.out, "report.sarif") << "\n";
+    }
+  }
+  return conforming ? kExitOk : kExitFailed;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{
       "warden: pair with and manage Warden devices, and provision them on "
@@ -729,6 +837,24 @@ int Main(int argc, char** argv) {
   caps_cmd->add_option("name", caps_name, "device name")->required();
   caps_cmd->add_flag("--json", caps_json, "print JSON");
 
+  // assess
+  AssessArgs assess_args;
+  CLI::App* assess_cmd = app.add_subcommand(
+      "assess",
+      "assess a device against the Code of Practice (exit 0 conforming, 1 "
+      "not conforming, 2 could not assess)");
+  assess_cmd
+      ->add_option("target", assess_args.target,
+                   "host name, address or URL of the device")
+      ->required();
+  assess_cmd->add_option("--declaration", assess_args.declaration,
+                         "the maker's declaration (JSON)");
+  assess_cmd->add_option("--out", assess_args.out,
+                         "directory for report.json and report.sarif");
+  assess_cmd->add_option("--ports", assess_args.ports,
+                         "TCP ports to scan, FIRST-LAST (default 1-65535)");
+  assess_cmd->add_flag("--json", assess_args.json, "print the JSON report");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -740,6 +866,7 @@ int Main(int argc, char** argv) {
   }
 
   try {
+    if (assess_cmd->parsed()) return RunAssess(assess_args);
     if (mfg_init->parsed()) return RunMfgInit(init);
     if (mfg_prov->parsed()) return RunMfgProvision(prov);
     if (pair_cmd->parsed()) {

@@ -67,9 +67,11 @@ class Maker:
 class Daemon:
     """One wardend process on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, state_dir, app=True, extra=(), port=0):
+    def __init__(self, state_dir, app=True, extra=(), port=0, prefix=()):
         self.state_dir = state_dir
-        cmd = [WARDEND, "--state-dir", state_dir, "--listen",
+        # `prefix` runs wardend through another program that execs it
+        # (ip netns exec), so the pid stays wardend's own.
+        cmd = list(prefix) + [WARDEND, "--state-dir", state_dir, "--listen",
                "127.0.0.1:%d" % port]
         if app and THERMOSTAT:
             cmd += ["--app", THERMOSTAT] + APP_ARGS

@@ -1,0 +1,85 @@
+// `warden assess`: tests one device, ours or anyone's, against the
+// guidelines it can judge from the network, and builds the report.
+//
+// Test groups (docs/ASSESSMENT.md has the full list and the verdict rules):
+//   services       a TCP connect scan of the port range, then per open port:
+//                  the service named by banner or handshake, plaintext
+//                  flagged (guideline 5), compared with the declaration
+//                  (guideline 6)
+//   tls.PORT       per TLS port: versions accepted, finite-field-only key
+//                  exchange, certificate, compression (guideline 5)
+//   disclosure.PORT per web service: RFC 9116 security.txt (guideline 2)
+// Traffic goes only to the one address the target names; every probe is
+// bounded (probe.h). A declaration never makes a PASS by itself: it is only
+// compared with what the device shows.
+#ifndef WARDEN_ASSESS_ASSESSOR_H_
+#define WARDEN_ASSESS_ASSESSOR_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "assess/probe.h"
+#include "assess/report.h"
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace warden::assess {
+
+// What the user named: a host name, an IPv4 or IPv6 address (IPv6 may be
+// bracketed), or a URL whose host is taken (scheme, port and path
+// ignored: every port is scanned).
+struct Target {
+  std::string text;  // as given
+  std::string host;  // without brackets
+  bool is_name = false;
+};
+// kInvalidArgument when no host can be taken from `text`.
+Result<Target> ParseTarget(std::string_view text);
+
+// The maker's declaration (a JSON form of TS 103 701's implementation
+// conformance statement); this slice reads the declared services:
+//   {"services": [{"port": 8443, "protocol": "https", "purpose": "..."}],
+//    ...}
+// Other members are kept for the report and not judged yet.
+struct DeclaredService {
+  uint16_t port = 0;
+  std::string protocol;
+  std::string purpose;
+};
+struct Declaration {
+  std::vector<DeclaredService> services;
+};
+inline constexpr size_t kMaxDeclarationBytes = 256 * 1024;
+// kInvalidArgument for malformed JSON, a missing or bad "services" array,
+// a port outside 1..65535, or text over kMaxDeclarationBytes.
+Result<Declaration> ParseDeclaration(std::string_view text);
+
+struct AssessOptions {
+  ScanOptions scan;
+  ProbeOptions probe;
+  Clock* clock = nullptr;  // null: the system clock
+};
+
+// Assesses `target`. kUnavailable (the CLI's "could not assess") when the
+// name does not resolve or nothing listens in the port range; any other
+// outcome, conforming or not, is a Report.
+Result<Report> Assess(const Target& target,
+                      const std::optional<Declaration>& declaration,
+                      const AssessOptions& options);
+
+// Verdict rules, separate from the network so that they are tested alone.
+TestUnit JudgePlaintext(const PortFacts& facts);
+TestUnit JudgeDeclared(uint16_t port, Service service,
+                       const std::optional<Declaration>& declaration);
+TestUnit JudgeTlsVersions(uint16_t port, const TlsFacts& tls);
+TestUnit JudgeFfdhe(uint16_t port, const TlsFacts& tls);
+TestUnit JudgeCertificate(uint16_t port, const TlsFacts& tls, WallTime now);
+TestUnit JudgeCompression(uint16_t port, const TlsFacts& tls);
+TestUnit JudgeSecurityTxt(uint16_t port, bool tls, const Fetch& fetch,
+                          WallTime now, const std::string& url);
+
+}  // namespace warden::assess
+
+#endif  // WARDEN_ASSESS_ASSESSOR_H_
