@@ -43,6 +43,17 @@ TEST(HashTest, IncrementalMatchesOneShot) {
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(HashTest, StreamHasherMatchesOneShotForEachAlgorithm) {
+  std::string data(5000, 'y');
+  ByteView all = AsBytes(data);
+  for (HashAlg alg : {HashAlg::kSha256, HashAlg::kSha512}) {
+    StreamHasher h(alg);
+    h.Update(all.first(3));
+    h.Update(all.subspan(3));
+    EXPECT_EQ(h.Finish(), Digest(alg, all));
+  }
+}
+
 TEST(HmacTest, Rfc4231Case1) {
   Bytes key(20, 0x0b);
   EXPECT_EQ(HexEncode(HmacSha256(key, AsBytes("Hi There"))),

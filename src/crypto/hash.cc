@@ -72,6 +72,34 @@ Bytes Sha256Hasher::Finish() {
   return out;
 }
 
+struct StreamHasher::Impl {
+  internal::EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
+};
+
+StreamHasher::StreamHasher(HashAlg alg)
+    : impl_(std::make_unique<Impl>()), alg_(alg) {
+  CheckOrAbort(impl_->ctx != nullptr &&
+               EVP_DigestInit_ex(impl_->ctx.get(),
+                                 alg == HashAlg::kSha256 ? EVP_sha256()
+                                                         : EVP_sha512(),
+                                 nullptr) == 1);
+}
+
+StreamHasher::~StreamHasher() = default;
+
+void StreamHasher::Update(ByteView data) {
+  CheckOrAbort(EVP_DigestUpdate(impl_->ctx.get(), data.data(), data.size()) ==
+               1);
+}
+
+Bytes StreamHasher::Finish() {
+  Bytes out(DigestSize(alg_));
+  unsigned int len = 0;
+  CheckOrAbort(EVP_DigestFinal_ex(impl_->ctx.get(), out.data(), &len) == 1 &&
+               len == out.size());
+  return out;
+}
+
 Bytes Hmac(HashAlg alg, ByteView key, ByteView data) {
   internal::EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   CheckOrAbort(mac != nullptr);

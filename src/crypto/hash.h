@@ -34,6 +34,24 @@ class Sha256Hasher {
   std::unique_ptr<Impl> impl_;
 };
 
+// Incremental digest of any supported algorithm, for a stream whose
+// expected digests name the algorithm (TUF target hashes).
+class StreamHasher {
+ public:
+  explicit StreamHasher(HashAlg alg);
+  ~StreamHasher();
+  StreamHasher(const StreamHasher&) = delete;
+  StreamHasher& operator=(const StreamHasher&) = delete;
+  void Update(ByteView data);
+  // Returns the digest; the hasher must not be used afterwards.
+  Bytes Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  HashAlg alg_;
+};
+
 Bytes Hmac(HashAlg alg, ByteView key, ByteView data);
 inline Bytes HmacSha256(ByteView key, ByteView data) {
   return Hmac(HashAlg::kSha256, key, data);
