@@ -78,11 +78,11 @@ struct StreamHasher::Impl {
 
 StreamHasher::StreamHasher(HashAlg alg)
     : impl_(std::make_unique<Impl>()), alg_(alg) {
-  CheckOrAbort(impl_->ctx != nullptr &&
-               EVP_DigestInit_ex(impl_->ctx.get(),
-                                 alg == HashAlg::kSha256 ? EVP_sha256()
-                                                         : EVP_sha512(),
-                                 nullptr) == 1);
+  CheckOrAbort(
+      impl_->ctx != nullptr &&
+      EVP_DigestInit_ex(impl_->ctx.get(),
+                        alg == HashAlg::kSha256 ? EVP_sha256() : EVP_sha512(),
+                        nullptr) == 1);
 }
 
 StreamHasher::~StreamHasher() = default;

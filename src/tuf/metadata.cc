@@ -47,8 +47,9 @@ Json RoleKeysSchema() {
 }
 Json HashesSchema() { return MapOf(Str(), 1); }
 Json MetaFileSchema() {
-  return Obj({{"version", Int(1)}, {"length", Int(0)}, {"hashes", HashesSchema()}},
-             {"version"});
+  return Obj(
+      {{"version", Int(1)}, {"length", Int(0)}, {"hashes", HashesSchema()}},
+      {"version"});
 }
 
 Json SignedSchema(RoleType type) {
@@ -70,8 +71,8 @@ Json SignedSchema(RoleType type) {
       required.push_back("roles");
       break;
     case RoleType::kTimestamp:
-      props["meta"] = Obj({{"snapshot.json", MetaFileSchema()}},
-                          {"snapshot.json"});
+      props["meta"] =
+          Obj({{"snapshot.json", MetaFileSchema()}}, {"snapshot.json"});
       required.push_back("meta");
       break;
     case RoleType::kSnapshot:
@@ -79,9 +80,9 @@ Json SignedSchema(RoleType type) {
       required.push_back("meta");
       break;
     case RoleType::kTargets: {
-      props["targets"] = MapOf(Obj(
-          {{"length", Int(0)}, {"hashes", HashesSchema()}, {"custom", {}}},
-          {"length", "hashes"}));
+      props["targets"] = MapOf(
+          Obj({{"length", Int(0)}, {"hashes", HashesSchema()}, {"custom", {}}},
+              {"length", "hashes"}));
       Json role = Obj({{"name", Str()},
                        {"keyids", StrArray(true)},
                        {"threshold", Int(1)},
@@ -108,8 +109,8 @@ Json SignedSchema(RoleType type) {
               {"properties",
                {{"signatures",
                  {{"type", "array"},
-                  {"items", Obj({{"keyid", Str()}, {"sig", Str()}},
-                                {"keyid", "sig"})}}},
+                  {"items",
+                   Obj({{"keyid", Str()}, {"sig", Str()}}, {"keyid", "sig"})}}},
                 {"signed", Obj(std::move(props), std::move(required))}}}};
 }
 
@@ -149,14 +150,14 @@ Key KeyFromJson(const Json& j) {
           crypto::PublicKey::FromRaw(crypto::KeyType::kEd25519, *raw);
       if (pk.ok()) key.verifier = *pk;
     }
-  } else if ((key.keytype == "ecdsa" ||
-              key.keytype == "ecdsa-sha2-nistp256") &&
+  } else if ((key.keytype == "ecdsa" || key.keytype == "ecdsa-sha2-nistp256") &&
              key.scheme == "ecdsa-sha2-nistp256") {
-    Result<crypto::PublicKey> pk =
-        crypto::PublicKey::FromPem(key.public_value);
+    Result<crypto::PublicKey> pk = crypto::PublicKey::FromPem(key.public_value);
     if (pk.ok() && pk->type() == crypto::KeyType::kEcdsaP256) {
       key.verifier = *pk;
     }
+  } else if (key.keytype == "rsa" && key.scheme == "rsassa-pss-sha256") {
+    key.rsa_pss = true;
   }
   return key;
 }
@@ -223,7 +224,8 @@ Status FromJson(const Json& j, Root& root) {
   }
   root.keys = KeysFromJson(j["keys"]);
   for (const auto& [name, r] : j["roles"].items()) {
-    if (!IsTopRole(name)) return Malformed("root names a role \"" + name + "\"");
+    if (!IsTopRole(name))
+      return Malformed("root names a role \"" + name + "\"");
     root.roles.emplace(name, RoleKeysFromJson(r));
   }
   if (root.roles.size() != 4) {
@@ -421,6 +423,19 @@ Key Key::FromPublicKey(const crypto::PublicKey& pk) {
   return key;
 }
 
+Status Key::Verify(ByteView data, ByteView signature) const {
+  if (verifier) return verifier->Verify(data, signature);
+  if (rsa_pss) {
+    Status s = crypto::VerifyRsaPssSha256(public_value, data, signature);
+    if (!s.ok() && s.code() != Code::kBadSignature) {
+      return BadSignatureError("RSA key unusable: " + s.message());
+    }
+    return s;
+  }
+  return BadSignatureError("unsupported key type " + keytype.substr(0, 32) +
+                           " / " + scheme.substr(0, 32));
+}
+
 Json Key::ToJson() const {
   if (!raw.is_null()) return raw;
   return Json{{"keytype", keytype},
@@ -460,10 +475,10 @@ template <typename T>
 Result<Metadata<T>> Parse(std::string_view bytes, const ParseLimits& limits) {
   const std::string_view role = RoleTypeName(T::kType);
   if (bytes.size() > limits.max_bytes) {
-    return TufError(Error::kTooLarge,
-                    std::string(role) + " metadata of " +
-                        std::to_string(bytes.size()) + " bytes is over " +
-                        std::to_string(limits.max_bytes));
+    return TufError(Error::kTooLarge, std::string(role) + " metadata of " +
+                                          std::to_string(bytes.size()) +
+                                          " bytes is over " +
+                                          std::to_string(limits.max_bytes));
   }
   schema::JsonLimits jl;
   jl.max_bytes = limits.max_bytes;
@@ -481,10 +496,10 @@ Result<Metadata<T>> Parse(std::string_view bytes, const ParseLimits& limits) {
   if (doc.is_object() && doc.contains("signed") && doc["signed"].is_object() &&
       doc["signed"].contains("_type") && doc["signed"]["_type"].is_string() &&
       doc["signed"]["_type"].get<std::string>() != role) {
-    return TufError(Error::kWrongType,
-                    "expected " + std::string(role) + " metadata, got \"" +
-                        doc["signed"]["_type"].get<std::string>().substr(0, 32) +
-                        "\"");
+    return TufError(
+        Error::kWrongType,
+        "expected " + std::string(role) + " metadata, got \"" +
+            doc["signed"]["_type"].get<std::string>().substr(0, 32) + "\"");
   }
   if (std::optional<schema::Violation> v = SchemaFor(T::kType).Check(doc)) {
     return Malformed(std::string(role) + " metadata at \"" + v->pointer +
@@ -528,22 +543,21 @@ Status VerifyThreshold(const Json& signed_json,
   std::set<std::string> valid;
   for (const std::string& keyid : role.keyids) {
     auto key = keys.find(keyid);
-    if (key == keys.end() || !key->second.verifier) continue;
+    if (key == keys.end()) continue;
     for (const Signature& sig : signatures) {
       if (sig.keyid != keyid) continue;
       Result<Bytes> raw = HexDecode(sig.sig);
-      if (raw.ok() &&
-          key->second.verifier->Verify(AsBytes(*canonical), *raw).ok()) {
+      if (raw.ok() && key->second.Verify(AsBytes(*canonical), *raw).ok()) {
         valid.insert(keyid);
       }
     }
   }
   if (valid.size() < role.threshold) {
-    return TufError(Error::kThreshold,
-                    std::string(role_name) + " has " +
-                        std::to_string(valid.size()) +
-                        " valid signatures of the " +
-                        std::to_string(role.threshold) + " required");
+    return TufError(Error::kThreshold, std::string(role_name) + " has " +
+                                           std::to_string(valid.size()) +
+                                           " valid signatures of the " +
+                                           std::to_string(role.threshold) +
+                                           " required");
   }
   return Status::Ok();
 }
@@ -588,7 +602,8 @@ Json ToJson(const Targets& t) {
       rj["name"] = r.name;
       rj["terminating"] = r.terminating;
       if (r.paths) rj["paths"] = *r.paths;
-      if (r.path_hash_prefixes) rj["path_hash_prefixes"] = *r.path_hash_prefixes;
+      if (r.path_hash_prefixes)
+        rj["path_hash_prefixes"] = *r.path_hash_prefixes;
       roles.push_back(rj);
     }
     j["delegations"] =
@@ -660,9 +675,8 @@ Status CheckHashes(ByteView data,
     } else if (alg == "sha512") {
       a = crypto::HashAlg::kSha512;
     } else {
-      return TufError(Error::kHashMismatch,
-                      "unsupported hash algorithm \"" + alg.substr(0, 32) +
-                          "\"");
+      return TufError(Error::kHashMismatch, "unsupported hash algorithm \"" +
+                                                alg.substr(0, 32) + "\"");
     }
     Result<Bytes> want = HexDecode(hex);
     if (!want.ok() || *want != crypto::Digest(a, data)) {

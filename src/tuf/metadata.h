@@ -5,8 +5,8 @@
 // Parsing goes in a fixed order so that a hostile file costs little: the
 // size limit before anything is read into a JSON value, the JSON limits
 // while parsing, the JSON Schema of the role before any field is used, and
-// only then the fields. Signatures are not looked at here: VerifyThreshold() does
-// that against the delegating role, and the client (updater.h) decides
+// only then the fields. Signatures are not looked at here: VerifyThreshold()
+// does that against the delegating role, and the client (updater.h) decides
 // which role delegates.
 //
 // Unrecognised fields are kept: a signature covers the canonical form of
@@ -41,14 +41,20 @@ std::string_view RoleTypeName(RoleType type);
 // A public key as TUF writes it. Supported: keytype "ed25519" with scheme
 // "ed25519" (public key in hex), and keytype "ecdsa" or
 // "ecdsa-sha2-nistp256" with scheme "ecdsa-sha2-nistp256" (public key as
-// SubjectPublicKeyInfo PEM). Any other key parses, but no signature by it
-// counts.
+// SubjectPublicKeyInfo PEM), and keytype "rsa" with scheme
+// "rsassa-pss-sha256" (PEM; verification only). Any other key parses, but
+// no signature by it counts.
 struct Key {
   std::string keytype;
   std::string scheme;
-  std::string public_value;  // keyval.public
-  Json raw;                  // the key object as it arrived
-  std::optional<crypto::PublicKey> verifier;  // set when supported
+  std::string public_value;                   // keyval.public
+  Json raw;                                   // the key object as it arrived
+  std::optional<crypto::PublicKey> verifier;  // ed25519 and P-256
+  bool rsa_pss = false;  // an RSA key: public_value is its PEM
+
+  // Whether `signature` by this key is valid over `data`. kBadSignature
+  // when not, or when the key is not one we support.
+  Status Verify(ByteView data, ByteView signature) const;
 
   // The TUF form of `key`: ed25519 as hex, P-256 as PEM.
   static Key FromPublicKey(const crypto::PublicKey& key);

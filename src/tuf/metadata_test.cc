@@ -21,7 +21,8 @@ TEST(CanonicalJsonTest, SortsKeysDropsWhitespaceEscapesOnlyQuoteAndBackslash) {
   ASSERT_TRUE(c.ok());
   // securesystemslib.formats.encode_canonical gives exactly these bytes:
   // the newline and the e-acute go out raw.
-  EXPECT_EQ(*c, "{\"a\":\"x\\\"y\\\\z\n\xc3\xa9\",\"b\":[1,-2,true,null],\"c\":{}}");
+  EXPECT_EQ(
+      *c, "{\"a\":\"x\\\"y\\\\z\n\xc3\xa9\",\"b\":[1,-2,true,null],\"c\":{}}");
 }
 
 TEST(CanonicalJsonTest, RefusesFloats) {
@@ -52,7 +53,8 @@ class MetadataTest : public ::testing::Test {
 };
 
 TEST_F(MetadataTest, RoundTripsAndVerifiesEachRole) {
-  Result<Metadata<Root>> root = Parse<Root>(repo_.files["metadata/1.root.json"]);
+  Result<Metadata<Root>> root =
+      Parse<Root>(repo_.files["metadata/1.root.json"]);
   ASSERT_TRUE(root.ok()) << root.status().ToString();
   EXPECT_EQ(root->signed_.version, 1u);
   EXPECT_EQ(root->signed_.roles.size(), 4u);
@@ -77,8 +79,9 @@ TEST_F(MetadataTest, SizeLimitIsCheckedBeforeParsing) {
 }
 
 TEST_F(MetadataTest, WrongTypeAndSchemaViolationsHaveTheirCodes) {
-  EXPECT_EQ(ErrorOf(Parse<Root>(repo_.files["metadata/timestamp.json"]).status()),
-            Error::kWrongType);
+  EXPECT_EQ(
+      ErrorOf(Parse<Root>(repo_.files["metadata/timestamp.json"]).status()),
+      Error::kWrongType);
   EXPECT_EQ(ErrorOf(Parse<Root>("{").status()), Error::kMalformed);
   Json j = J(repo_.files["metadata/1.root.json"]);
   j["signed"]["version"] = "1";
@@ -136,9 +139,9 @@ TEST_F(MetadataTest, ThresholdCountsDistinctKeysOnly) {
   sigs.clear();
   ASSERT_TRUE(Sign(j, sigs, s.key, s.keyid).ok());
   ASSERT_TRUE(Sign(j, sigs, outsider.key, outsider.keyid).ok());
-  EXPECT_EQ(ErrorOf(VerifyThreshold(j, sigs, root.keys, root.roles["root"],
-                                    "root")),
-            Error::kThreshold);
+  EXPECT_EQ(
+      ErrorOf(VerifyThreshold(j, sigs, root.keys, root.roles["root"], "root")),
+      Error::kThreshold);
   // A second, different key listed by the role meets it.
   testing::Signer other = testing::NewSigner(crypto::KeyType::kEcdsaP256);
   root.keys[other.keyid] = other.public_key;
@@ -147,8 +150,8 @@ TEST_F(MetadataTest, ThresholdCountsDistinctKeysOnly) {
   sigs.clear();
   ASSERT_TRUE(Sign(j, sigs, s.key, s.keyid).ok());
   ASSERT_TRUE(Sign(j, sigs, other.key, other.keyid).ok());
-  EXPECT_TRUE(VerifyThreshold(j, sigs, root.keys, root.roles["root"], "root")
-                  .ok());
+  EXPECT_TRUE(
+      VerifyThreshold(j, sigs, root.keys, root.roles["root"], "root").ok());
 }
 
 TEST_F(MetadataTest, EcdsaKeysVerifyAndTamperingIsCaught) {

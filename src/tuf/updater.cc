@@ -65,16 +65,14 @@ class CheckingSink : public ByteSink {
     } else if (alg == "sha512") {
       a = crypto::HashAlg::kSha512;
     } else {
-      return TufError(Error::kHashMismatch,
-                      "unsupported hash algorithm \"" + alg.substr(0, 32) +
-                          "\"");
+      return TufError(Error::kHashMismatch, "unsupported hash algorithm \"" +
+                                                alg.substr(0, 32) + "\"");
     }
     Result<Bytes> want = HexDecode(hex);
     if (!want.ok()) {
       return TufError(Error::kHashMismatch, alg + " is not hex");
     }
-    hashes_.push_back(
-        {alg, *want, std::make_unique<crypto::StreamHasher>(a)});
+    hashes_.push_back({alg, *want, std::make_unique<crypto::StreamHasher>(a)});
     return Status::Ok();
   }
 
@@ -119,9 +117,8 @@ class FileSink : public ByteSink {
  public:
   explicit FileSink(platform::File& file) : file_(file) {}
   Status Write(ByteView bytes) override {
-    Status s = file_.Append(
-        std::string_view(reinterpret_cast<const char*>(bytes.data()),
-                         bytes.size()));
+    Status s = file_.Append(std::string_view(
+        reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     if (!s.ok()) return TufError(Error::kStorage, s.message());
     return Status::Ok();
   }
@@ -171,9 +168,9 @@ Status Updater::Initialize(platform::Env& env, const std::string& metadata_dir,
     }
   }
   if (s.ok()) {
-    s = platform::WriteFileAtomic(
-        env, platform::JoinPath(metadata_dir, "root.json"), root_bytes,
-        kFileMode);
+    s = platform::WriteFileAtomic(env,
+                                  platform::JoinPath(metadata_dir, "root.json"),
+                                  root_bytes, kFileMode);
   }
   if (!s.ok()) return TufError(Error::kStorage, s.message());
   return Status::Ok();
@@ -183,9 +180,9 @@ Result<std::unique_ptr<Updater>> Updater::Open(
     platform::Env& env, const Clock& clock, Fetcher& fetcher,
     std::string metadata_dir, std::string metadata_url, std::string target_url,
     UpdaterOptions options) {
-  Result<std::string> bytes = platform::ReadFile(
-      env, platform::JoinPath(metadata_dir, "root.json"),
-      options.root_max_length);
+  Result<std::string> bytes =
+      platform::ReadFile(env, platform::JoinPath(metadata_dir, "root.json"),
+                         options.root_max_length);
   if (!bytes.ok()) {
     return TufError(Error::kStorage,
                     "trusted root: " + bytes.status().message());
@@ -194,8 +191,8 @@ Result<std::unique_ptr<Updater>> Updater::Open(
       Parse<Root>(*bytes, LimitsOf(options.root_max_length));
   if (!root.ok()) return root.status().WithContext("trusted root");
   WARDEN_TRY(VerifyThreshold(root->signed_json, root->signatures,
-                             root->signed_.keys,
-                             root->signed_.roles.at("root"), "trusted root"));
+                             root->signed_.keys, root->signed_.roles.at("root"),
+                             "trusted root"));
   return std::unique_ptr<Updater>(new Updater(
       env, clock, fetcher, std::move(metadata_dir), WithSlash(metadata_url),
       WithSlash(target_url), options, std::move(root).value()));
@@ -225,6 +222,7 @@ Status Updater::Refresh() {
   timestamp_.reset();
   snapshot_.reset();
   targets_.clear();
+  delegator_.clear();
   WARDEN_TRY(LoadRoot());
   WARDEN_TRY(LoadTimestamp());
   WARDEN_TRY(LoadSnapshot());
@@ -285,7 +283,8 @@ Status Updater::LoadRoot() {
   if (ts_rotated || snap_rotated) {
     Status s = Status::Ok();
     if (ts_rotated) {
-      s = platform::RemoveFile(env_, platform::JoinPath(dir_, "timestamp.json"));
+      s = platform::RemoveFile(env_,
+                               platform::JoinPath(dir_, "timestamp.json"));
     }
     if (s.ok()) {
       s = platform::RemoveFile(env_, platform::JoinPath(dir_, "snapshot.json"));
@@ -306,8 +305,7 @@ Status Updater::UpdateRoot(std::string_view bytes) {
   if (next.signed_.version != root_.signed_.version + 1) {
     return TufError(Error::kBadVersion,
                     "root version " + std::to_string(next.signed_.version) +
-                        " where " +
-                        std::to_string(root_.signed_.version + 1) +
+                        " where " + std::to_string(root_.signed_.version + 1) +
                         " was expected");
   }
   WARDEN_TRY(VerifyThreshold(next.signed_json, next.signatures,
@@ -350,11 +348,10 @@ Status Updater::UpdateTimestamp(std::string_view bytes, bool* equal) {
   if (timestamp_) {
     const Timestamp& old = timestamp_->signed_;
     if (next.signed_.version < old.version) {
-      return TufError(Error::kRollback,
-                      "timestamp version " +
-                          std::to_string(next.signed_.version) +
-                          " is below the trusted " +
-                          std::to_string(old.version));
+      return TufError(
+          Error::kRollback,
+          "timestamp version " + std::to_string(next.signed_.version) +
+              " is below the trusted " + std::to_string(old.version));
     }
     if (next.signed_.version == old.version) {
       *equal = true;
@@ -383,10 +380,9 @@ Status Updater::LoadSnapshot() {
   }
   const MetaFile& meta = timestamp_->signed_.snapshot_meta;
   const size_t max = meta.length ? *meta.length : options_.snapshot_max_length;
-  const std::string name =
-      root_.signed_.consistent_snapshot
-          ? std::to_string(meta.version) + ".snapshot.json"
-          : "snapshot.json";
+  const std::string name = root_.signed_.consistent_snapshot
+                               ? std::to_string(meta.version) + ".snapshot.json"
+                               : "snapshot.json";
   Result<std::string> bytes = FetchMetadata(name, max);
   if (!bytes.ok()) return FetchError(bytes.status(), name);
   WARDEN_TRY(UpdateSnapshot(*bytes, false));
@@ -418,10 +414,10 @@ Status Updater::UpdateSnapshot(std::string_view bytes, bool trusted_local) {
                         "new snapshot does not list " + name);
       }
       if (it->second.version < old.version) {
-        return TufError(Error::kRollback,
-                        name + " version " + std::to_string(it->second.version) +
-                            " is below the trusted " +
-                            std::to_string(old.version));
+        return TufError(
+            Error::kRollback,
+            name + " version " + std::to_string(it->second.version) +
+                " is below the trusted " + std::to_string(old.version));
       }
     }
   }
@@ -447,6 +443,13 @@ Status Updater::CheckFinalSnapshot() const {
 Result<const Targets*> Updater::LoadTargets(const std::string& role,
                                             const std::string& parent) {
   if (auto it = targets_.find(role); it != targets_.end()) {
+    if (delegator_[role] != parent) {
+      const std::map<std::string, Key>* keys = nullptr;
+      const RoleKeys* role_keys = nullptr;
+      WARDEN_TRY(DelegationOf(role, parent, &keys, &role_keys));
+      WARDEN_TRY(VerifyThreshold(it->second.signed_json, it->second.signatures,
+                                 *keys, *role_keys, role));
+    }
     return &it->second.signed_;
   }
   if (std::optional<std::string> local =
@@ -460,13 +463,12 @@ Result<const Targets*> Updater::LoadTargets(const std::string& role,
   if (meta == snapshot_->signed_.meta.end()) {
     return TufError(Error::kMissingRole, "snapshot does not list " + role);
   }
-  const size_t max = meta->second.length ? *meta->second.length
-                                         : options_.targets_max_length;
-  const std::string name =
-      root_.signed_.consistent_snapshot
-          ? std::to_string(meta->second.version) + "." + QuoteName(role) +
-                ".json"
-          : QuoteName(role) + ".json";
+  const size_t max =
+      meta->second.length ? *meta->second.length : options_.targets_max_length;
+  const std::string name = root_.signed_.consistent_snapshot
+                               ? std::to_string(meta->second.version) + "." +
+                                     QuoteName(role) + ".json"
+                               : QuoteName(role) + ".json";
   Result<std::string> bytes = FetchMetadata(name, max);
   if (!bytes.ok()) return FetchError(bytes.status(), name);
   WARDEN_TRY(UpdateTargets(*bytes, role, parent));
@@ -480,23 +482,7 @@ Status Updater::UpdateTargets(std::string_view bytes, const std::string& role,
   WARDEN_TRY(CheckFinalSnapshot());
   const std::map<std::string, Key>* keys = nullptr;
   const RoleKeys* role_keys = nullptr;
-  if (parent == "root") {
-    keys = &root_.signed_.keys;
-    role_keys = &root_.signed_.roles.at("targets");
-  } else {
-    auto p = targets_.find(parent);
-    if (p == targets_.end() || !p->second.signed_.delegations) {
-      return TufError(Error::kState, "delegator " + parent + " not loaded");
-    }
-    const Delegations& d = *p->second.signed_.delegations;
-    keys = &d.keys;
-    for (const DelegatedRole& r : d.roles) {
-      if (r.name == role) role_keys = &r.keys;
-    }
-    if (role_keys == nullptr) {
-      return TufError(Error::kState, parent + " does not delegate to " + role);
-    }
-  }
+  WARDEN_TRY(DelegationOf(role, parent, &keys, &role_keys));
   auto meta = snapshot_->signed_.meta.find(role + ".json");
   if (meta == snapshot_->signed_.meta.end()) {
     return TufError(Error::kMissingRole, "snapshot does not list " + role);
@@ -505,8 +491,8 @@ Status Updater::UpdateTargets(std::string_view bytes, const std::string& role,
   WARDEN_ASSIGN_OR_RETURN(
       Metadata<Targets> next,
       Parse<Targets>(bytes, LimitsOf(options_.targets_max_length)));
-  WARDEN_TRY(
-      VerifyThreshold(next.signed_json, next.signatures, *keys, *role_keys, role));
+  WARDEN_TRY(VerifyThreshold(next.signed_json, next.signatures, *keys,
+                             *role_keys, role));
   if (next.signed_.version != meta->second.version) {
     return TufError(Error::kBadVersion,
                     role + " version " + std::to_string(next.signed_.version) +
@@ -517,7 +503,31 @@ Status Updater::UpdateTargets(std::string_view bytes, const std::string& role,
     return TufError(Error::kExpired, Expired(role, next.signed_.expires));
   }
   targets_.insert_or_assign(role, std::move(next));
+  delegator_[role] = parent;
   return Status::Ok();
+}
+
+Status Updater::DelegationOf(const std::string& role, const std::string& parent,
+                             const std::map<std::string, Key>** keys,
+                             const RoleKeys** role_keys) const {
+  if (parent == "root") {
+    *keys = &root_.signed_.keys;
+    *role_keys = &root_.signed_.roles.at("targets");
+    return Status::Ok();
+  }
+  auto p = targets_.find(parent);
+  if (p == targets_.end() || !p->second.signed_.delegations) {
+    return TufError(Error::kState, "delegator " + parent + " not loaded");
+  }
+  const Delegations& d = *p->second.signed_.delegations;
+  *keys = &d.keys;
+  for (const DelegatedRole& r : d.roles) {
+    if (r.name == role) {
+      *role_keys = &r.keys;
+      return Status::Ok();
+    }
+  }
+  return TufError(Error::kState, parent + " does not delegate to " + role);
 }
 
 Result<TargetInfo> Updater::GetTargetInfo(std::string_view target_path) {
@@ -569,9 +579,9 @@ Result<TargetInfo> Updater::GetTargetInfo(std::string_view target_path) {
                     "search for " + std::string(target_path.substr(0, 256)) +
                         " stopped at a delegation limit");
   }
-  return TufError(Error::kTargetNotFound,
-                  "no trusted role names " +
-                      std::string(target_path.substr(0, 256)));
+  return TufError(
+      Error::kTargetNotFound,
+      "no trusted role names " + std::string(target_path.substr(0, 256)));
 }
 
 Status Updater::DownloadTarget(const TargetInfo& info, ByteSink& sink) {
@@ -583,13 +593,13 @@ Status Updater::DownloadTarget(const TargetInfo& info, ByteSink& sink) {
   if (root_.signed_.consistent_snapshot && options_.prefix_targets_with_hash &&
       !info.file.hashes.empty()) {
     auto h = info.file.hashes.find("sha256");
-    const std::string& hash =
-        h != info.file.hashes.end() ? h->second
-                                    : info.file.hashes.begin()->second;
+    const std::string& hash = h != info.file.hashes.end()
+                                  ? h->second
+                                  : info.file.hashes.begin()->second;
     size_t slash = path.rfind('/');
-    path = slash == std::string::npos
-               ? hash + "." + path
-               : path.substr(0, slash + 1) + hash + "." + path.substr(slash + 1);
+    path = slash == std::string::npos ? hash + "." + path
+                                      : path.substr(0, slash + 1) + hash + "." +
+                                            path.substr(slash + 1);
   }
   Status s = fetcher_.FetchTo(target_url_ + path, info.file.length, check);
   if (!s.ok()) {

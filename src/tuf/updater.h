@@ -138,8 +138,7 @@ class Updater {
  private:
   Updater(platform::Env& env, const Clock& clock, Fetcher& fetcher,
           std::string metadata_dir, std::string metadata_url,
-          std::string target_url, UpdaterOptions options,
-          Metadata<Root> root);
+          std::string target_url, UpdaterOptions options, Metadata<Root> root);
 
   Status LoadRoot();
   Status LoadTimestamp();
@@ -160,6 +159,10 @@ class Updater {
                                        size_t max_length);
   Status Persist(const std::string& role, std::string_view bytes);
   Status CheckFinalSnapshot() const;
+  // The keys and threshold `parent` gives `role` ("root" for targets).
+  Status DelegationOf(const std::string& role, const std::string& parent,
+                      const std::map<std::string, Key>** keys,
+                      const RoleKeys** role_keys) const;
 
   platform::Env& env_;
   const Clock& clock_;
@@ -175,6 +178,9 @@ class Updater {
   std::optional<Metadata<Timestamp>> timestamp_;
   std::optional<Metadata<Snapshot>> snapshot_;
   std::map<std::string, Metadata<Targets>> targets_;
+  // Which role's delegation each of targets_ was verified against: a role
+  // reached again through another delegator is verified again.
+  std::map<std::string, std::string> delegator_;
 };
 
 }  // namespace warden::tuf

@@ -204,9 +204,8 @@ TEST_F(UpdaterTest, IndefiniteFreezeIsRefusedByExpiry) {
 
 TEST_F(UpdaterTest, EachExpiredRoleIsRefusedWithTheInjectedClock) {
   ASSERT_TRUE(Refresh().ok());
-  const WallTime soon = std::chrono::time_point_cast<std::chrono::seconds>(
-                            clock_.Now()) +
-                        kDay;
+  const WallTime soon =
+      std::chrono::time_point_cast<std::chrono::seconds>(clock_.Now()) + kDay;
   repo_.snapshot.expires = soon;
   repo_.Publish();
   ASSERT_TRUE(Refresh().ok());
@@ -322,8 +321,8 @@ TEST_F(UpdaterTest, KeyCompromiseBelowThresholdIsRefused) {
   for (const char* role : {"targets", "root"}) {
     std::vector<testing::Signer> by = repo_.signers[role];
     for (int i = 0; i < 2; ++i) {
-      testing::Signer s = testing::NewSigner(i == 0 ? crypto::KeyType::kEcdsaP256
-                                                    : crypto::KeyType::kEd25519);
+      testing::Signer s = testing::NewSigner(
+          i == 0 ? crypto::KeyType::kEcdsaP256 : crypto::KeyType::kEd25519);
       repo_.root.keys[s.keyid] = s.public_key;
       repo_.root.roles[role].keyids.push_back(s.keyid);
       by.push_back(s);
@@ -368,7 +367,8 @@ TEST_F(UpdaterTest, MaliciousMirrorsAreRefused) {
   const std::map<std::string, std::string> trusted = Local();
   const std::string ts = repo_.files["metadata/timestamp.json"];
   // Another role's file in the timestamp's place.
-  repo_.files["metadata/timestamp.json"] = repo_.files["metadata/snapshot.json"];
+  repo_.files["metadata/timestamp.json"] =
+      repo_.files["metadata/snapshot.json"];
   EXPECT_EQ(RefreshError(), Error::kWrongType);
   // Garbage.
   repo_.files["metadata/timestamp.json"] = "<html>mirror</html>";
@@ -377,7 +377,8 @@ TEST_F(UpdaterTest, MaliciousMirrorsAreRefused) {
   Repository other(clock_.Now());
   other.Publish();
   other.Publish();
-  repo_.files["metadata/timestamp.json"] = other.files["metadata/timestamp.json"];
+  repo_.files["metadata/timestamp.json"] =
+      other.files["metadata/timestamp.json"];
   EXPECT_EQ(RefreshError(), Error::kThreshold);
   // Nothing at all.
   repo_.files.erase("metadata/timestamp.json");
@@ -387,7 +388,8 @@ TEST_F(UpdaterTest, MaliciousMirrorsAreRefused) {
   EXPECT_TRUE(Refresh().ok());
 }
 
-// ---- root rotation -----------------------------------------------------------
+// ---- root rotation
+// -----------------------------------------------------------
 
 TEST_F(UpdaterTest, RootRotatesThroughEveryIntermediateVersion) {
   for (int v = 2; v <= 5; ++v) {
@@ -402,9 +404,9 @@ TEST_F(UpdaterTest, RootRotatesThroughEveryIntermediateVersion) {
   for (int v = 2; v <= 6; ++v) {
     const std::string url =
         std::string(kMetadataUrl) + "/" + std::to_string(v) + ".root.json";
-    EXPECT_NE(std::find(fetcher_.requests.begin(), fetcher_.requests.end(),
-                        url),
-              fetcher_.requests.end())
+    EXPECT_NE(
+        std::find(fetcher_.requests.begin(), fetcher_.requests.end(), url),
+        fetcher_.requests.end())
         << url;
   }
 }
@@ -443,7 +445,8 @@ TEST_F(UpdaterTest, RootRotationsAreBounded) {
             fetcher_.requests.end());
 }
 
-// ---- delegations -------------------------------------------------------------
+// ---- delegations
+// -------------------------------------------------------------
 
 TEST_F(UpdaterTest, DelegationsAreSearchedInPreorderAndTerminatingStops) {
   DelegatedRole a, b, c;
@@ -525,7 +528,8 @@ TEST_F(UpdaterTest, PathHashPrefixesDelegate) {
   EXPECT_TRUE(Download("x.bin").ok());
 }
 
-// ---- consistent snapshots ----------------------------------------------------
+// ---- consistent snapshots
+// ----------------------------------------------------
 
 TEST(ConsistentSnapshotTest, VersionedMetadataAndHashPrefixedTargets) {
   FakeClock clock;
@@ -566,7 +570,8 @@ TEST(ConsistentSnapshotTest, VersionedMetadataAndHashPrefixedTargets) {
   platform::RemoveTree(platform::DefaultEnv(), dir).IgnoreError();
 }
 
-// ---- local state ---------------------------------------------------------------
+// ---- local state
+// ---------------------------------------------------------------
 
 TEST_F(UpdaterTest, FailedRefreshLeavesLocalMetadataByteForByte) {
   repo_.Publish({"targets"});

@@ -38,8 +38,8 @@ Repository::Repository(WallTime now, bool consistent_snapshot)
   const WallTime expires =
       std::chrono::time_point_cast<std::chrono::seconds>(now) +
       std::chrono::hours(24 * 365);
-  for (Common* c : std::initializer_list<Common*>{&root, &timestamp, &snapshot,
-                                                  &targets}) {
+  for (Common* c :
+       std::initializer_list<Common*>{&root, &timestamp, &snapshot, &targets}) {
     c->expires = expires;
   }
   root.consistent_snapshot = consistent_snapshot;
@@ -103,16 +103,15 @@ void Repository::Publish(const std::set<std::string>& bump) {
     return bytes;
   };
   snapshot.meta.clear();
-  snapshot.meta["targets.json"] = Describe(put("targets", targets.version),
-                                           targets.version,
-                                           meta_lengths_and_hashes);
+  snapshot.meta["targets.json"] =
+      Describe(put("targets", targets.version), targets.version,
+               meta_lengths_and_hashes);
   for (auto& [name, t] : delegated) {
     snapshot.meta[name + ".json"] =
         Describe(put(name, t.version), t.version, meta_lengths_and_hashes);
   }
   timestamp.snapshot_meta = Describe(put("snapshot", snapshot.version),
-                                     snapshot.version,
-                                     meta_lengths_and_hashes);
+                                     snapshot.version, meta_lengths_and_hashes);
   files["metadata/timestamp.json"] = Signed("timestamp");
 }
 

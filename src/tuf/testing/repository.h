@@ -41,7 +41,7 @@ class Repository {
   Timestamp timestamp;
   Snapshot snapshot;
   Targets targets;
-  std::map<std::string, Targets> delegated;     // by role name
+  std::map<std::string, Targets> delegated;            // by role name
   std::map<std::string, std::vector<Signer>> signers;  // by role name
   // Served files: "metadata/1.root.json", "targets/a.txt", ...
   std::map<std::string, std::string> files;
@@ -66,8 +66,7 @@ class Repository {
   void AddTarget(const std::string& role, const std::string& path,
                  const std::string& content);
   // Delegates from `parent` to a new role with one new key.
-  void Delegate(const std::string& parent, DelegatedRole role,
-                size_t keys = 1);
+  void Delegate(const std::string& parent, DelegatedRole role, size_t keys = 1);
 
  private:
   bool consistent_;
