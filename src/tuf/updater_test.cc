@@ -517,6 +517,30 @@ TEST_F(UpdaterTest, DelegationDepthAndCountAreLimited) {
   EXPECT_TRUE(Download("deep.bin").ok());
 }
 
+TEST_F(UpdaterTest, ARoleReachedThroughAnotherDelegatorIsVerifiedAgainstIt) {
+  DelegatedRole pa, pb, release_a, release_b;
+  pa.name = "parent-a";
+  pa.paths = std::vector<std::string>{"team-a/*"};
+  pb.name = "parent-b";
+  pb.paths = std::vector<std::string>{"team-b/*"};
+  repo_.Delegate("targets", pa);
+  repo_.Delegate("targets", pb);
+  release_a.name = release_b.name = "release";
+  release_a.paths = pa.paths;
+  release_b.paths = pb.paths;
+  repo_.Delegate("parent-a", release_a);
+  std::vector<testing::Signer> key_a = repo_.signers["release"];
+  repo_.Delegate("parent-b", release_b);
+  // Signed only with the key parent-a gives it.
+  repo_.signers["release"] = key_a;
+  repo_.AddTarget("release", "team-a/x", "a");
+  repo_.AddTarget("release", "team-b/x", "b");
+  repo_.Publish();
+  std::unique_ptr<Updater> u = Client();
+  EXPECT_TRUE(u->GetTargetInfo("team-a/x").ok());
+  EXPECT_EQ(ErrorOf(u->GetTargetInfo("team-b/x").status()), Error::kThreshold);
+}
+
 TEST_F(UpdaterTest, PathHashPrefixesDelegate) {
   DelegatedRole bin;
   bin.name = "bin";
