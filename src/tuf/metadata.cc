@@ -1,5 +1,6 @@
 #include "tuf/metadata.h"
 
+#include <cstdlib>
 #include <set>
 #include <utility>
 
@@ -115,20 +116,25 @@ Json SignedSchema(RoleType type) {
 }
 
 const schema::Schema& SchemaFor(RoleType type) {
-  static const schema::Schema* schemas[4] = {};
-  const schema::Schema*& s = schemas[static_cast<int>(type)];
-  if (s == nullptr) {
+  // Compiled once, on first use, by a thread-safe static; never freed.
+  static const schema::Schema* const* schemas = [] {
+    static const schema::Schema* all[4];
     schema::SchemaLimits limits;
     limits.max_keywords = 1024;
     limits.max_depth = 16;
-    Result<schema::Schema> compiled =
-        schema::Schema::Compile(SignedSchema(type), limits);
-    // The schemas are ours: one that does not compile is a bug caught by
-    // every test that parses metadata.
-    assert(compiled.ok());
-    s = new schema::Schema(std::move(compiled).value());
-  }
-  return *s;
+    for (RoleType t : {RoleType::kRoot, RoleType::kTimestamp,
+                       RoleType::kSnapshot, RoleType::kTargets}) {
+      Result<schema::Schema> compiled =
+          schema::Schema::Compile(SignedSchema(t), limits);
+      // The schemas are ours: one that does not compile is a bug that
+      // every test parsing metadata catches.
+      if (!compiled.ok()) std::abort();
+      all[static_cast<int>(t)] =
+          new schema::Schema(std::move(compiled).value());
+    }
+    return all;
+  }();
+  return *schemas[static_cast<int>(type)];
 }
 
 Status Malformed(std::string_view what) {
