@@ -1,10 +1,11 @@
 // warden: the owner's and the maker's command-line tool.
 //
 // Argument parsing and printing only: every operation lives in
-// src/client (owner verbs), src/provision (maker verbs) and src/assess
-// (`warden assess`). Exit status: 0 success, 1 a failed operation or check,
-// 2 a usage error (for `assess`: 0 conforming, 1 not conforming, 2 could not
-// assess). Errors are one line on stderr, "warden: ...".
+// src/client (owner verbs), src/provision (maker verbs), src/assess
+// (`warden assess`) and src/tuf (the TUF client, `warden tuf`). Exit status:
+// 0 success, 1 a failed operation or check, 2 a usage error (for `assess`:
+// 0 conforming, 1 not conforming, 2 could not assess). Errors are one line
+// on stderr, "warden: ...".
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/time_format.h"
+#include "cli/tuf_fetcher.h"
 #include "client/api_error.h"
 #include "client/home.h"
 #include "client/owner.h"
@@ -32,6 +34,7 @@
 #include "provision/provision.h"
 #include "provision/validate.h"
 #include "schema/json.h"
+#include "tuf/updater.h"
 #include "web/url.h"
 
 namespace warden::cli {
@@ -668,6 +671,68 @@ int RunAssess(const AssessArgs& args) {
   return conforming ? kExitOk : kExitFailed;
 }
 
+// ---- tuf -------------------------------------------------------------------
+
+// The client-under-test protocol of the tuf-conformance suite
+// (CLIENT-CLI.md): exit 0 when the whole command succeeded, 1 otherwise.
+struct TufArgs {
+  std::string metadata_dir;
+  std::string metadata_url;
+  std::vector<std::string> target_names;
+  std::string target_base_url;
+  std::string target_dir;
+  std::string trusted_root;
+};
+
+int TufFail(const Status& status) {
+  std::cerr << "warden tuf: " << Printable(status.message(), 2048) << "\n";
+  return kExitFailed;
+}
+
+int RunTufInit(const TufArgs& a) {
+  const tuf::UpdaterOptions options;
+  Result<std::string> root =
+      platform::ReadFile(a.trusted_root, options.root_max_length);
+  if (!root.ok()) return TufFail(root.status());
+  Status s = tuf::Updater::Initialize(platform::DefaultEnv(), a.metadata_dir,
+                                      *root, options);
+  if (!s.ok()) return TufFail(s);
+  std::cerr << "warden tuf: trusted root stored in " << a.metadata_dir << "\n";
+  return kExitOk;
+}
+
+int RunTufUpdate(const TufArgs& a, bool download) {
+  Result<HttpFetcher> fetcher = HttpFetcher::Create();
+  if (!fetcher.ok()) return TufFail(fetcher.status());
+  Result<std::unique_ptr<tuf::Updater>> u =
+      tuf::Updater::Open(platform::DefaultEnv(), SystemClock(), *fetcher,
+                         a.metadata_dir, a.metadata_url, a.target_base_url);
+  if (!u.ok()) return TufFail(u.status());
+  tuf::Updater& updater = **u;
+  Status s = updater.Refresh();
+  if (!s.ok()) return TufFail(s);
+  std::cerr << "warden tuf: refreshed: root " << updater.root().version
+            << ", timestamp " << updater.timestamp()->version << ", snapshot "
+            << updater.snapshot()->version << ", targets "
+            << updater.targets("targets")->version << "\n";
+  if (!download) return kExitOk;
+  for (const std::string& name : a.target_names) {
+    Result<tuf::TargetInfo> info = updater.GetTargetInfo(name);
+    if (!info.ok()) return TufFail(info.status());
+    const std::string path =
+        platform::JoinPath(a.target_dir, tuf::QuoteName(name));
+    if (updater.IsCached(*info, path)) {
+      std::cerr << "warden tuf: " << Printable(name, 256) << " is cached\n";
+      continue;
+    }
+    s = updater.DownloadTargetToFile(*info, path);
+    if (!s.ok()) return TufFail(s);
+    std::cerr << "warden tuf: downloaded " << Printable(name, 256) << " ("
+              << info->file.length << " bytes)\n";
+  }
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{
       "warden: pair with and manage Warden devices, and provision them on "
@@ -854,6 +919,31 @@ int Main(int argc, char** argv) {
   assess_cmd->add_option("--ports", assess_args.ports,
                          "TCP ports to scan, FIRST-LAST (default 1-65535)");
   assess_cmd->add_flag("--json", assess_args.json, "print the JSON report");
+  // tuf
+  TufArgs tuf_args;
+  CLI::App* tuf_cmd = app.add_subcommand(
+      "tuf", "TUF client: keep trusted metadata and download targets");
+  tuf_cmd->require_subcommand(1);
+  tuf_cmd
+      ->add_option("--metadata-dir", tuf_args.metadata_dir,
+                   "directory of the trusted metadata")
+      ->required();
+  tuf_cmd->add_option("--metadata-url", tuf_args.metadata_url,
+                      "base URL of the repository's metadata");
+  tuf_cmd->add_option("--target-name", tuf_args.target_names,
+                      "target path to download (repeatable, in order)");
+  tuf_cmd->add_option("--target-base-url", tuf_args.target_base_url,
+                      "base URL of the repository's targets");
+  tuf_cmd->add_option("--target-dir", tuf_args.target_dir,
+                      "directory for downloaded targets");
+  CLI::App* tuf_init = tuf_cmd->add_subcommand(
+      "init", "store a trusted root (no network access)");
+  tuf_init->add_option("root", tuf_args.trusted_root, "initial root.json")
+      ->required();
+  CLI::App* tuf_refresh = tuf_cmd->add_subcommand(
+      "refresh", "update the top-level metadata from the repository");
+  CLI::App* tuf_download = tuf_cmd->add_subcommand(
+      "download", "refresh, then download and verify each --target-name");
 
   try {
     app.parse(argc, argv);
@@ -869,6 +959,20 @@ int Main(int argc, char** argv) {
     if (assess_cmd->parsed()) return RunAssess(assess_args);
     if (mfg_init->parsed()) return RunMfgInit(init);
     if (mfg_prov->parsed()) return RunMfgProvision(prov);
+    if (tuf_init->parsed()) return RunTufInit(tuf_args);
+    if (tuf_refresh->parsed() || tuf_download->parsed()) {
+      if (tuf_args.metadata_url.empty()) {
+        return Usage("tuf: --metadata-url is required");
+      }
+      if (tuf_download->parsed() &&
+          (tuf_args.target_names.empty() || tuf_args.target_base_url.empty() ||
+           tuf_args.target_dir.empty())) {
+        return Usage(
+            "tuf download: give --target-name, --target-base-url and "
+            "--target-dir");
+      }
+      return RunTufUpdate(tuf_args, tuf_download->parsed());
+    }
     if (pair_cmd->parsed()) {
       ScrubCodeArgument(argc, argv);
       return RunPair(home, pair);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <cstring>
@@ -347,6 +348,42 @@ Result<Bytes> PrivateKey::Sign(ByteView data) const {
   }
   sig.resize(len);
   return sig;
+}
+
+Status VerifyRsaPssSha256(std::string_view pem, ByteView data,
+                          ByteView signature) {
+  if (pem.empty() || pem.size() > kMaxEncodedKey) {
+    return InvalidArgumentError("key: PEM size out of range");
+  }
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return InternalError("key: out of memory");
+  EvpPkeyPtr pkey(
+      PEM_read_bio_PUBKEY(bio.get(), nullptr, NoPassphrase, nullptr));
+  if (!pkey || EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_RSA) {
+    ERR_clear_error();
+    return InvalidArgumentError("key: not an RSA public key in PEM");
+  }
+  const int bits = EVP_PKEY_get_bits(pkey.get());
+  if (bits < 2048 || bits > 8192) {
+    return InvalidArgumentError("key: RSA key size out of range");
+  }
+  internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return InternalError("key: out of memory");
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr,
+                              pkey.get(), nullptr) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) != 1 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1) {
+    return InternalError(internal::TakeOpenSslError("key: verify init"));
+  }
+  static const uint8_t kEmpty = 0;
+  int rc = EVP_DigestVerify(
+      ctx.get(), signature.empty() ? &kEmpty : signature.data(),
+      signature.size(), data.empty() ? &kEmpty : data.data(), data.size());
+  ERR_clear_error();
+  if (rc != 1) return BadSignatureError("signature does not verify");
+  return Status::Ok();
 }
 
 }  // namespace warden::crypto

@@ -83,6 +83,14 @@ class PrivateKey {
   friend class Pkcs11Token;
 };
 
+// RSASSA-PSS with SHA-256 and MGF1-SHA-256, any salt length (as
+// securesystemslib verifies "rsassa-pss-sha256"), against an RSA key given
+// as SubjectPublicKeyInfo PEM of 2048 to 8192 bits. Verification only: we
+// make no RSA keys. kInvalidArgument for a key that is not such a key;
+// kBadSignature when the signature does not verify.
+Status VerifyRsaPssSha256(std::string_view spki_pem, ByteView data,
+                          ByteView signature);
+
 }  // namespace warden::crypto
 
 #endif  // WARDEN_CRYPTO_KEYS_H_

@@ -71,6 +71,49 @@ std::string PrivatePem(EVP_PKEY* pkey, const EVP_CIPHER* cipher = nullptr,
   return out;
 }
 
+// A 2048-bit key and a signature made by pyca/cryptography (salt length
+// 32, as securesystemslib signs).
+constexpr char kRsaPem[] = R"(-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAux5pHLvB9GUx0G55rXej
+rAvBDOEKJuNSOHavS8TyQeJsPjyNTL9gzf42rwxOkPsMo9Z+s88CjAlWK+MmIryK
+Wog/fMS+oLFfRW7khryzDa2zoPJJ9E8eeocTUoW2DOEKy3Ae+877BTgs9Eda9DqR
+yaSUXqCkdKiDpqO8uI8KkdABmIylHsRDMyU5Jy2BB754qYtdlgDhzrBfD81ZDsMV
+39wVvbaYbic5AnHWWneeLOO/RwQ6qKIShWAcXgR6QYaQN/sRhsmOkisfDOqF93ea
+FnnIo42PAPj8fgdGiZaV6apES04L8answx8RdYyZuWozrQR1q9YsUBwz5tbd50mE
+kwIDAQAB
+-----END PUBLIC KEY-----
+)";
+constexpr char kRsaSig[] =
+    "4e40791f876a7c58e982fd54d430677a11ab9cfdf275f47d26713546c8092bf586c319"
+    "7009e70caa21c2896eeeddfb031a173d148c95d06550111965cb00de285ea3c0c4842b"
+    "f8f2f8d8d88635d15072115d306b4a4391ea2ed60b5772aae5ff6947128ddd6faa3334"
+    "f02a12868100c26fde5ef8ea4eed3d70dcdf4d5cb3b98d07e3b3b1085a02544042e984"
+    "75885972c05bbac9ae8acc7d528e5475f1d35c2bbcf0503016668266c2a41be8a0ce27"
+    "3146b999b6fc2133c3dfaefb6a7b13a3310140750116d930d2398534a3e9b539d79c83"
+    "000016f84a5f64e8908ee5470dce1ab5090a99bc2a81ce9d416795375e885accea36a0"
+    "a4652369141b94d2b5b4dd";
+
+TEST(KeysTest, RsaPssSha256KnownAnswer) {
+  Bytes sig = HexDecode(kRsaSig).value();
+  EXPECT_TRUE(
+      VerifyRsaPssSha256(kRsaPem, AsBytes("warden rsa-pss known answer"), sig)
+          .ok());
+  EXPECT_EQ(
+      VerifyRsaPssSha256(kRsaPem, AsBytes("warden rsa-pss known answeR"), sig)
+          .code(),
+      Code::kBadSignature);
+  sig[10] ^= 1;
+  EXPECT_EQ(
+      VerifyRsaPssSha256(kRsaPem, AsBytes("warden rsa-pss known answer"), sig)
+          .code(),
+      Code::kBadSignature);
+  // Not an RSA key.
+  PrivateKey ec = PrivateKey::Generate(KeyType::kEcdsaP256).value();
+  EXPECT_EQ(
+      VerifyRsaPssSha256(ec.public_key().ToPem(), AsBytes("x"), sig).code(),
+      Code::kInvalidArgument);
+}
+
 TEST(KeysTest, TypeNames) {
   EXPECT_EQ(KeyTypeName(KeyType::kEd25519), "ed25519");
   EXPECT_EQ(KeyTypeName(KeyType::kEcdsaP256), "ecdsa");

@@ -60,7 +60,7 @@ std::string UrlPart(CURLU* url, CURLUPart part) {
   return out;
 }
 
-Status ParseUrl(std::string_view text, ParsedUrl& out) {
+Status ParseUrl(std::string_view text, ParsedUrl& out, bool allow_http) {
   if (text.size() > kMaxUrl) return InvalidArgumentError("URL is too long");
   out.handle = curl_url();
   if (out.handle == nullptr) return InternalError("libcurl: out of memory");
@@ -70,15 +70,18 @@ Status ParseUrl(std::string_view text, ParsedUrl& out) {
     return InvalidArgumentError(std::string("not a URL: ") +
                                 curl_url_strerror(rc));
   }
-  if (UrlPart(out.handle, CURLUPART_SCHEME) != "https") {
-    return InvalidArgumentError("only https URLs are fetched");
+  const std::string scheme = UrlPart(out.handle, CURLUPART_SCHEME);
+  if (scheme != "https" && !(allow_http && scheme == "http")) {
+    return InvalidArgumentError(allow_http
+                                    ? "only http and https URLs are fetched"
+                                    : "only https URLs are fetched");
   }
   if (!UrlPart(out.handle, CURLUPART_USER).empty() ||
       !UrlPart(out.handle, CURLUPART_PASSWORD).empty()) {
     return InvalidArgumentError("a URL must not carry user information");
   }
   std::string port = UrlPart(out.handle, CURLUPART_PORT);
-  out.shown = "https://" + UrlPart(out.handle, CURLUPART_HOST) +
+  out.shown = scheme + "://" + UrlPart(out.handle, CURLUPART_HOST) +
               (port.empty() ? "" : ":" + port) +
               UrlPart(out.handle, CURLUPART_PATH);
   return Status::Ok();
@@ -318,7 +321,7 @@ HttpsClient::~HttpsClient() = default;
 
 Result<HttpsClient> HttpsClient::Create(HttpsOptions options) {
   if (options.ca_file.empty() && options.ca_dir.empty() &&
-      options.spki_sha256_pins.empty()) {
+      options.spki_sha256_pins.empty() && !options.allow_plain_http) {
     return InvalidArgumentError(
         "an HTTPS client needs a CA file, a CA directory or a pinned key");
   }
@@ -349,14 +352,15 @@ Status Configure(CURL* curl, const HttpsOptions& o, const std::string& pins,
                  CURLU* url, Transfer& t, char* errors) {
   curl_easy_reset(curl);
   const bool ca = !o.ca_file.empty() || !o.ca_dir.empty();
+  const char* protocols = o.allow_plain_http ? "http,https" : "https";
   long tls = o.min_tls == TlsMinimum::kTls13 ? CURL_SSLVERSION_TLSv1_3
                                              : CURL_SSLVERSION_TLSv1_2;
   bool ok =
       curl_easy_setopt(curl, CURLOPT_CURLU, url) == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errors) == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https") ==
+      curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, protocols) ==
           CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION,
                        o.max_redirects > 0 ? 1L : 0L) == CURLE_OK &&
@@ -418,7 +422,7 @@ namespace {
 Status Perform(HttpsClient::Impl& impl, std::string_view url_text,
                Transfer& t) {
   ParsedUrl url;
-  WARDEN_TRY(ParseUrl(url_text, url));
+  WARDEN_TRY(ParseUrl(url_text, url, impl.options.allow_plain_http));
   t.url = url.shown;
   t.curl = impl.curl;
   t.max_header_bytes = impl.options.max_header_bytes;

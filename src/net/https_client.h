@@ -4,10 +4,10 @@
 // ranged requests into a caller's sink, so that an image can be verified
 // while it streams in and a restart loses at most the chunk in flight.
 //
-// Only https URLs (RFC 3986, parsed by libcurl's URL API), HTTP/1.1, no
-// proxy, no content coding (a range is a range of the stored bytes), no
-// cookies. A transfer blocks the calling thread; a client is not
-// thread-safe, but keeps its connections for the next transfer.
+// Only https URLs (unless HttpsOptions::allow_plain_http; RFC 3986, parsed by
+// libcurl's URL API), HTTP/1.1, no proxy, no content coding (a range is a range
+// of the stored bytes), no cookies. A transfer blocks the calling thread; a
+// client is not thread-safe, but keeps its connections for the next transfer.
 #ifndef WARDEN_NET_HTTPS_CLIENT_H_
 #define WARDEN_NET_HTTPS_CLIENT_H_
 
@@ -51,6 +51,13 @@ struct HttpsOptions {
   // Redirects followed, to https URLs only, each verified like the first.
   int max_redirects = 0;
   std::string user_agent = "warden";
+
+  // Also fetch plain http URLs (redirects included), and allow no trust at
+  // all. Off by default, and on only for data that is verified by
+  // signatures rather than by the transport: `warden tuf` sets it for TUF
+  // repositories, whose every byte is checked against signed metadata. An
+  // https URL is still verified as above when trust is given.
+  bool allow_plain_http = false;
 };
 
 // Where a download goes. The client calls offset() once, before the
@@ -88,7 +95,8 @@ struct HttpsResponse {
 
 // Errors of Get and Download, each with its own code so that a caller never
 // retries a security failure as if it were the network:
-//   kInvalidArgument    not an https URL, or user information in it
+//   kInvalidArgument    not an https URL (or http, when allowed), or user
+//                       information in it
 //   kUnavailable        cannot resolve or connect, connection lost, the TLS
 //                       handshake failed (e.g. below the TLS minimum),
 //                       malformed HTTP, a bad Content-Range, HTTP 5xx, 408,
@@ -104,7 +112,8 @@ struct HttpsResponse {
 // Messages name the URL without its query (it may hold a token).
 class HttpsClient {
  public:
-  // kInvalidArgument for options without any trust, or a pin that is not
+  // kInvalidArgument for options without any trust (and without
+  // allow_plain_http), or a pin that is not
   // 32 bytes; kInternal when libcurl cannot be set up.
   static Result<HttpsClient> Create(HttpsOptions options);
 

@@ -322,6 +322,29 @@ TEST_F(HttpsClientTest, AWrongPinOrAnUnknownCaIsRefused) {
   std::filesystem::remove(ca_path);
 }
 
+TEST_F(HttpsClientTest, PlainHttpOnlyWhenAskedForAndHttpsStillVerified) {
+  const std::string http_url =
+      "http://127.0.0.1:" + std::to_string(nginx_->port()) + "/files/image.bin";
+  Result<HttpsResponse> r = Client(CaOptions()).Get(http_url, 1 << 20);
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().ToString();
+  HttpsOptions none;
+  EXPECT_EQ(HttpsClient::Create(none).status().code(), Code::kInvalidArgument);
+  none.allow_plain_http = true;
+  EXPECT_TRUE(HttpsClient::Create(none).ok());
+  // With plain http allowed, an https URL is still checked against the CA.
+  HttpsOptions o = CaOptions();
+  o.allow_plain_http = true;
+  r = Client(o).Get(nginx_->Url("/files/image.bin"), 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->body == image_);
+  Bytes other = nginx_->spki_sha256();
+  other[0] ^= 1;
+  o.spki_sha256_pins = {other};
+  EXPECT_EQ(
+      Client(o).Get(nginx_->Url("/files/image.bin"), 1 << 20).status().code(),
+      Code::kUnauthenticated);
+}
+
 TEST_F(HttpsClientTest, HttpErrorsHaveTheirOwnCodes) {
   HttpsClient client = Client(CaOptions());
   MemorySink sink;
