@@ -95,6 +95,16 @@ if "$warden" --home "$work/stranger" pair "$url" --code - <<<"$code" 2>&1; then
   exit 1
 fi
 
+step "assessor: test the device against the Code of Practice"
+port=${url##*:}
+cat >"$work/declaration.json" <<EOF
+{"services": [{"port": $port, "protocol": "https", "purpose": "owner API"}]}
+EOF
+# Only the device's port: the rest of this machine's loopback is not the
+# device's.
+show "$warden" assess "$url" --declaration "$work/declaration.json" \
+  --ports "$port-$port" --out "$work/assessment"
+
 step "device: stop"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
