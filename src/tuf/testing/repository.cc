@@ -33,8 +33,7 @@ Signer NewSigner(crypto::KeyType type) {
   return Signer{pub.Id(), *key, pub};
 }
 
-Repository::Repository(WallTime now, bool consistent_snapshot)
-    : consistent_(consistent_snapshot) {
+Repository::Repository(WallTime now, bool consistent_snapshot) {
   const WallTime expires =
       std::chrono::time_point_cast<std::chrono::seconds>(now) +
       std::chrono::hours(24 * 365);

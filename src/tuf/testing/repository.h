@@ -67,9 +67,6 @@ class Repository {
                  const std::string& content);
   // Delegates from `parent` to a new role with one new key.
   void Delegate(const std::string& parent, DelegatedRole role, size_t keys = 1);
-
- private:
-  bool consistent_;
 };
 
 // Serves `repo.files` for URLs under kMetadataUrl and kTargetsUrl. URLs in
