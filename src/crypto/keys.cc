@@ -244,6 +244,19 @@ std::string PublicKey::Fingerprint() const {
   return HexEncode(Sha256(ToDer()));
 }
 
+// Verifies `signature` over `data` with a context already set up for the
+// key, its digest and its padding.
+static Status FinishVerify(EVP_MD_CTX* ctx, ByteView data, ByteView signature) {
+  // EVP wants non-null pointers even for empty inputs.
+  static const uint8_t kEmpty = 0;
+  int rc = EVP_DigestVerify(ctx, signature.empty() ? &kEmpty : signature.data(),
+                            signature.size(),
+                            data.empty() ? &kEmpty : data.data(), data.size());
+  ERR_clear_error();
+  if (rc != 1) return BadSignatureError("signature does not verify");
+  return Status::Ok();
+}
+
 Status PublicKey::Verify(ByteView data, ByteView signature) const {
   internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return InternalError("key: out of memory");
@@ -251,14 +264,7 @@ Status PublicKey::Verify(ByteView data, ByteView signature) const {
                               nullptr, pkey_.get(), nullptr) != 1) {
     return InternalError(internal::TakeOpenSslError("key: verify init"));
   }
-  // EVP wants non-null pointers even for empty inputs.
-  static const uint8_t kEmpty = 0;
-  int rc = EVP_DigestVerify(
-      ctx.get(), signature.empty() ? &kEmpty : signature.data(),
-      signature.size(), data.empty() ? &kEmpty : data.data(), data.size());
-  ERR_clear_error();
-  if (rc != 1) return BadSignatureError("signature does not verify");
-  return Status::Ok();
+  return FinishVerify(ctx.get(), data, signature);
 }
 
 Result<PrivateKey> PrivateKey::Generate(KeyType type) {
@@ -377,13 +383,7 @@ Status VerifyRsaPssSha256(std::string_view pem, ByteView data,
       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1) {
     return InternalError(internal::TakeOpenSslError("key: verify init"));
   }
-  static const uint8_t kEmpty = 0;
-  int rc = EVP_DigestVerify(
-      ctx.get(), signature.empty() ? &kEmpty : signature.data(),
-      signature.size(), data.empty() ? &kEmpty : data.data(), data.size());
-  ERR_clear_error();
-  if (rc != 1) return BadSignatureError("signature does not verify");
-  return Status::Ok();
+  return FinishVerify(ctx.get(), data, signature);
 }
 
 }  // namespace warden::crypto
