@@ -71,6 +71,20 @@ awaitable<std::string> ReadUpTo(Stream& stream, beast::tcp_stream& lowest,
   co_return "reply cut at " + std::to_string(max) + " bytes";
 }
 
+// Sends `data`, then reads the reply as ReadUpTo does. The error, or "" when
+// the peer closed after its reply.
+template <typename Stream>
+awaitable<std::string> WriteThenRead(Stream& stream, beast::tcp_stream& lowest,
+                                     asio::const_buffer data, size_t max,
+                                     Millis timeout, Bytes& out) {
+  lowest.expires_after(timeout);
+  beast::error_code ec;
+  co_await asio::async_write(stream, data,
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return "write: " + ec.message();
+  co_return co_await ReadUpTo(stream, lowest, max, timeout, out);
+}
+
 awaitable<std::string> Connect(beast::tcp_stream& stream,
                                const tcp::endpoint& ep, Millis timeout) {
   stream.expires_after(timeout);
@@ -265,16 +279,8 @@ awaitable<Exchange> SendProbe(tcp::endpoint ep, std::string name, Bytes data,
     ex.outcome = err;
     co_return ex;
   }
-  stream.expires_after(options.io_timeout);
-  beast::error_code ec;
-  co_await asio::async_write(stream, asio::buffer(data),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    ex.outcome = "write: " + ec.message();
-    co_return ex;
-  }
-  ex.outcome =
-      co_await ReadUpTo(stream, stream, max, options.io_timeout, ex.received);
+  ex.outcome = co_await WriteThenRead(stream, stream, asio::buffer(data), max,
+                                      options.io_timeout, ex.received);
   co_return ex;
 }
 
@@ -301,16 +307,9 @@ awaitable<Fetch> FetchAwaitable(tcp::endpoint ep, bool tls, std::string path,
     beast::tcp_stream stream(executor);
     out.error = co_await Connect(stream, ep, options.io_timeout);
     if (!out.error.empty()) co_return out;
-    stream.expires_after(options.io_timeout);
-    beast::error_code ec;
-    co_await asio::async_write(stream, asio::buffer(out.request),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      out.error = "write: " + ec.message();
-      co_return out;
-    }
-    out.error = co_await ReadUpTo(stream, stream, options.max_reply_bytes,
-                                  options.io_timeout, out.raw);
+    out.error = co_await WriteThenRead(
+        stream, stream, asio::buffer(out.request), options.max_reply_bytes,
+        options.io_timeout, out.raw);
     co_return out;
   }
   auto ctx = MakeContext(TlsConfig{});
@@ -333,15 +332,9 @@ awaitable<Fetch> FetchAwaitable(tcp::endpoint ep, bool tls, std::string path,
     out.error = "TLS handshake: " + ec.message();
     co_return out;
   }
-  lowest.expires_after(options.io_timeout);
-  co_await asio::async_write(stream, asio::buffer(out.request),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    out.error = "write: " + ec.message();
-    co_return out;
-  }
-  out.error = co_await ReadUpTo(stream, lowest, options.max_reply_bytes,
-                                options.io_timeout, out.raw);
+  out.error = co_await WriteThenRead(stream, lowest, asio::buffer(out.request),
+                                     options.max_reply_bytes,
+                                     options.io_timeout, out.raw);
   lowest.close();
   co_return out;
 }
