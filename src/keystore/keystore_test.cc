@@ -1,0 +1,347 @@
+// The keystore's contract, once per backend: every backend runs the same
+// suite (create, sign, seal, swap, destroy, rotate, reopen), then the
+// file backend's own defences (the KEK file's permissions and owner, the
+// hardware binding).
+#include "keystore/keystore.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include "keystore/file_backend.h"
+#include "keystore/testing/backends.h"
+#include "platform/env.h"
+
+namespace warden::keystore {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::BackendFixture;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void Spit(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+class KeystoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/warden-keystore-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto fixture = testing::MakeBackendFixture(GetParam(), dir_);
+    ASSERT_TRUE(fixture.ok()) << fixture.status().ToString();
+    fixture_ = std::move(*fixture);
+    Reopen();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    fixture_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // A fresh keystore and backend over the same state, as after a restart.
+  void Reopen() {
+    store_.reset();
+    auto backend = fixture_->NewBackend();
+    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+    auto store =
+        Keystore::Open(platform::DefaultEnv(), StoreDir(), std::move(*backend));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+
+  std::string StoreDir() const { return dir_ + "/keystore"; }
+  std::string Blob(const std::string& name, const char* suffix = ".cur") {
+    return StoreDir() + "/" + name + suffix;
+  }
+
+  std::string dir_;
+  std::unique_ptr<BackendFixture> fixture_;
+  std::unique_ptr<Keystore> store_;
+};
+
+TEST_P(KeystoreTest, SigningKeySignsAndItsPublicHalfVerifies) {
+  auto pub = store_->CreateSigningKey("identity");
+  ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+  EXPECT_EQ(pub->type(), crypto::KeyType::kEcdsaP256);
+  auto key = store_->SigningKey("identity");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->public_key(), *pub);
+  auto sig = key->Sign(ToBytes("hello"));
+  ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+  EXPECT_TRUE(pub->Verify(ToBytes("hello"), *sig).ok());
+  EXPECT_EQ(pub->Verify(ToBytes("hellO"), *sig).code(), Code::kBadSignature);
+  EXPECT_EQ(store_->CreateSigningKey("identity").status().code(),
+            Code::kAlreadyExists);
+}
+
+TEST_P(KeystoreTest, SealedSecretRoundTripsAndIsNotStoredInTheClear) {
+  const std::string secret = "data-key-0123456789abcdef-PLAIN";
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes(secret)).ok());
+  auto back = store_->Unseal("data-key");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(ToString(back->view()), secret);
+  EXPECT_EQ(Slurp(Blob("data-key")).find("PLAIN"), std::string::npos);
+  EXPECT_EQ(store_->Seal("data-key", ToBytes(secret)).code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(store_->Unseal("other").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->Seal("Bad/Name", ToBytes(secret)).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store_->Seal("empty", {}).code(), Code::kInvalidArgument);
+}
+
+TEST_P(KeystoreTest, BlobCopiedUnderAnotherNameIsRefused) {
+  ASSERT_TRUE(store_->Seal("verifier", ToBytes("the verifier")).ok());
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes("the data key")).ok());
+  // An attacker with write access to the directory swaps two blobs.
+  Spit(Blob("data-key"), Slurp(Blob("verifier")));
+  EXPECT_EQ(store_->Unseal("data-key").status().code(), Code::kIntegrity);
+  EXPECT_TRUE(store_->Unseal("verifier").ok());
+
+  ASSERT_TRUE(store_->CreateSigningKey("identity").ok());
+  ASSERT_TRUE(store_->CreateSigningKey("other").ok());
+  Spit(Blob("other"), Slurp(Blob("identity")));
+  EXPECT_EQ(store_->SigningKey("other").status().code(), Code::kIntegrity);
+}
+
+TEST_P(KeystoreTest, KindIsPartOfTheItem) {
+  ASSERT_TRUE(store_->Seal("item", ToBytes("a secret")).ok());
+  EXPECT_EQ(store_->SigningKey("item").status().code(), Code::kNotFound);
+  // A blob relabelled as the other kind does not open either.
+  std::string blob = Slurp(Blob("item"));
+  blob[4] = 'k';
+  Spit(Blob("item"), blob);
+  EXPECT_FALSE(store_->SigningKey("item").ok());
+}
+
+TEST_P(KeystoreTest, AlteredBlobIsRefused) {
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes("the data key")).ok());
+  std::string blob = Slurp(Blob("data-key"));
+  blob[blob.size() - 1] ^= 1;
+  Spit(Blob("data-key"), blob);
+  EXPECT_EQ(store_->Unseal("data-key").status().code(), Code::kIntegrity);
+}
+
+TEST_P(KeystoreTest, DestroyedItemDoesNotOpenEvenFromACopy) {
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes("the data key")).ok());
+  ASSERT_TRUE(store_->CreateSigningKey("identity").ok());
+  const std::string secret_copy = Slurp(Blob("data-key"));
+  const std::string key_copy = Slurp(Blob("identity"));
+  ASSERT_TRUE(store_->Destroy("data-key").ok());
+  ASSERT_TRUE(store_->Destroy("identity").ok());
+  EXPECT_EQ(store_->Unseal("data-key").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->SigningKey("identity").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->Destroy("data-key").code(), Code::kNotFound);
+  EXPECT_FALSE(fs::exists(Blob("data-key")));
+  if (fixture_->erase_reaches_copies()) {
+    // A copy of the blob kept elsewhere (a backup, an old flash block) is
+    // put back: the hardware no longer holds what opens it.
+    Spit(Blob("data-key"), secret_copy);
+    Spit(Blob("identity"), key_copy);
+    EXPECT_FALSE(store_->Unseal("data-key").ok());
+    EXPECT_FALSE(store_->SigningKey("identity").ok());
+  }
+}
+
+TEST_P(KeystoreTest, ListNamesItemsKindsAndPendingChanges) {
+  ASSERT_TRUE(store_->Seal("b-secret", ToBytes("x")).ok());
+  ASSERT_TRUE(store_->CreateSigningKey("a-key").ok());
+  ASSERT_TRUE(store_->StageSecret("b-secret", ToBytes("y")).ok());
+  auto items = store_->List();
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].name, "a-key");
+  EXPECT_EQ((*items)[0].kind, ItemKind::kSigningKey);
+  EXPECT_FALSE((*items)[0].pending);
+  EXPECT_EQ((*items)[1].name, "b-secret");
+  EXPECT_EQ((*items)[1].kind, ItemKind::kSecret);
+  EXPECT_TRUE((*items)[1].pending);
+}
+
+TEST_P(KeystoreTest, RotatedSigningKeyCommits) {
+  auto old_pub = store_->CreateSigningKey("identity");
+  ASSERT_TRUE(old_pub.ok());
+  auto new_pub = store_->StageSigningKey("identity");
+  ASSERT_TRUE(new_pub.ok()) << new_pub.status().ToString();
+  EXPECT_NE(*new_pub, *old_pub);
+  // Until the commit the old key is the one in use; the staged one can be
+  // tried.
+  EXPECT_EQ(store_->SigningKey("identity")->public_key(), *old_pub);
+  auto staged = store_->StagedSigningKey("identity");
+  ASSERT_TRUE(staged.ok());
+  auto sig = staged->Sign(ToBytes("proof"));
+  ASSERT_TRUE(sig.ok());
+  EXPECT_TRUE(new_pub->Verify(ToBytes("proof"), *sig).ok());
+  EXPECT_TRUE(*store_->Pending("identity"));
+
+  ASSERT_TRUE(store_->Commit("identity").ok());
+  EXPECT_EQ(store_->SigningKey("identity")->public_key(), *new_pub);
+  EXPECT_FALSE(*store_->Pending("identity"));
+  EXPECT_EQ(store_->Commit("identity").code(), Code::kNotFound);
+  Reopen();
+  EXPECT_EQ(store_->SigningKey("identity")->public_key(), *new_pub);
+}
+
+TEST_P(KeystoreTest, RotatedSecretRevertsToTheOldValue) {
+  ASSERT_TRUE(store_->Seal("verifier", ToBytes("old")).ok());
+  ASSERT_TRUE(store_->StageSecret("verifier", ToBytes("new")).ok());
+  EXPECT_EQ(ToString(store_->UnsealStaged("verifier")->view()), "new");
+  EXPECT_EQ(ToString(store_->Unseal("verifier")->view()), "old");
+  ASSERT_TRUE(store_->Revert("verifier").ok());
+  EXPECT_EQ(ToString(store_->Unseal("verifier")->view()), "old");
+  EXPECT_EQ(store_->UnsealStaged("verifier").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->Commit("verifier").code(), Code::kNotFound);
+
+  ASSERT_TRUE(store_->StageSecret("verifier", ToBytes("newer")).ok());
+  ASSERT_TRUE(store_->Commit("verifier").ok());
+  EXPECT_EQ(ToString(store_->Unseal("verifier")->view()), "newer");
+  EXPECT_EQ(store_->StageSecret("absent", ToBytes("x")).code(),
+            Code::kNotFound);
+  EXPECT_EQ(store_->StageSigningKey("verifier").status().code(),
+            Code::kNotFound);
+}
+
+TEST_P(KeystoreTest, StagedChangeSurvivesARestart) {
+  ASSERT_TRUE(store_->Seal("session-key", ToBytes("one")).ok());
+  ASSERT_TRUE(store_->StageSecret("session-key", ToBytes("two")).ok());
+  auto pub = store_->CreateSigningKey("identity");
+  ASSERT_TRUE(pub.ok());
+  Reopen();
+  EXPECT_EQ(ToString(store_->Unseal("session-key")->view()), "one");
+  EXPECT_TRUE(*store_->Pending("session-key"));
+  ASSERT_TRUE(store_->Commit("session-key").ok());
+  EXPECT_EQ(ToString(store_->Unseal("session-key")->view()), "two");
+  EXPECT_EQ(store_->SigningKey("identity")->public_key(), *pub);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeystoreTest,
+                         ::testing::ValuesIn(testing::BackendNames()),
+                         [](const auto& info) { return info.param; });
+
+// The file backend's own defences.
+class FileBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/warden-keystore-file-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    Spit(dir_ + "/machine-id", "4d1f0c7a9b8e4f6a8c2d1e0f3a5b7c9d\n");
+    options_.kek_path = dir_ + "/kek";
+    options_.binding_path = dir_ + "/machine-id";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  Result<std::unique_ptr<Keystore>> OpenStore() {
+    WARDEN_ASSIGN_OR_RETURN(
+        auto backend, FileBackend::Open(platform::DefaultEnv(), options_));
+    return Keystore::Open(platform::DefaultEnv(), dir_ + "/keystore",
+                          std::move(backend));
+  }
+
+  std::string dir_;
+  FileBackendOptions options_;
+};
+
+TEST_F(FileBackendTest, MakesAPrivateKekFile) {
+  ASSERT_TRUE(OpenStore().ok());
+  struct stat st;
+  ASSERT_EQ(::stat(options_.kek_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(kKekSize));
+}
+
+TEST_F(FileBackendTest, KekReadableByGroupOrOthersIsRefused) {
+  ASSERT_TRUE(OpenStore().ok());
+  for (mode_t mode : {0640, 0604, 0660, 0620}) {
+    ASSERT_EQ(::chmod(options_.kek_path.c_str(), mode), 0);
+    EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied) << mode;
+  }
+  ASSERT_EQ(::chmod(options_.kek_path.c_str(), 0400), 0);
+  EXPECT_TRUE(OpenStore().ok());
+}
+
+TEST_F(FileBackendTest, KekOwnedByAnotherUserIsRefused) {
+  ASSERT_TRUE(OpenStore().ok());
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "changing a file's owner needs root";
+  }
+  ASSERT_EQ(::chown(options_.kek_path.c_str(), 65534, 65534), 0);
+  EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied);
+}
+
+TEST_F(FileBackendTest, KekThatIsASymlinkIsRefused) {
+  ASSERT_TRUE(OpenStore().ok());
+  fs::rename(options_.kek_path, dir_ + "/real-kek");
+  fs::create_symlink(dir_ + "/real-kek", options_.kek_path);
+  EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied);
+}
+
+TEST_F(FileBackendTest, MissingKekIsNotMadeWhenNotAskedTo) {
+  options_.create_kek = false;
+  EXPECT_EQ(OpenStore().status().code(), Code::kNotFound);
+}
+
+TEST_F(FileBackendTest, TruncatedKekIsRefused) {
+  ASSERT_TRUE(OpenStore().ok());
+  ASSERT_EQ(::truncate(options_.kek_path.c_str(), kKekSize - 1), 0);
+  EXPECT_EQ(OpenStore().status().code(), Code::kDataLoss);
+}
+
+TEST_F(FileBackendTest, KeystoreDirectoryOpenToOthersIsRefused) {
+  ASSERT_TRUE(OpenStore().ok());
+  ASSERT_EQ(::chmod((dir_ + "/keystore").c_str(), 0755), 0);
+  EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied);
+}
+
+TEST_F(FileBackendTest, AnotherHardwareValueDoesNotUnseal) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Seal("data-key", ToBytes("the data key")).ok());
+    ASSERT_TRUE((*store)->CreateSigningKey("identity").ok());
+  }
+  // The same directory and KEK file on a device with another machine id.
+  Spit(dir_ + "/machine-id", "0000000000000000000000000000000a\n");
+  auto store = OpenStore();
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kIntegrity);
+  EXPECT_EQ((*store)->SigningKey("identity").status().code(), Code::kIntegrity);
+  // Without the binding at all it does not open either.
+  options_.binding_path.clear();
+  store = OpenStore();
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kIntegrity);
+}
+
+TEST_F(FileBackendTest, AnotherKekDoesNotUnseal) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Seal("data-key", ToBytes("the data key")).ok());
+  }
+  fs::remove(options_.kek_path);
+  auto store = OpenStore();  // makes a new KEK
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kIntegrity);
+}
+
+}  // namespace
+}  // namespace warden::keystore

@@ -1,0 +1,42 @@
+// Test only (target warden_keystore_testing): each keystore backend set up
+// the way the tests need it, so that one suite runs over all of them.
+#ifndef WARDEN_KEYSTORE_TESTING_BACKENDS_H_
+#define WARDEN_KEYSTORE_TESTING_BACKENDS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "keystore/keystore.h"
+#include "platform/env.h"
+
+namespace warden::keystore::testing {
+
+// The protecting side of one backend (a KEK file, a token, a TPM) made
+// under a test's directory; it lives as long as the fixture.
+class BackendFixture {
+ public:
+  virtual ~BackendFixture() = default;
+  // A new backend over the same protecting state, as a restarted daemon
+  // would open it, doing its file work through `env`.
+  virtual Result<std::unique_ptr<Backend>> NewBackend(platform::Env& env) = 0;
+  Result<std::unique_ptr<Backend>> NewBackend() {
+    return NewBackend(platform::DefaultEnv());
+  }
+  // Whether Destroy leaves a copy of a blob that no longer opens (the
+  // hardware dropped the key for it).
+  virtual bool erase_reaches_copies() const = 0;
+};
+
+// "file", and the hardware backends built in.
+std::vector<std::string> BackendNames();
+
+// Sets up backend `name` under the existing directory `dir`. A backend
+// whose hardware (or simulator) is missing is an error, not a skip.
+Result<std::unique_ptr<BackendFixture>> MakeBackendFixture(
+    const std::string& name, const std::string& dir);
+
+}  // namespace warden::keystore::testing
+
+#endif  // WARDEN_KEYSTORE_TESTING_BACKENDS_H_
