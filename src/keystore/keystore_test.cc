@@ -122,11 +122,24 @@ TEST_P(KeystoreTest, BlobCopiedUnderAnotherNameIsRefused) {
 TEST_P(KeystoreTest, KindIsPartOfTheItem) {
   ASSERT_TRUE(store_->Seal("item", ToBytes("a secret")).ok());
   EXPECT_EQ(store_->SigningKey("item").status().code(), Code::kNotFound);
-  // A blob relabelled as the other kind does not open either.
-  std::string blob = Slurp(Blob("item"));
-  blob[4] = 'k';
-  Spit(Blob("item"), blob);
-  EXPECT_FALSE(store_->SigningKey("item").ok());
+  // A signing key's blob relabelled as a secret must not unseal: that
+  // would hand out the private key as bytes.
+  ASSERT_TRUE(store_->CreateSigningKey("identity").ok());
+  std::string blob = Slurp(Blob("identity"));
+  ASSERT_EQ(blob[4], 'k');
+  blob[4] = 's';
+  Spit(Blob("identity"), blob);
+  EXPECT_EQ(store_->Unseal("identity").status().code(), Code::kIntegrity);
+}
+
+TEST_P(KeystoreTest, StagedVersionThatDoesNotOpenIsNotCommitted) {
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes("old")).ok());
+  ASSERT_TRUE(store_->StageSecret("data-key", ToBytes("new")).ok());
+  std::string blob = Slurp(Blob("data-key", ".new"));
+  blob[blob.size() - 1] ^= 1;
+  Spit(Blob("data-key", ".new"), blob);
+  EXPECT_EQ(store_->Commit("data-key").code(), Code::kIntegrity);
+  EXPECT_EQ(ToString(store_->Unseal("data-key")->view()), "old");
 }
 
 TEST_P(KeystoreTest, AlteredBlobIsRefused) {
@@ -287,10 +300,11 @@ TEST_F(FileBackendTest, KekOwnedByAnotherUserIsRefused) {
   EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied);
 }
 
-TEST_F(FileBackendTest, KekThatIsASymlinkIsRefused) {
+TEST_F(FileBackendTest, KekThatIsNotARegularFileIsRefused) {
   ASSERT_TRUE(OpenStore().ok());
-  fs::rename(options_.kek_path, dir_ + "/real-kek");
-  fs::create_symlink(dir_ + "/real-kek", options_.kek_path);
+  fs::remove(options_.kek_path);
+  fs::create_directory(options_.kek_path);
+  ASSERT_EQ(::chmod(options_.kek_path.c_str(), 0700), 0);
   EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied);
 }
 
