@@ -23,7 +23,7 @@ std::string StoreDir(const std::string& root) { return root + "/keystore"; }
 
 Result<std::unique_ptr<Keystore>> OpenStore(Env& env, const std::string& root) {
   FileBackendOptions options;
-  options.kek_path = root + "/kek";
+  options.kek_path = root + "/etc/warden/kek";
   options.binding_path = root + "/machine-id";
   WARDEN_ASSIGN_OR_RETURN(auto backend, FileBackend::Open(env, options));
   return Keystore::Open(env, StoreDir(root), std::move(backend));
