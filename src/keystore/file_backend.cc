@@ -1,10 +1,9 @@
 #include "keystore/file_backend.h"
 
-#include <unistd.h>
-
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "platform/file.h"
+#include "platform/owner.h"
 
 namespace warden::keystore {
 namespace {
@@ -17,7 +16,8 @@ Status CheckKekFile(platform::Env& env, const std::string& path) {
     return PermissionDeniedError("keystore: the KEK " + path +
                                  " is not a regular file");
   }
-  if (info.uid != ::geteuid()) {
+  WARDEN_ASSIGN_OR_RETURN(uid_t owner, platform::FileOwner(path));
+  if (owner != platform::EffectiveUser()) {
     return PermissionDeniedError("keystore: the KEK " + path +
                                  " is not owned by the running user");
   }

@@ -1,11 +1,10 @@
 #include "keystore/keystore.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 
 #include "platform/file.h"
+#include "platform/owner.h"
 
 namespace warden::keystore {
 namespace {
@@ -71,7 +70,8 @@ Result<std::unique_ptr<Keystore>> Keystore::Open(
   if (info.type != platform::FileType::kDirectory) {
     return InvalidArgumentError("keystore: " + dir + " is not a directory");
   }
-  if (info.uid != ::geteuid()) {
+  WARDEN_ASSIGN_OR_RETURN(uid_t owner, platform::FileOwner(dir));
+  if (owner != platform::EffectiveUser()) {
     return PermissionDeniedError("keystore: " + dir +
                                  " is not owned by the running user");
   }

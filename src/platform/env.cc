@@ -234,7 +234,6 @@ class PosixEnv : public Env {
                                       : FileType::kOther;
     info.size = static_cast<uint64_t>(st.st_size);
     info.mode = st.st_mode & 07777;
-    info.uid = st.st_uid;
     return info;
   }
 

@@ -74,7 +74,6 @@ struct FileInfo {
   FileType type = FileType::kOther;
   uint64_t size = 0;
   mode_t mode = 0;  // permission bits
-  uid_t uid = 0;    // owner
 };
 
 struct OpenOptions {
