@@ -14,8 +14,9 @@ Usage:
       plants each kind of secret in a scratch tree and checks each is found,
       and that clean files pass.
   scan_secrets.py --build-dir DIR [--allow FILE]
-      every ELF file under DIR except test-only programs (tests, fuzz
-      targets, benchmarks and the helpers tests run).
+      every ELF file and static library under DIR except test-only ones
+      (tests, fuzz targets, benchmarks, the helpers tests run, testing/
+      libraries).
   scan_secrets.py --device WARDEN_BIN [--allow FILE]
       runs `warden mfg init` and `warden mfg provision` as a maker would
       and scans everything they leave for the unit.
@@ -85,6 +86,7 @@ TEST_ONLY = [
     re.compile(r"(^|/)tests/"),
     re.compile(r"(^|/)process_test_child$"),
     re.compile(r"(^|/)CMakeFiles/"),
+    re.compile(r"_testing\.a$"),
 ]
 
 
@@ -114,12 +116,14 @@ def walk(paths):
                     yield full, os.path.relpath(full, path)
 
 
-def is_elf(path):
+def is_program(path):
+    """An ELF file (program, shared library, object) or a static library."""
     try:
         with open(path, "rb") as f:
-            return f.read(4) == b"\x7fELF"
+            head = f.read(8)
     except OSError:
         return False
+    return head[:4] == b"\x7fELF" or head == b"!<arch>\n"
 
 
 def read_allow(path):
@@ -157,7 +161,7 @@ def scan(files, allow):
 
 def build_files(build_dir):
     for full, rel in walk([build_dir]):
-        if any(p.search(rel) for p in TEST_ONLY) or not is_elf(full):
+        if any(p.search(rel) for p in TEST_ONLY) or not is_program(full):
             continue
         yield full, rel
 
