@@ -15,6 +15,8 @@ pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
 pkg_check_modules(PWQUALITY REQUIRED IMPORTED_TARGET pwquality)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(P11 REQUIRED IMPORTED_TARGET libp11)
+# The PKCS#11 header itself, for the calls libp11 does not offer.
+pkg_check_modules(P11KIT REQUIRED IMPORTED_TARGET p11-kit-1)
 pkg_check_modules(UBOOTENV REQUIRED IMPORTED_TARGET libubootenv)
 if(WARDEN_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -37,7 +37,7 @@ packages=(
   libqrencode-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev
-  libp11-dev softhsm2 opensc
+  libp11-dev libp11-kit-dev softhsm2 opensc
   libubootenv-dev
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2

@@ -14,6 +14,7 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "keystore/file_backend.h"
@@ -88,6 +89,8 @@ TEST_P(KeystoreTest, SigningKeySignsAndItsPublicHalfVerifies) {
   EXPECT_EQ(pub->Verify(ToBytes("hellO"), *sig).code(), Code::kBadSignature);
   EXPECT_EQ(store_->CreateSigningKey("identity").status().code(),
             Code::kAlreadyExists);
+  // A key in hardware signs there and has no private bytes to give.
+  EXPECT_EQ(key->exportable(), !fixture_->keys_in_hardware());
 }
 
 TEST_P(KeystoreTest, SealedSecretRoundTripsAndIsNotStoredInTheClear) {
@@ -161,13 +164,15 @@ TEST_P(KeystoreTest, DestroyedItemDoesNotOpenEvenFromACopy) {
   EXPECT_EQ(store_->SigningKey("identity").status().code(), Code::kNotFound);
   EXPECT_EQ(store_->Destroy("data-key").code(), Code::kNotFound);
   EXPECT_FALSE(fs::exists(Blob("data-key")));
-  if (fixture_->erase_reaches_copies()) {
+  if (fixture_->keys_in_hardware()) {
     // A copy of the blob kept elsewhere (a backup, an old flash block) is
     // put back: the hardware no longer holds what opens it.
     Spit(Blob("data-key"), secret_copy);
     Spit(Blob("identity"), key_copy);
-    EXPECT_FALSE(store_->Unseal("data-key").ok());
-    EXPECT_FALSE(store_->SigningKey("identity").ok());
+    EXPECT_EQ(store_->Unseal("data-key").status().code(), Code::kNotFound);
+    auto key = store_->SigningKey("identity");
+    EXPECT_EQ(key.status().code(), Code::kNotFound);
+    EXPECT_FALSE(key.ok() && key->Sign(ToBytes("still here?")).ok());
   }
 }
 
@@ -245,6 +250,55 @@ TEST_P(KeystoreTest, StagedChangeSurvivesARestart) {
 INSTANTIATE_TEST_SUITE_P(Backends, KeystoreTest,
                          ::testing::ValuesIn(testing::BackendNames()),
                          [](const auto& info) { return info.param; });
+
+// What the PKCS#11 backend leaves in the token, as the token's own tool
+// reports it: no key it made can be read out.
+TEST(Pkcs11BackendTest, KeysItMakesCannotLeaveTheToken) {
+  char tmpl[] = "/tmp/warden-keystore-p11-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    auto fixture = testing::MakeBackendFixture("pkcs11", dir);
+    ASSERT_TRUE(fixture.ok()) << fixture.status().ToString();
+    auto backend = (*fixture)->NewBackend();
+    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+    auto store = Keystore::Open(platform::DefaultEnv(), dir + "/keystore",
+                                std::move(*backend));
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->CreateSigningKey("identity").ok());
+    ASSERT_TRUE((*store)->Seal("data-key", ToBytes("the data key")).ok());
+  }
+  const std::string listing = dir + "/objects.txt";
+  const std::string command =
+      "pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label "
+      "keystore --login --pin 246813 --list-objects >" +
+      listing + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << Slurp(listing);
+  // Each object is a block of lines; a key that holds a secret must be
+  // sensitive and never extractable.
+  std::istringstream in(Slurp(listing));
+  std::string line, kind;
+  int keys = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("Private Key Object", 0) == 0 ||
+        line.rfind("Secret Key Object", 0) == 0) {
+      kind = line;
+    } else if (line.rfind("Public Key Object", 0) == 0) {
+      kind.clear();
+    } else if (!kind.empty() && line.find("Access:") != std::string::npos) {
+      ++keys;
+      EXPECT_NE(line.find("never extractable"), std::string::npos)
+          << kind << ": " << line;
+      EXPECT_NE(line.find(" sensitive"), std::string::npos)
+          << kind << ": " << line;
+      kind.clear();
+    }
+  }
+  // The signing key, the secret's key and the binding key.
+  EXPECT_EQ(keys, 3) << Slurp(listing);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
 
 // The file backend's own defences.
 class FileBackendTest : public ::testing::Test {

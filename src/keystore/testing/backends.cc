@@ -1,6 +1,11 @@
 #include "keystore/testing/backends.h"
 
+#include <stdlib.h>
+
+#include <cstdio>
+
 #include "keystore/file_backend.h"
+#include "keystore/pkcs11_backend.h"
 #include "platform/file.h"
 
 namespace warden::keystore::testing {
@@ -23,7 +28,52 @@ class FileFixture : public BackendFixture {
     return std::unique_ptr<Backend>(std::move(backend));
   }
 
-  bool erase_reaches_copies() const override { return false; }
+  bool keys_in_hardware() const override { return false; }
+
+ private:
+  std::string dir_;
+};
+
+// A SoftHSM token of the test's own, made with the token's own tool.
+class Pkcs11Fixture : public BackendFixture {
+ public:
+  static constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+  static constexpr char kToken[] = "keystore";
+  static constexpr char kPin[] = "246813";
+
+  explicit Pkcs11Fixture(std::string dir) : dir_(std::move(dir)) {}
+
+  Status Init() {
+    if (!platform::Exists(kModule)) {
+      return NotFoundError(
+          "SoftHSM is missing: scripts/install-deps.sh installs softhsm2");
+    }
+    WARDEN_TRY(platform::MakeDirs(dir_ + "/tokens", 0700));
+    WARDEN_TRY(platform::WriteFileAtomic(
+        dir_ + "/softhsm2.conf",
+        "directories.tokendir = " + dir_ +
+            "/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+        0600));
+    // SoftHSM reads this when the module initialises, in this process and
+    // in the tool.
+    setenv("SOFTHSM2_CONF", (dir_ + "/softhsm2.conf").c_str(), 1);
+    const std::string command =
+        std::string("softhsm2-util --init-token --free --label ") + kToken +
+        " --so-pin 97531 --pin " + kPin + " >" + dir_ + "/tool.log 2>&1";
+    if (std::system(command.c_str()) != 0) {
+      return UnavailableError("softhsm2-util could not make a token (see " +
+                              dir_ + "/tool.log)");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<Backend>> NewBackend(platform::Env&) override {
+    WARDEN_ASSIGN_OR_RETURN(auto backend,
+                            Pkcs11Backend::Open({kModule, kToken, kPin}));
+    return std::unique_ptr<Backend>(std::move(backend));
+  }
+
+  bool keys_in_hardware() const override { return true; }
 
  private:
   std::string dir_;
@@ -31,12 +81,17 @@ class FileFixture : public BackendFixture {
 
 }  // namespace
 
-std::vector<std::string> BackendNames() { return {"file"}; }
+std::vector<std::string> BackendNames() { return {"file", "pkcs11"}; }
 
 Result<std::unique_ptr<BackendFixture>> MakeBackendFixture(
     const std::string& name, const std::string& dir) {
   if (name == "file") {
     auto fixture = std::make_unique<FileFixture>(dir);
+    WARDEN_TRY(fixture->Init());
+    return std::unique_ptr<BackendFixture>(std::move(fixture));
+  }
+  if (name == "pkcs11") {
+    auto fixture = std::make_unique<Pkcs11Fixture>(dir);
     WARDEN_TRY(fixture->Init());
     return std::unique_ptr<BackendFixture>(std::move(fixture));
   }

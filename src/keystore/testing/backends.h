@@ -24,9 +24,10 @@ class BackendFixture {
   Result<std::unique_ptr<Backend>> NewBackend() {
     return NewBackend(platform::DefaultEnv());
   }
-  // Whether Destroy leaves a copy of a blob that no longer opens (the
-  // hardware dropped the key for it).
-  virtual bool erase_reaches_copies() const = 0;
+  // Whether the keys live in hardware: signing keys are not exportable,
+  // and Destroy leaves any copy of a blob unopenable (the hardware dropped
+  // the key for it).
+  virtual bool keys_in_hardware() const = 0;
 };
 
 // "file", and the hardware backends built in.
