@@ -9,9 +9,10 @@
 //     (crypto::SecretBytes) that the caller holds only while it uses them.
 //
 // What protects an item at rest is a Backend: a key-encryption key in a
-// root-only file (file_backend.h) or a PKCS#11 token (pkcs11_backend.h). The Keystore itself is the same for all of
-// them: it keeps one sealed blob per item version in a directory, written
-// through platform::Env, atomically, and runs the transactions.
+// root-only file (file_backend.h) or a PKCS#11 token (pkcs11_backend.h). The
+// Keystore itself is the same for all of them: it keeps one sealed blob per
+// item version in a directory, written through platform::Env, atomically, and
+// runs the transactions.
 //
 // A change of an item is a transaction: Stage* makes a new version beside
 // the current one, the caller verifies it (StagedSigningKey,

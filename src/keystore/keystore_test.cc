@@ -399,6 +399,20 @@ TEST_F(FileBackendTest, AnotherHardwareValueDoesNotUnseal) {
   EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kIntegrity);
 }
 
+TEST_F(FileBackendTest, DestroyOverwritesTheBlobInPlace) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Seal("data-key", ToBytes("the data key")).ok());
+  // A second name for the blob's blocks stands for what a file system
+  // that frees them without overwriting would leave readable.
+  const std::string blob = dir_ + "/keystore/data-key.cur";
+  const std::string blocks = dir_ + "/blocks";
+  ASSERT_EQ(::link(blob.c_str(), blocks.c_str()), 0);
+  const size_t size = Slurp(blocks).size();
+  ASSERT_TRUE((*store)->Destroy("data-key").ok());
+  EXPECT_EQ(Slurp(blocks), std::string(size, '\0'));
+}
+
 TEST_F(FileBackendTest, AnotherKekDoesNotUnseal) {
   {
     auto store = OpenStore();
