@@ -18,6 +18,7 @@ constexpr std::string_view kStagedSuffix = ".new";
 // name.
 constexpr std::string_view kDoomedSuffix = ".del";
 constexpr size_t kMaxNameSize = 64;
+constexpr char kLockFile[] = ".lock";
 
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameSize) return false;
@@ -79,8 +80,19 @@ Result<std::unique_ptr<Keystore>> Keystore::Open(
     return PermissionDeniedError("keystore: " + dir +
                                  " is accessible to group or others");
   }
+  // One keystore per directory at a time: two could each stage and commit
+  // the same item.
+  auto lock = env.Lock(platform::JoinPath(dir, kLockFile), /*wait=*/false);
+  if (!lock.ok()) {
+    if (lock.status().code() == Code::kUnavailable) {
+      return UnavailableError("keystore: " + dir +
+                              " is in use by another keystore");
+    }
+    return lock.status();
+  }
   std::unique_ptr<Keystore> store(
       new Keystore(env, std::move(dir), std::move(backend)));
+  store->lock_ = std::move(*lock);
   // Blobs a crash left on their way out are finished off; a failure here
   // only leaves them for the next open.
   auto names = env.ListDir(store->dir_);

@@ -94,8 +94,10 @@ class Keystore {
  public:
   // Opens the keystore kept in directory `dir` (created 0700 when absent,
   // with its missing parents). The directory must be owned by the running
-  // user and not group- or world-accessible, else kPermissionDenied.
-  // `env` must outlive the keystore.
+  // user and not group- or world-accessible, else kPermissionDenied. The
+  // keystore holds a lock on the directory while it lives: kUnavailable
+  // when another one (in this process or another) has it open. `env` must
+  // outlive the keystore.
   static Result<std::unique_ptr<Keystore>> Open(
       platform::Env& env, std::string dir, std::unique_ptr<Backend> backend);
 
@@ -171,6 +173,7 @@ class Keystore {
   platform::Env& env_;
   std::string dir_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<platform::FileLock> lock_;
 };
 
 // The associated data binding a blob to its item: a version tag, the kind

@@ -176,6 +176,24 @@ TEST_P(KeystoreTest, DestroyedItemDoesNotOpenEvenFromACopy) {
   }
 }
 
+TEST_P(KeystoreTest, OneKeystorePerDirectoryAtATime) {
+  auto backend = fixture_->NewBackend();
+  ASSERT_TRUE(backend.ok());
+  EXPECT_EQ(
+      Keystore::Open(platform::DefaultEnv(), StoreDir(), std::move(*backend))
+          .status()
+          .code(),
+      Code::kUnavailable);
+  // The refused second opener takes nothing away from the first.
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes("still works")).ok());
+  EXPECT_EQ(ToString(store_->Unseal("data-key")->view()), "still works");
+  ASSERT_TRUE(store_->CreateSigningKey("identity").ok());
+  EXPECT_TRUE(store_->SigningKey("identity")->Sign(ToBytes("x")).ok());
+  store_.reset();
+  Reopen();
+  EXPECT_EQ(ToString(store_->Unseal("data-key")->view()), "still works");
+}
+
 TEST_P(KeystoreTest, ListNamesItemsKindsAndPendingChanges) {
   ASSERT_TRUE(store_->Seal("b-secret", ToBytes("x")).ok());
   ASSERT_TRUE(store_->CreateSigningKey("a-key").ok());
@@ -393,6 +411,7 @@ TEST_F(FileBackendTest, AnotherHardwareValueDoesNotUnseal) {
   EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kIntegrity);
   EXPECT_EQ((*store)->SigningKey("identity").status().code(), Code::kIntegrity);
   // Without the binding at all it does not open either.
+  store->reset();
   options_.binding_path.clear();
   store = OpenStore();
   ASSERT_TRUE(store.ok());

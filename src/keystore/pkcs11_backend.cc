@@ -4,7 +4,9 @@
 #include <p11-kit/pkcs11.h>
 
 #include <cstdio>
+#include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "crypto/aead.h"
@@ -35,10 +37,30 @@ Status Failed(std::string_view what, CK_RV rv) {
                           code + ")");
 }
 
+// libp11 finalises the module when one of its contexts goes, which ends
+// every session on the module in this process, another backend's too; so
+// every backend on a token shares one token object, which goes with the
+// last of them. Login is per process in PKCS#11 anyway: once one opener
+// has logged in, the token is open to every session of the process.
+// Single-threaded, as the keystore is.
+Result<std::shared_ptr<crypto::Pkcs11Token>> SharedToken(
+    const Pkcs11BackendOptions& options) {
+  static auto* tokens = new std::map<std::pair<std::string, std::string>,
+                                     std::weak_ptr<crypto::Pkcs11Token>>();
+  auto& slot = (*tokens)[{options.module_path, options.token_label}];
+  if (auto token = slot.lock()) return token;
+  WARDEN_ASSIGN_OR_RETURN(
+      auto token, crypto::Pkcs11Token::Open(options.module_path,
+                                            options.token_label, options.pin));
+  auto shared = std::make_shared<crypto::Pkcs11Token>(std::move(token));
+  slot = shared;
+  return shared;
+}
+
 }  // namespace
 
 struct Pkcs11Backend::Module {
-  std::optional<crypto::Pkcs11Token> token;  // signs; opened first
+  std::shared_ptr<crypto::Pkcs11Token> token;  // signs; opened first
   void* handle = nullptr;
   CK_FUNCTION_LIST_PTR f = nullptr;
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
@@ -181,13 +203,12 @@ Pkcs11Backend::~Pkcs11Backend() = default;
 Result<std::unique_ptr<Pkcs11Backend>> Pkcs11Backend::Open(
     Pkcs11BackendOptions options, Rng& rng) {
   auto module = std::make_unique<Module>();
-  auto token = crypto::Pkcs11Token::Open(options.module_path,
-                                         options.token_label, options.pin);
+  auto token = SharedToken(options);
   if (!token.ok()) {
     crypto::Wipe(options.pin);
     return token.status();
   }
-  module->token.emplace(std::move(*token));
+  module->token = std::move(*token);
   module->handle = dlopen(options.module_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (module->handle == nullptr) {
     crypto::Wipe(options.pin);

@@ -18,6 +18,11 @@
 // symmetric keys; those calls go to the module's own C_ functions, through
 // a second session on the same token.
 //
+// Every backend on the same module and token in a process shares one
+// crypto::Pkcs11Token (libp11 finalises the module when a context goes,
+// ending every other session on it); the first opener's login serves all,
+// as PKCS#11 logins are per process.
+//
 // Destroy (Erase) destroys the item's token objects (C_DestroyObject):
 // afterwards no copy of the blob opens, wherever one survived.
 //
