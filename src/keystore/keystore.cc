@@ -93,15 +93,23 @@ Result<std::unique_ptr<Keystore>> Keystore::Open(
   std::unique_ptr<Keystore> store(
       new Keystore(env, std::move(dir), std::move(backend)));
   store->lock_ = std::move(*lock);
-  // Blobs a crash left on their way out are finished off; a failure here
-  // only leaves them for the next open.
+  // Blobs a crash left on their way out are finished off, and temporary
+  // files of an interrupted write removed; a failure here only leaves them
+  // for the next open. A temporary file is unlinked, never overwritten: a
+  // crash inside CreateFileExclusive can leave it as a second name of the
+  // live blob.
   auto names = env.ListDir(store->dir_);
   if (names.ok()) {
+    bool removed = false;
     for (const auto& file : *names) {
+      const std::string path = platform::JoinPath(store->dir_, file);
       if (EndsWith(file, kDoomedSuffix)) {
-        store->Scrub(platform::JoinPath(store->dir_, file)).IgnoreError();
+        store->Scrub(path).IgnoreError();
+      } else if (file.find(".tmp-") != std::string::npos) {
+        removed = env.Unlink(path).ok() || removed;
       }
     }
+    if (removed) env.SyncDir(store->dir_).IgnoreError();
   }
   return store;
 }
