@@ -28,6 +28,24 @@ Status CheckKekFile(platform::Env& env, const std::string& path) {
   return Status::Ok();
 }
 
+// A crash while the KEK was first written can leave its temporary file
+// behind, as a second name of the KEK itself: it goes (unlinked; a failure
+// only leaves it for the next open).
+void RemoveTemporaries(platform::Env& env, const std::string& kek_path) {
+  const std::string dir = platform::DirName(kek_path);
+  const std::string prefix =
+      kek_path.substr(kek_path.find_last_of('/') + 1) + ".tmp-";
+  auto names = env.ListDir(dir);
+  if (!names.ok()) return;
+  bool removed = false;
+  for (const auto& name : *names) {
+    if (name.rfind(prefix, 0) == 0) {
+      removed = env.Unlink(platform::JoinPath(dir, name)).ok() || removed;
+    }
+  }
+  if (removed) env.SyncDir(dir).IgnoreError();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<FileBackend>> FileBackend::Open(
@@ -46,6 +64,7 @@ Result<std::unique_ptr<FileBackend>> FileBackend::Open(
     if (!made.ok() && made.code() != Code::kAlreadyExists) return made;
   }
   WARDEN_TRY(CheckKekFile(env, options.kek_path));
+  RemoveTemporaries(env, options.kek_path);
   WARDEN_ASSIGN_OR_RETURN(std::string raw,
                           platform::ReadFile(env, options.kek_path, 64));
   crypto::SecretBytes kek(ToBytes(raw));

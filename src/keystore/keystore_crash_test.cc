@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "keystore/file_backend.h"
 #include "keystore/keystore.h"
@@ -69,6 +70,9 @@ TEST(KeystoreCrashTest, CreatingTheFirstKeyAndSecret) {
             auto store = OpenStore(env, root);
             ASSERT_TRUE(store.ok()) << store.status().ToString();
             ExpectOnlyItems(env, root);
+            auto kek_dir = env.ListDir(root + "/etc/warden");
+            ASSERT_TRUE(kek_dir.ok());
+            EXPECT_EQ(*kek_dir, std::vector<std::string>{"kek"});
             auto key = (*store)->SigningKey("identity");
             auto secret = (*store)->Unseal("verifier");
             if (acknowledged) {
