@@ -979,6 +979,9 @@ Status Publish(Env& env, const std::string& repo, const std::string& out) {
                            ": not the image the targets role signed");
     }
   }
+  // A target found already there may be a name not yet durable (an
+  // interrupted run): the directory is synced before metadata names it.
+  WARDEN_TRY(env.SyncDir(td));
   for (const auto& [v, bytes] : l.root_files) {
     WARDEN_TRY(PutFile(env, JoinPath(md, MetadataName("root", v)), bytes));
   }
@@ -990,7 +993,11 @@ Status Publish(Env& env, const std::string& repo, const std::string& out) {
   WARDEN_TRY(PutFile(
       env, JoinPath(md, MetadataName("snapshot", l.state.versions["snapshot"])),
       l.snapshot_file));
-  return PutFile(env, JoinPath(md, "timestamp.json"), l.timestamp_file);
+  // Names found already there are made durable before the timestamp
+  // names them, and the timestamp before this returns.
+  WARDEN_TRY(env.SyncDir(md));
+  WARDEN_TRY(PutFile(env, JoinPath(md, "timestamp.json"), l.timestamp_file));
+  return env.SyncDir(md);
 }
 
 // ---- status -----------------------------------------------------------------
