@@ -773,6 +773,58 @@ Status Refresh(Env& env, const Clock& clock, const std::string& repo,
   return Status::Ok();
 }
 
+// ---- resign -----------------------------------------------------------------
+
+Status Resign(Env& env, const Clock& clock, const std::string& repo,
+              const std::string& role, std::optional<int> expires_days,
+              const KeyAccess& access) {
+  if (!IsRole(role)) return InvalidArgumentError("unknown role " + role);
+  if (expires_days) WARDEN_TRY(ValidateDays({{role, *expires_days}}));
+  if (role == "snapshot" || role == "timestamp") {
+    std::map<std::string, int> days;
+    if (expires_days) days[role] = *expires_days;
+    return Refresh(env, clock, repo, days, access);
+  }
+  WARDEN_ASSIGN_OR_RETURN(auto lock, LockRepo(env, repo));
+  WARDEN_ASSIGN_OR_RETURN(Loaded l, Load(env, repo));
+  const int days = expires_days.value_or(l.state.expires_days[role]);
+  Change change;
+  change.state = l.state;
+  tuf::Root root = l.root.signed_;
+  std::string targets_file = l.targets_file;
+  if (role == "root") {
+    if (access.root_keys_dir.empty()) {
+      return InvalidArgumentError("signing root needs the root keys");
+    }
+    root.version += 1;
+    root.expires = ExpiresIn(clock, days);
+    WARDEN_ASSIGN_OR_RETURN(
+        std::vector<Signer> signers,
+        LoadSigners(env, access.root_keys_dir, root.roles.at("root").keyids,
+                    access.pkcs11_pin, {}));
+    WARDEN_ASSIGN_OR_RETURN(
+        std::string root_file,
+        SignFile(tuf::ToJson(root), Ptrs(signers),
+                 {{&l.root.signed_, "root"}, {&root, "root"}}));
+    change.files[MetadataName("root", root.version)] = root_file;
+    change.state.versions["root"] = root.version;
+  } else {
+    tuf::Targets targets = l.targets.signed_;
+    targets.version += 1;
+    targets.expires = ExpiresIn(clock, days);
+    WARDEN_ASSIGN_OR_RETURN(targets_file,
+                            SignTargets(env, repo, root, targets, access));
+    change.files[MetadataName("targets", targets.version)] = targets_file;
+    change.state.versions["targets"] = targets.version;
+  }
+  WARDEN_TRY(SignSnapshotAndTimestamp(env, clock, repo, l, root, targets_file,
+                                      change.state.versions["targets"],
+                                      l.state.expires_days, access, change));
+  WARDEN_TRY(Commit(env, repo, change));
+  CollectGarbage(env, repo, change.state, l.targets.signed_);
+  return Status::Ok();
+}
+
 // ---- rotate -----------------------------------------------------------------
 
 Status Rotate(Env& env, const Clock& clock, const std::string& repo,

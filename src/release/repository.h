@@ -107,6 +107,16 @@ Status Refresh(platform::Env& env, const Clock& clock, const std::string& repo,
                const std::map<std::string, int>& expires_days,
                const KeyAccess& access);
 
+// A new version of `role` with a new expiry (`expires_days`, or the
+// repository's default), unchanged otherwise, then snapshot and timestamp:
+// how targets and root are kept from expiring. Root needs the root keys
+// (its new version signed by the threshold of the old one and its own).
+// Signing snapshot or timestamp this way is Refresh. kInvalidArgument for
+// a bad role or expiry.
+Status Resign(platform::Env& env, const Clock& clock, const std::string& repo,
+              const std::string& role, std::optional<int> expires_days,
+              const KeyAccess& access);
+
 struct RotateOptions {
   std::string role;
   // The key to replace; may be left out when the role has one key.

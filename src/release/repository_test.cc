@@ -450,6 +450,43 @@ TEST_F(ReleaseTest, OneRootKeyOfTwoOfThreeCannotMakeARootClientsAccept) {
   EXPECT_TRUE(client->Refresh().ok());
 }
 
+TEST_F(ReleaseTest, SigningTargetsAndRootAnewKeepsThemFromExpiring) {
+  InitRepo();
+  ASSERT_TRUE(Add("1.0.0", "one").ok());
+  PublishOk();
+  auto client = Client();
+  ASSERT_TRUE(client->Refresh().ok());
+  auto refreshed_client_downloads = [&] {
+    EXPECT_TRUE(Refresh(DefaultEnv(), clock_, repo_, {}, access_).ok());
+    PublishOk();
+    auto c = Client();
+    Status st = c->Refresh();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return st.ok() && Download(*c) == "one";
+  };
+
+  // Targets expire after 90 days unless signed anew.
+  clock_.Advance(80 * kDay);
+  ASSERT_TRUE(Resign(DefaultEnv(), clock_, repo_, "targets", {}, access_).ok());
+  clock_.Advance(20 * kDay);
+  EXPECT_TRUE(refreshed_client_downloads());
+
+  // The root after 365; signing it needs the root keys.
+  KeyAccess no_root_keys = access_;
+  no_root_keys.root_keys_dir = dir_ + "/empty";
+  EXPECT_EQ(
+      Resign(DefaultEnv(), clock_, repo_, "root", {}, no_root_keys).code(),
+      Code::kFailedPrecondition);
+  ASSERT_TRUE(Resign(DefaultEnv(), clock_, repo_, "root", 400, access_).ok());
+  clock_.Advance(260 * kDay);
+  ASSERT_TRUE(Resign(DefaultEnv(), clock_, repo_, "targets", {}, access_).ok());
+  clock_.Advance(10 * kDay);  // 370 days after init
+  EXPECT_TRUE(refreshed_client_downloads());
+  EXPECT_EQ(Version("root"), 2u);
+  EXPECT_EQ(Resign(DefaultEnv(), clock_, repo_, "mirror", {}, access_).code(),
+            Code::kInvalidArgument);
+}
+
 TEST_F(ReleaseTest, StatusListsRolesKeysAndTargets) {
   InitRepo();
   ASSERT_TRUE(Add("1.0.0", "one").ok());
