@@ -99,17 +99,31 @@ Json Pkcs11Json(const Pkcs11Key& k) {
   return Json{{"module", k.module}, {"token", k.token}, {"key", k.key}};
 }
 
-Result<crypto::PrivateKey> OpenPkcs11(const Pkcs11Key& k,
+// The tokens one call opens, each once: libp11 finalises the module when
+// a token's context goes, which ends every session of the process with it.
+// Declared before the keys taken from it, so that they go first.
+struct Tokens {
+  std::map<std::pair<std::string, std::string>, crypto::Pkcs11Token> open;
+};
+
+Result<crypto::PrivateKey> OpenPkcs11(Tokens& tokens, const Pkcs11Key& k,
                                       const std::string& pin) {
-  WARDEN_ASSIGN_OR_RETURN(crypto::Pkcs11Token token,
-                          crypto::Pkcs11Token::Open(k.module, k.token, pin));
-  return token.PrivateKeyByLabel(k.key);
+  auto it = tokens.open.find({k.module, k.token});
+  if (it == tokens.open.end()) {
+    WARDEN_ASSIGN_OR_RETURN(crypto::Pkcs11Token token,
+                            crypto::Pkcs11Token::Open(k.module, k.token, pin));
+    it =
+        tokens.open.emplace(std::make_pair(k.module, k.token), std::move(token))
+            .first;
+  }
+  return it->second.PrivateKeyByLabel(k.key);
 }
 
 // The signer for `keyid` from `dir`, or nullopt when the directory has no
 // file for it. A file holding another key than its name says is refused:
 // it would sign under the wrong ID.
-Result<std::optional<Signer>> LoadSigner(Env& env, const std::string& dir,
+Result<std::optional<Signer>> LoadSigner(Env& env, Tokens& tokens,
+                                         const std::string& dir,
                                          const std::string& keyid,
                                          const std::string& pin) {
   const std::string pem_path = JoinPath(dir, keyid + ".pem");
@@ -138,7 +152,7 @@ Result<std::optional<Signer>> LoadSigner(Env& env, const std::string& dir,
           "key " + keyid.substr(0, 16) +
           " is in a PKCS#11 token and no PIN was given (WARDEN_PKCS11_PIN)");
     }
-    Result<crypto::PrivateKey> k = OpenPkcs11(ref, pin);
+    Result<crypto::PrivateKey> k = OpenPkcs11(tokens, ref, pin);
     if (!k.ok()) return k.status().WithContext(p11_path);
     key = std::move(k).value();
   } else {
@@ -153,7 +167,8 @@ Result<std::optional<Signer>> LoadSigner(Env& env, const std::string& dir,
 }
 
 // Every key of `keyids` found in `dir`, leaving out `except`.
-Result<std::vector<Signer>> LoadSigners(Env& env, const std::string& dir,
+Result<std::vector<Signer>> LoadSigners(Env& env, Tokens& tokens,
+                                        const std::string& dir,
                                         const std::vector<std::string>& keyids,
                                         const std::string& pin,
                                         const std::set<std::string>& except) {
@@ -162,7 +177,7 @@ Result<std::vector<Signer>> LoadSigners(Env& env, const std::string& dir,
   for (const std::string& id : keyids) {
     if (except.count(id)) continue;
     WARDEN_ASSIGN_OR_RETURN(std::optional<Signer> s,
-                            LoadSigner(env, dir, id, pin));
+                            LoadSigner(env, tokens, dir, id, pin));
     if (s) out.push_back(std::move(*s));
   }
   return out;
@@ -185,14 +200,14 @@ Result<Signer> NewFileKey(Env& env, const std::string& dir,
 }
 
 // A token key, with its reference written into `dir`.
-Result<Signer> NewPkcs11Key(Env& env, const std::string& dir,
+Result<Signer> NewPkcs11Key(Env& env, Tokens& tokens, const std::string& dir,
                             const Pkcs11Key& ref, const std::string& pin,
                             bool exclusive_commit) {
   if (pin.empty()) {
     return InvalidArgumentError(
         "a PKCS#11 key needs the token's PIN in WARDEN_PKCS11_PIN");
   }
-  WARDEN_ASSIGN_OR_RETURN(crypto::PrivateKey key, OpenPkcs11(ref, pin));
+  WARDEN_ASSIGN_OR_RETURN(crypto::PrivateKey key, OpenPkcs11(tokens, ref, pin));
   const std::string id = tuf::Key::FromPublicKey(key.public_key()).Id();
   const std::string path = JoinPath(dir, id + ".pkcs11.json");
   const std::string text = Pkcs11Json(ref).dump(2) + "\n";
@@ -371,7 +386,7 @@ Status Commit(Env& env, const std::string& repo, const Change& change) {
 
 // New snapshot and timestamp over `targets_file` (version `targets_version`)
 // into `change`.
-Status SignSnapshotAndTimestamp(Env& env, const Clock& clock,
+Status SignSnapshotAndTimestamp(Env& env, Tokens& tokens, const Clock& clock,
                                 const std::string& repo, const Loaded& l,
                                 const tuf::Root& root,
                                 const std::string& targets_file,
@@ -385,7 +400,7 @@ Status SignSnapshotAndTimestamp(Env& env, const Clock& clock,
   snapshot.meta["targets.json"] = Describe(targets_file, targets_version);
   WARDEN_ASSIGN_OR_RETURN(
       std::vector<Signer> snapshot_keys,
-      LoadSigners(env, keys, root.roles.at("snapshot").keyids,
+      LoadSigners(env, tokens, keys, root.roles.at("snapshot").keyids,
                   access.pkcs11_pin, {}));
   WARDEN_ASSIGN_OR_RETURN(std::string snapshot_file,
                           SignFile(tuf::ToJson(snapshot), Ptrs(snapshot_keys),
@@ -396,7 +411,7 @@ Status SignSnapshotAndTimestamp(Env& env, const Clock& clock,
   timestamp.snapshot_meta = Describe(snapshot_file, snapshot.version);
   WARDEN_ASSIGN_OR_RETURN(
       std::vector<Signer> timestamp_keys,
-      LoadSigners(env, keys, root.roles.at("timestamp").keyids,
+      LoadSigners(env, tokens, keys, root.roles.at("timestamp").keyids,
                   access.pkcs11_pin, {}));
   WARDEN_ASSIGN_OR_RETURN(std::string timestamp_file,
                           SignFile(tuf::ToJson(timestamp), Ptrs(timestamp_keys),
@@ -410,14 +425,14 @@ Status SignSnapshotAndTimestamp(Env& env, const Clock& clock,
   return Status::Ok();
 }
 
-Result<std::string> SignTargets(Env& env, const std::string& repo,
-                                const tuf::Root& root,
+Result<std::string> SignTargets(Env& env, Tokens& tokens,
+                                const std::string& repo, const tuf::Root& root,
                                 const tuf::Targets& targets,
                                 const KeyAccess& access) {
   WARDEN_ASSIGN_OR_RETURN(
       std::vector<Signer> keys,
-      LoadSigners(env, JoinPath(repo, "keys"), root.roles.at("targets").keyids,
-                  access.pkcs11_pin, {}));
+      LoadSigners(env, tokens, JoinPath(repo, "keys"),
+                  root.roles.at("targets").keyids, access.pkcs11_pin, {}));
   return SignFile(tuf::ToJson(targets), Ptrs(keys), {{&root, "targets"}});
 }
 
@@ -539,6 +554,7 @@ Result<int> CompareVersions(const std::string& a, const std::string& b) {
 
 Status Init(Env& env, const Clock& clock, const std::string& repo,
             const InitOptions& options, const KeyAccess& access) {
+  Tokens tokens;
   std::map<std::string, int> threshold{
       {"root", 2}, {"targets", 1}, {"snapshot", 1}, {"timestamp", 1}};
   std::map<std::string, int> count{
@@ -600,7 +616,7 @@ Status Init(Env& env, const Clock& clock, const std::string& repo,
       for (int i = 0; i < count[role]; ++i) {
         Result<Signer> s =
             options.pkcs11.count(role)
-                ? NewPkcs11Key(env, dir, options.pkcs11.at(role),
+                ? NewPkcs11Key(env, tokens, dir, options.pkcs11.at(role),
                                access.pkcs11_pin, offline)
                 : NewFileKey(env, dir, options.key_type, offline);
         WARDEN_TRY(s.status());
@@ -670,6 +686,7 @@ Status Init(Env& env, const Clock& clock, const std::string& repo,
 Status AddTarget(Env& env, const Clock& clock, const std::string& repo,
                  const std::string& image, const TargetSpec& spec,
                  const KeyAccess& access) {
+  Tokens tokens;
   WARDEN_TRY(ValidateHardwareModel(spec.hardware_model));
   WARDEN_TRY(CompareVersions(spec.version, spec.version).status());
   if (spec.min_from_version) {
@@ -734,10 +751,10 @@ Status AddTarget(Env& env, const Clock& clock, const std::string& repo,
   change.state = l.state;
   WARDEN_ASSIGN_OR_RETURN(
       std::string targets_file,
-      SignTargets(env, repo, l.root.signed_, targets, access));
-  WARDEN_TRY(SignSnapshotAndTimestamp(env, clock, repo, l, l.root.signed_,
-                                      targets_file, targets.version,
-                                      l.state.expires_days, access, change));
+      SignTargets(env, tokens, repo, l.root.signed_, targets, access));
+  WARDEN_TRY(SignSnapshotAndTimestamp(
+      env, tokens, clock, repo, l, l.root.signed_, targets_file,
+      targets.version, l.state.expires_days, access, change));
   change.files[MetadataName("targets", targets.version)] = targets_file;
   change.state.versions["targets"] = targets.version;
   WARDEN_TRY(Commit(env, repo, change));
@@ -750,6 +767,7 @@ Status AddTarget(Env& env, const Clock& clock, const std::string& repo,
 Status Refresh(Env& env, const Clock& clock, const std::string& repo,
                const std::map<std::string, int>& expires_days,
                const KeyAccess& access) {
+  Tokens tokens;
   WARDEN_TRY(ValidateDays(expires_days));
   for (const auto& [role, d] : expires_days) {
     if (role != "snapshot" && role != "timestamp") {
@@ -766,7 +784,7 @@ Status Refresh(Env& env, const Clock& clock, const std::string& repo,
   Change change;
   change.state = l.state;
   WARDEN_TRY(SignSnapshotAndTimestamp(
-      env, clock, repo, l, l.root.signed_, l.targets_file,
+      env, tokens, clock, repo, l, l.root.signed_, l.targets_file,
       l.state.versions["targets"], days, access, change));
   WARDEN_TRY(Commit(env, repo, change));
   CollectGarbage(env, repo, change.state, l.targets.signed_);
@@ -778,6 +796,7 @@ Status Refresh(Env& env, const Clock& clock, const std::string& repo,
 Status Resign(Env& env, const Clock& clock, const std::string& repo,
               const std::string& role, std::optional<int> expires_days,
               const KeyAccess& access) {
+  Tokens tokens;
   if (!IsRole(role)) return InvalidArgumentError("unknown role " + role);
   if (expires_days) WARDEN_TRY(ValidateDays({{role, *expires_days}}));
   if (role == "snapshot" || role == "timestamp") {
@@ -800,8 +819,8 @@ Status Resign(Env& env, const Clock& clock, const std::string& repo,
     root.expires = ExpiresIn(clock, days);
     WARDEN_ASSIGN_OR_RETURN(
         std::vector<Signer> signers,
-        LoadSigners(env, access.root_keys_dir, root.roles.at("root").keyids,
-                    access.pkcs11_pin, {}));
+        LoadSigners(env, tokens, access.root_keys_dir,
+                    root.roles.at("root").keyids, access.pkcs11_pin, {}));
     WARDEN_ASSIGN_OR_RETURN(
         std::string root_file,
         SignFile(tuf::ToJson(root), Ptrs(signers),
@@ -812,14 +831,14 @@ Status Resign(Env& env, const Clock& clock, const std::string& repo,
     tuf::Targets targets = l.targets.signed_;
     targets.version += 1;
     targets.expires = ExpiresIn(clock, days);
-    WARDEN_ASSIGN_OR_RETURN(targets_file,
-                            SignTargets(env, repo, root, targets, access));
+    WARDEN_ASSIGN_OR_RETURN(
+        targets_file, SignTargets(env, tokens, repo, root, targets, access));
     change.files[MetadataName("targets", targets.version)] = targets_file;
     change.state.versions["targets"] = targets.version;
   }
-  WARDEN_TRY(SignSnapshotAndTimestamp(env, clock, repo, l, root, targets_file,
-                                      change.state.versions["targets"],
-                                      l.state.expires_days, access, change));
+  WARDEN_TRY(SignSnapshotAndTimestamp(
+      env, tokens, clock, repo, l, root, targets_file,
+      change.state.versions["targets"], l.state.expires_days, access, change));
   WARDEN_TRY(Commit(env, repo, change));
   CollectGarbage(env, repo, change.state, l.targets.signed_);
   return Status::Ok();
@@ -829,6 +848,7 @@ Status Resign(Env& env, const Clock& clock, const std::string& repo,
 
 Status Rotate(Env& env, const Clock& clock, const std::string& repo,
               const RotateOptions& options, const KeyAccess& access) {
+  Tokens tokens;
   if (!IsRole(options.role)) {
     return InvalidArgumentError("unknown role " + options.role);
   }
@@ -863,10 +883,10 @@ Status Rotate(Env& env, const Clock& clock, const std::string& repo,
       old_key.verifier ? old_key.verifier->type() : crypto::KeyType::kEd25519;
   // Only the root's keys first: nothing is written before they are known
   // to reach the old root's threshold.
-  WARDEN_ASSIGN_OR_RETURN(
-      std::vector<Signer> old_signers,
-      LoadSigners(env, access.root_keys_dir, old_root.roles.at("root").keyids,
-                  access.pkcs11_pin, {revoked}));
+  WARDEN_ASSIGN_OR_RETURN(std::vector<Signer> old_signers,
+                          LoadSigners(env, tokens, access.root_keys_dir,
+                                      old_root.roles.at("root").keyids,
+                                      access.pkcs11_pin, {revoked}));
   {
     std::vector<tuf::Signature> probe;
     const Json probe_json = tuf::ToJson(old_root);
@@ -884,9 +904,9 @@ Status Rotate(Env& env, const Clock& clock, const std::string& repo,
     }
   }
   Result<Signer> fresh =
-      options.pkcs11
-          ? NewPkcs11Key(env, key_dir, *options.pkcs11, access.pkcs11_pin, true)
-          : NewFileKey(env, key_dir, type, true);
+      options.pkcs11 ? NewPkcs11Key(env, tokens, key_dir, *options.pkcs11,
+                                    access.pkcs11_pin, true)
+                     : NewFileKey(env, key_dir, type, true);
   WARDEN_TRY(fresh.status());
 
   tuf::Root root = old_root;
@@ -912,15 +932,15 @@ Status Rotate(Env& env, const Clock& clock, const std::string& repo,
     }
   }
   WARDEN_ASSIGN_OR_RETURN(std::vector<Signer> root_signers,
-                          LoadSigners(env, access.root_keys_dir, wanted,
+                          LoadSigners(env, tokens, access.root_keys_dir, wanted,
                                       access.pkcs11_pin, {revoked}));
   const Json root_json = tuf::ToJson(root);
   Result<std::string> root_file = SignFile(
       root_json, Ptrs(root_signers), {{&old_root, "root"}, {&root, "root"}});
   if (!root_file.ok() && is_root) {
-    WARDEN_ASSIGN_OR_RETURN(
-        std::optional<Signer> r,
-        LoadSigner(env, access.root_keys_dir, revoked, access.pkcs11_pin));
+    WARDEN_ASSIGN_OR_RETURN(std::optional<Signer> r,
+                            LoadSigner(env, tokens, access.root_keys_dir,
+                                       revoked, access.pkcs11_pin));
     if (r) {
       root_signers.push_back(std::move(*r));
       root_file = SignFile(root_json, Ptrs(root_signers),
@@ -943,15 +963,15 @@ Status Rotate(Env& env, const Clock& clock, const std::string& repo,
   if (options.role == "targets") {
     targets.version = targets_version + 1;
     targets.expires = ExpiresIn(clock, l.state.expires_days["targets"]);
-    WARDEN_ASSIGN_OR_RETURN(targets_file,
-                            SignTargets(env, repo, root, targets, access));
+    WARDEN_ASSIGN_OR_RETURN(
+        targets_file, SignTargets(env, tokens, repo, root, targets, access));
     targets_version = targets.version;
     change.files[MetadataName("targets", targets_version)] = targets_file;
     change.state.versions["targets"] = targets_version;
   }
-  WARDEN_TRY(SignSnapshotAndTimestamp(env, clock, repo, l, root, targets_file,
-                                      targets_version, l.state.expires_days,
-                                      access, change));
+  WARDEN_TRY(SignSnapshotAndTimestamp(env, tokens, clock, repo, l, root,
+                                      targets_file, targets_version,
+                                      l.state.expires_days, access, change));
   WARDEN_TRY(Commit(env, repo, change));
   // The revoked key is of no use any more; a copy left on other media
   // signs nothing a client accepts.
