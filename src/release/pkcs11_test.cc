@@ -44,7 +44,8 @@ class ReleasePkcs11Test : public ::testing::Test {
     Run(std::string("softhsm2-util --init-token --free --label ") + kToken +
         " --so-pin 97531 --pin " + kPin);
     int id = 1;
-    for (const char* label : {"targets", "snapshot", "timestamp", "targets-2"}) {
+    for (const char* label :
+         {"targets", "snapshot", "timestamp", "targets-2"}) {
       Run(std::string("pkcs11-tool --module ") + kModule + " --token-label " +
           kToken + " --login --pin " + kPin +
           " --keypairgen --key-type EC:prime256v1 --label " + label +

@@ -320,6 +320,10 @@ Result<Loaded> Load(Env& env, const std::string& repo) {
 
 Result<std::unique_ptr<platform::FileLock>> LockRepo(Env& env,
                                                      const std::string& repo) {
+  if (!platform::Exists(env, JoinPath(repo, "repository.json"))) {
+    return NotFoundError(repo +
+                         " is not a release repository (no repository.json)");
+  }
   Result<std::unique_ptr<platform::FileLock>> lock =
       env.Lock(JoinPath(repo, "lock"), false);
   if (!lock.ok() && lock.status().code() == Code::kUnavailable) {
@@ -908,6 +912,10 @@ Status Rotate(Env& env, const Clock& clock, const std::string& repo,
                                     access.pkcs11_pin, true)
                      : NewFileKey(env, key_dir, type, true);
   WARDEN_TRY(fresh.status());
+  if (std::count(role_keys.keyids.begin(), role_keys.keyids.end(),
+                 fresh->keyid)) {
+    return InvalidArgumentError(options.role + " has that key already");
+  }
 
   tuf::Root root = old_root;
   root.version = old_root.version + 1;
