@@ -592,6 +592,10 @@ Status Init(Env& env, const Clock& clock, const std::string& repo,
   if (access.root_keys_dir.empty()) {
     return InvalidArgumentError("the root keys need a directory");
   }
+  if (!options.pkcs11.empty() && access.pkcs11_pin.empty()) {
+    return InvalidArgumentError(
+        "a PKCS#11 key needs the token's PIN in WARDEN_PKCS11_PIN");
+  }
   if (platform::Exists(env, repo) && !platform::IsEmptyDirectory(env, repo)) {
     return AlreadyExistsError(repo + " exists and is not empty");
   }
@@ -614,7 +618,9 @@ Status Init(Env& env, const Clock& clock, const std::string& repo,
     tuf::Root root;
     root.consistent_snapshot = true;
     root.expires = ExpiresIn(clock, state.expires_days["root"]);
-    for (const char* role : kRoles) {
+    // The online roles' keys first: a token that fails leaves nothing on
+    // the offline medium.
+    for (const char* role : {"targets", "snapshot", "timestamp", "root"}) {
       const bool offline = std::string(role) == "root";
       const std::string dir = offline ? access.root_keys_dir : keys_dir;
       for (int i = 0; i < count[role]; ++i) {

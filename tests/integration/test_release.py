@@ -17,6 +17,7 @@ import threading
 import unittest
 
 WARDEN = os.environ.get("WARDEN_BIN", "warden")
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -183,6 +184,51 @@ class WardenReleaseTest(unittest.TestCase):
             for name in os.listdir(d):
                 self.assertEqual(os.stat(os.path.join(d, name)).st_mode & 0o077,
                                  0, name)
+
+    @unittest.skipUnless(os.path.exists(SOFTHSM), "softhsm2 is not installed")
+    def test_a_targets_key_in_a_pkcs11_token_signs_with_the_pin_from_the_environment(self):
+        tokens = os.path.join(self.tmp, "tokens")
+        os.makedirs(tokens)
+        conf = os.path.join(self.tmp, "softhsm2.conf")
+        with open(conf, "w") as f:
+            f.write("directories.tokendir = %s\nobjectstore.backend = file\n"
+                    "log.level = ERROR\n" % tokens)
+        env = dict(os.environ, SOFTHSM2_CONF=conf)
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label",
+                        "release", "--so-pin", "97531", "--pin", "246813"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        subprocess.run(["pkcs11-tool", "--module", SOFTHSM, "--token-label",
+                        "release", "--login", "--pin", "246813",
+                        "--keypairgen", "--key-type", "EC:prime256v1",
+                        "--label", "targets", "--id", "01"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        token = ["--pkcs11-module", SOFTHSM, "--pkcs11-token", "release"]
+        init = [WARDEN, "release", "init", self.repo, "--root-keys",
+                self.root_keys] + token + ["--pkcs11-key", "targets=targets"]
+        # Without the PIN in the environment the token key cannot be used.
+        proc = subprocess.run(init, env=env, capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("WARDEN_PKCS11_PIN", proc.stderr)
+        self.assertFalse(os.path.exists(self.repo))
+        self.assertFalse(os.path.exists(self.root_keys))
+        env["WARDEN_PKCS11_PIN"] = "246813"
+        proc = subprocess.run(init, env=env, capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        add = [WARDEN, "release", "add", self.repo, self.image("1.0.0"),
+               "--hardware-model", "thermostat-v1", "--version", "1.0.0"]
+        proc = subprocess.run(add, env=env, capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.ok("publish", self.repo, self.out)
+        with open(os.path.join(self.out, "metadata", "root.json")) as f:
+            self.assertIn("ecdsa-sha2-nistp256", f.read())
+        self.device_trusts_first_root()
+        proc = self.download()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(self.image("1.0.0"), "rb") as f:
+            self.assertEqual(self.downloaded(), f.read())
 
 
 if __name__ == "__main__":
