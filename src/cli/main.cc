@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/time_format.h"
+#include "cli/release_cmd.h"
 #include "cli/tuf_fetcher.h"
 #include "client/api_error.h"
 #include "client/home.h"
@@ -945,6 +946,8 @@ int Main(int argc, char** argv) {
   CLI::App* tuf_download = tuf_cmd->add_subcommand(
       "download", "refresh, then download and verify each --target-name");
 
+  ReleaseCommand release_cmd(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -959,6 +962,7 @@ int Main(int argc, char** argv) {
     if (assess_cmd->parsed()) return RunAssess(assess_args);
     if (mfg_init->parsed()) return RunMfgInit(init);
     if (mfg_prov->parsed()) return RunMfgProvision(prov);
+    if (release_cmd.parsed()) return release_cmd.Run();
     if (tuf_init->parsed()) return RunTufInit(tuf_args);
     if (tuf_refresh->parsed() || tuf_download->parsed()) {
       if (tuf_args.metadata_url.empty()) {
