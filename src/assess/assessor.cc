@@ -73,6 +73,18 @@ Result<asio::ip::address> Resolve(const Target& target) {
   }
 }
 
+// The first Contact of a security.txt the device served.
+std::string FirstContact(const Fetch& fetch) {
+  Result<HttpReply> reply = ParseHttpReply(fetch.raw);
+  if (!reply.ok()) return "";
+  Result<SecurityTxt> parsed = ParseSecurityTxt(reply->body);
+  if (!parsed.ok()) return "";
+  for (const SecurityTxtField& f : parsed->fields) {
+    if (Lower(f.name) == "contact") return Printable(AsBytes(f.value), 200);
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<Target> ParseTarget(std::string_view text) {
@@ -154,6 +166,30 @@ Result<Declaration> ParseDeclaration(std::string_view text) {
       d.purpose = s["purpose"].get<std::string>();
     }
     out.services.push_back(std::move(d));
+  }
+  auto read_text = [&](const char* key, std::string& into) -> Status {
+    auto m = j.find(key);
+    if (m == j.end()) return Status::Ok();
+    if (!m->is_string() || m->get<std::string>().size() > 256) {
+      return InvalidArgumentError(std::string("declaration: \"") + key +
+                                  "\" must be text of at most 256 bytes");
+    }
+    into = m->get<std::string>();
+    return Status::Ok();
+  };
+  WARDEN_TRY(read_text("product", out.product));
+  WARDEN_TRY(read_text("disclosure_url", out.disclosure_url));
+  WARDEN_TRY(read_text("support_until", out.support_until));
+  if (!out.support_until.empty()) {
+    const std::string& d = out.support_until;
+    bool ok = d.size() == 10 && d[4] == '-' && d[7] == '-';
+    for (size_t i = 0; ok && i < d.size(); ++i) {
+      if (i != 4 && i != 7) ok = d[i] >= '0' && d[i] <= '9';
+    }
+    if (!ok) {
+      return InvalidArgumentError(
+          "declaration: \"support_until\" must be a date YYYY-MM-DD");
+    }
   }
   return out;
 }
@@ -538,6 +574,7 @@ Result<Report> Assess(const Target& target,
          {JudgeTlsVersions(f.port, tls), JudgeFfdhe(f.port, tls),
           JudgeCertificate(f.port, tls, now), JudgeCompression(f.port, tls)}});
   }
+  std::string shown_contact;  // from a valid security.txt
   for (const PortFacts& f : ports) {
     if (!IsWeb(f.service)) continue;
     const bool tls = f.service == Service::kHttps;
@@ -550,10 +587,29 @@ Result<Report> Assess(const Target& target,
                             "/.well-known/security.txt";
     Fetch fetch =
         HttpGet(address, f.port, tls, "/.well-known/security.txt", probe);
+    TestUnit unit = JudgeSecurityTxt(f.port, tls, fetch, clock.Now(), url);
+    if (unit.verdict == Verdict::kPass && shown_contact.empty()) {
+      shown_contact = FirstContact(fetch);
+    }
     report.groups.push_back(
         {"disclosure." + PortText(f.port),
          "Vulnerability disclosure on port " + PortText(f.port),
-         {JudgeSecurityTxt(f.port, tls, fetch, clock.Now(), url)}});
+         {std::move(unit)}});
+  }
+  if (declaration.has_value()) {
+    report.device.product = declaration->product;
+    report.device.support_until = declaration->support_until;
+    if (!report.device.support_until.empty()) {
+      report.device.support_until_source = "declared";
+    }
+    if (!declaration->disclosure_url.empty()) {
+      report.device.contact = declaration->disclosure_url;
+      report.device.contact_source = "declared";
+    }
+  }
+  if (!shown_contact.empty()) {
+    report.device.contact = shown_contact;
+    report.device.contact_source = "security.txt";
   }
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

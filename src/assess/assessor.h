@@ -42,7 +42,8 @@ Result<Target> ParseTarget(std::string_view text);
 // conformance statement); this slice reads the declared services:
 //   {"services": [{"port": 8443, "protocol": "https", "purpose": "..."}],
 //    ...}
-// Other members are kept for the report and not judged yet.
+// and the facts the label shows: "product", "support_until",
+// "disclosure_url". Other members are not read.
 struct DeclaredService {
   uint16_t port = 0;
   std::string protocol;
@@ -50,10 +51,15 @@ struct DeclaredService {
 };
 struct Declaration {
   std::vector<DeclaredService> services;
+  std::string product;         // "product": maker and model, for the label
+  std::string support_until;   // "support_until": YYYY-MM-DD
+  std::string disclosure_url;  // "disclosure_url": where to report flaws
 };
 inline constexpr size_t kMaxDeclarationBytes = 256 * 1024;
 // kInvalidArgument for malformed JSON, a missing or bad "services" array,
-// a port outside 1..65535, or text over kMaxDeclarationBytes.
+// a port outside 1..65535, a "support_until" that is not YYYY-MM-DD, a
+// "product" or "disclosure_url" that is not a string of at most 256 bytes,
+// or text over kMaxDeclarationBytes.
 Result<Declaration> ParseDeclaration(std::string_view text);
 
 struct AssessOptions {
