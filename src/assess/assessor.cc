@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
+#include "assess/credentials.h"
 #include "assess/security_txt.h"
 #include "base/time_format.h"
 
@@ -564,6 +565,38 @@ Result<Report> Assess(const Target& target,
   }
   report.groups.push_back(std::move(services));
 
+  for (const PortFacts& f : ports) {
+    TestGroup group{"credentials." + PortText(f.port),
+                    "Login on port " + PortText(f.port),
+                    {}};
+    if (f.service == Service::kMqtt) {
+      for (const Exchange& x : f.exchanges) {
+        if (x.probe != "MQTT CONNECT") continue;
+        group.units.push_back(JudgeMqttAnonymous(f.port, x));
+        // A broker open to anyone takes any name and password too: there
+        // is no login to try.
+        if (!MqttAcceptsAnonymous(x)) {
+          CredentialRun run =
+              TryCredentials(address, f.port, LoginSurface::kMqtt, false,
+                             ShippedCredentials(), probe);
+          group.units.push_back(JudgeDefaultCredentials(run));
+          group.units.push_back(JudgeThrottling(run));
+        }
+      }
+    }
+    if (IsWeb(f.service)) {
+      for (const Exchange& x : f.exchanges) {
+        if (x.probe.rfind("HTTP GET /", 0) != 0) continue;
+        if (!AsksForBasicAuth(x.received)) continue;
+        CredentialRun run = TryCredentials(
+            address, f.port, LoginSurface::kHttpBasic,
+            f.service == Service::kHttps, ShippedCredentials(), probe);
+        group.units.push_back(JudgeDefaultCredentials(run));
+        group.units.push_back(JudgeThrottling(run));
+      }
+    }
+    if (!group.units.empty()) report.groups.push_back(std::move(group));
+  }
   for (const PortFacts& f : ports) {
     if (!IsTls(f.service)) continue;
     TlsFacts tls = ProbeTls(address, f.port, probe);

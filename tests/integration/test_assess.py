@@ -290,6 +290,18 @@ def expired_self_signed(directory):
 
 
 HTTP_PORT, TLS_PORT = 8080, 8443
+# Admin pages behind HTTP basic: the factory default admin/admin; a strong
+# password behind nginx's limit_req (503 once the burst is spent); a strong
+# password and nothing against guessing.
+DEFAULT_PORT, LIMITED_PORT, UNLIMITED_PORT = 8081, 8082, 8083
+MQTT_PORT = 1883
+OWNER_PASSWORD = "Correct-Horse-Battery-9"
+
+MOSQUITTO_CONF = """listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+"""
 
 NGINX_CONF = """daemon off;
 master_process off;
@@ -307,6 +319,26 @@ http {{
     listen 127.0.0.1:{http};
     root {dir}/www;
   }}
+  limit_req_zone $binary_remote_addr zone=login:1m rate=1r/m;
+  server {{
+    listen 127.0.0.1:{default};
+    root {dir}/www;
+    auth_basic "camera";
+    auth_basic_user_file {dir}/default.htpasswd;
+  }}
+  server {{
+    listen 127.0.0.1:{limited};
+    root {dir}/www;
+    auth_basic "camera";
+    auth_basic_user_file {dir}/owner.htpasswd;
+    limit_req zone=login burst=5 nodelay;
+  }}
+  server {{
+    listen 127.0.0.1:{unlimited};
+    root {dir}/www;
+    auth_basic "camera";
+    auth_basic_user_file {dir}/owner.htpasswd;
+  }}
   server {{
     listen 127.0.0.1:{tls} ssl;
     root {dir}/www;
@@ -322,7 +354,9 @@ http {{
 class InsecureLab(AssessTestCase):
     """A camera as too many are sold: an admin page over plain HTTP, TLS
     that still takes TLS 1.0 and finite-field key shares with an expired
-    self-signed certificate, and no security.txt."""
+    self-signed certificate, no security.txt, admin pages behind HTTP basic
+    (one with the factory default admin/admin), and an MQTT broker
+    (mosquitto) open to anonymous clients."""
 
     def setUp(self):
         super().setUp()
@@ -333,11 +367,23 @@ class InsecureLab(AssessTestCase):
             f.write("<html><body>IP camera admin</body></html>\n")
         expired_self_signed(lab)
         conf = os.path.join(lab, "nginx.conf")
+        with open(os.path.join(lab, "default.htpasswd"), "w") as f:
+            f.write("admin:{PLAIN}admin\n")
+        with open(os.path.join(lab, "owner.htpasswd"), "w") as f:
+            f.write("owner:{PLAIN}%s\n" % OWNER_PASSWORD)
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=lab, http=HTTP_PORT, tls=TLS_PORT))
+            f.write(NGINX_CONF.format(
+                dir=lab, http=HTTP_PORT, tls=TLS_PORT, default=DEFAULT_PORT,
+                limited=LIMITED_PORT, unlimited=UNLIMITED_PORT))
         nginx = self.start(["nginx", "-c", conf, "-p", lab], "nginx")
-        wait_listening(self.ns.name, TLS_PORT, nginx)
-        wait_listening(self.ns.name, HTTP_PORT, nginx)
+        for port in (TLS_PORT, HTTP_PORT, DEFAULT_PORT, LIMITED_PORT,
+                     UNLIMITED_PORT):
+            wait_listening(self.ns.name, port, nginx)
+        mqtt_conf = os.path.join(lab, "mosquitto.conf")
+        with open(mqtt_conf, "w") as f:
+            f.write(MOSQUITTO_CONF.format(port=MQTT_PORT))
+        broker = self.start(["mosquitto", "-c", mqtt_conf], "mosquitto")
+        wait_listening(self.ns.name, MQTT_PORT, broker)
 
     def test_every_planted_weakness_is_found_with_evidence(self):
         decl = self.declaration([{"port": TLS_PORT, "protocol": "https"}])
@@ -386,6 +432,34 @@ class InsecureLab(AssessTestCase):
             self.assertIn("GET /.well-known/security.txt",
                           u["evidence"]["sent"][0])
 
+        # Credentials (guideline 1): the default password is found and not
+        # shown; throttling is seen where nginx limits and missed where not;
+        # the broker takes anyone.
+        default = found["credentials.%d.default" % DEFAULT_PORT]
+        self.assertEqual(default["verdict"], "FAIL")
+        self.assertIn('accepted login "admin"', default["finding"])
+        self.assertIn("password found, 5 characters", default["finding"])
+        text = json.dumps(report)
+        import base64
+        self.assertFalse(base64.b64encode(b"admin:admin").decode() in text,
+                         "the Basic credentials are in the report")
+        self.assertFalse("Authorization: Basic" in text,
+                         "the Authorization header is in the report")
+        limited = found["credentials.%d.throttle" % LIMITED_PORT]
+        self.assertEqual(limited["verdict"], "PASS")
+        self.assertIn("HTTP 503", limited["finding"])
+        self.assertEqual(verdict("credentials.%d.default" % LIMITED_PORT),
+                         "INCONCLUSIVE")
+        self.assertEqual(verdict("credentials.%d.default" % UNLIMITED_PORT),
+                         "PASS")
+        unlimited = found["credentials.%d.throttle" % UNLIMITED_PORT]
+        self.assertEqual(unlimited["verdict"], "FAIL")
+        self.assertIn("without delay or refusal", unlimited["finding"])
+        self.assertFalse(OWNER_PASSWORD in text)
+        anonymous = found["credentials.%d.anonymous" % MQTT_PORT]
+        self.assertEqual(anonymous["verdict"], "FAIL")
+        self.assertEqual(verdict("services.%d.encryption" % MQTT_PORT), "FAIL")
+
         # The same findings for a CI system, as SARIF 2.1.0.
         with open(os.path.join(self.root, "report", "report.sarif")) as f:
             sarif = json.load(f)
@@ -397,8 +471,8 @@ class InsecureLab(AssessTestCase):
 
         guidelines = {g["guideline"]: g["verdict"]
                       for g in report["guidelines"]}
-        self.assertEqual((guidelines[2], guidelines[5], guidelines[6]),
-                         ("FAIL", "FAIL", "FAIL"))
+        self.assertEqual((guidelines[1], guidelines[2], guidelines[5],
+                          guidelines[6]), ("FAIL", "FAIL", "FAIL", "FAIL"))
         self.assertIn("result: not conforming", proc.stdout)
         self.check_outputs(report, level=0)
 
