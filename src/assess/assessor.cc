@@ -182,17 +182,98 @@ Result<Declaration> ParseDeclaration(std::string_view text) {
   WARDEN_TRY(read_text("disclosure_url", out.disclosure_url));
   WARDEN_TRY(read_text("support_until", out.support_until));
   if (!out.support_until.empty()) {
-    const std::string& d = out.support_until;
-    bool ok = d.size() == 10 && d[4] == '-' && d[7] == '-';
-    for (size_t i = 0; ok && i < d.size(); ++i) {
-      if (i != 4 && i != 7) ok = d[i] >= '0' && d[i] <= '9';
-    }
-    if (!ok) {
+    if (!IsIsoDate(out.support_until)) {
       return InvalidArgumentError(
           "declaration: \"support_until\" must be a date YYYY-MM-DD");
     }
   }
   return out;
+}
+
+bool IsIsoDate(std::string_view d) {
+  bool ok = d.size() == 10 && d[4] == '-' && d[7] == '-';
+  for (size_t i = 0; ok && i < d.size(); ++i) {
+    if (i != 4 && i != 7) ok = d[i] >= '0' && d[i] <= '9';
+  }
+  return ok;
+}
+
+Result<WardenInfo> ParseWardenInfo(std::string_view body) {
+  if (body.size() > kMaxHttpBodyBytes) {
+    return InvalidArgumentError("/v1/info: body too large");
+  }
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("api") ||
+      j["api"] != "warden/1") {
+    return InvalidArgumentError("/v1/info: not a Warden device's info");
+  }
+  WardenInfo out;
+  const std::pair<const char*, std::string*> fields[] = {
+      {"maker", &out.maker},
+      {"model", &out.model},
+      {"serial", &out.serial},
+      {"firmware_version", &out.firmware_version},
+      {"support_end", &out.support_end}};
+  for (const auto& [key, into] : fields) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_string() || it->get<std::string>().size() > 256) {
+      return InvalidArgumentError(std::string("/v1/info: bad \"") + key + "\"");
+    }
+    *into = it->get<std::string>();
+  }
+  if (!out.support_end.empty() && !IsIsoDate(out.support_end)) {
+    return InvalidArgumentError("/v1/info: support_end is not a date");
+  }
+  return out;
+}
+
+TestUnit JudgeSupportPeriod(const std::optional<Declaration>& declaration,
+                            const std::optional<WardenInfo>& shown,
+                            uint16_t port, WallTime now) {
+  TestUnit u;
+  u.id = "support.period";
+  u.guideline = 3;
+  u.provisions = {"5.3-13"};
+  u.title = "the support period end date is published and not past";
+  const std::string today = FormatTimestamp(now).substr(0, 10);
+  const std::string declared =
+      declaration.has_value() ? declaration->support_until : "";
+  const std::string device =
+      shown.has_value() ? shown->support_end : std::string();
+  if (!declared.empty()) {
+    u.evidence.sent.push_back("declaration: support_until " + declared);
+  }
+  if (shown.has_value()) {
+    u.evidence.sent.push_back("GET /v1/info on port " + PortText(port));
+    u.evidence.received.push_back(
+        "support_end " + (device.empty() ? std::string("(none)") : device));
+  }
+  if (!device.empty()) {
+    if (device < today) {
+      u.verdict = Verdict::kFail;
+      u.finding = "support ended on " + device + " (shown by the device)";
+    } else if (!declared.empty() && declared != device) {
+      u.verdict = Verdict::kFail;
+      u.finding =
+          "the device shows " + device + ", the declaration says " + declared;
+    } else {
+      u.verdict = Verdict::kPass;
+      u.finding = "supported until " + device + " (shown by the device" +
+                  (declared.empty() ? ")" : ", as declared)");
+    }
+  } else if (!declared.empty()) {
+    u.verdict = declared < today ? Verdict::kFail : Verdict::kInconclusive;
+    u.finding = declared < today
+                    ? "support ended on " + declared + " (declared)"
+                    : "declared until " + declared +
+                          "; the device does not show it, and a "
+                          "declaration alone never makes a PASS";
+  } else {
+    u.verdict = Verdict::kInconclusive;
+    u.finding = "no support period declared or shown by the device";
+  }
+  return u;
 }
 
 TestUnit JudgePlaintext(const PortFacts& facts) {
@@ -629,6 +710,25 @@ Result<Report> Assess(const Target& target,
          "Vulnerability disclosure on port " + PortText(f.port),
          {std::move(unit)}});
   }
+  // A Warden device shows its facts at /v1/info on its web port.
+  std::optional<WardenInfo> shown;
+  uint16_t info_port = 0;
+  for (const PortFacts& f : ports) {
+    if (!IsWeb(f.service) || shown.has_value()) continue;
+    Fetch fetch = HttpGet(address, f.port, f.service == Service::kHttps,
+                          "/v1/info", probe);
+    Result<HttpReply> reply = ParseHttpReply(fetch.raw);
+    if (!reply.ok() || reply->status != 200) continue;
+    Result<WardenInfo> info = ParseWardenInfo(reply->body);
+    if (info.ok()) {
+      shown = std::move(*info);
+      info_port = f.port;
+    }
+  }
+  report.groups.push_back(
+      {"support",
+       "Support period and updates",
+       {JudgeSupportPeriod(declaration, shown, info_port, clock.Now())}});
   if (declaration.has_value()) {
     report.device.product = declaration->product;
     report.device.support_until = declaration->support_until;
@@ -638,6 +738,16 @@ Result<Report> Assess(const Target& target,
     if (!declaration->disclosure_url.empty()) {
       report.device.contact = declaration->disclosure_url;
       report.device.contact_source = "declared";
+    }
+  }
+  if (shown.has_value()) {
+    if (report.device.product.empty()) {
+      report.device.product =
+          Printable(AsBytes(shown->maker + " " + shown->model), 120);
+    }
+    if (!shown->support_end.empty()) {
+      report.device.support_until = shown->support_end;
+      report.device.support_until_source = "shown by the device";
     }
   }
   if (!shown_contact.empty()) {

@@ -75,7 +75,29 @@ Result<Report> Assess(const Target& target,
                       const std::optional<Declaration>& declaration,
                       const AssessOptions& options);
 
+// What a Warden device shows at its public GET /v1/info.
+struct WardenInfo {
+  std::string maker;
+  std::string model;
+  std::string serial;
+  std::string firmware_version;
+  std::string support_end;  // YYYY-MM-DD
+};
+// Reads the JSON body of /v1/info. kInvalidArgument unless it is an object
+// with "api": "warden/1" whose text members are strings of at most 256
+// bytes, and a "support_end" that is a date YYYY-MM-DD when present.
+Result<WardenInfo> ParseWardenInfo(std::string_view body);
+
+// True for a date YYYY-MM-DD (digits in place; the calendar not checked).
+bool IsIsoDate(std::string_view text);
+
 // Verdict rules, separate from the network so that they are tested alone.
+// The support period (guideline 3, 5.3-13): shown by the device and not
+// past PASSes (FAILs if it disagrees with the declaration); declared only
+// is INCONCLUSIVE, unless the declared date is already past (FAIL).
+TestUnit JudgeSupportPeriod(const std::optional<Declaration>& declaration,
+                            const std::optional<WardenInfo>& shown,
+                            uint16_t port, WallTime now);
 TestUnit JudgePlaintext(const PortFacts& facts);
 TestUnit JudgeDeclared(uint16_t port, Service service,
                        const std::optional<Declaration>& declaration);

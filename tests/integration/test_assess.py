@@ -231,10 +231,12 @@ class ConformingDevice(AssessTestCase):
         unit = maker.provision()
         daemon = harness.Daemon(unit["dir"], port=8443, prefix=self.ns.prefix)
         self.addCleanup(daemon.stop)
+        with open(os.path.join(unit["dir"], "device.json")) as f:
+            support_end = json.load(f)["support_end"]
         decl = self.declaration([{"port": daemon.port, "protocol": "https",
                                   "purpose": "owner API"}],
                                 product="Acme Thermo One",
-                                support_until="2031-12-31")
+                                support_until=support_end)
         proc, report = self.assess("127.0.0.1", "--declaration", decl)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(report["result"], "conforming")
@@ -247,7 +249,8 @@ class ConformingDevice(AssessTestCase):
                         "services.%d.declared" % p, "tls.%d.versions" % p,
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
                         "tls.%d.compression" % p,
-                        "disclosure.%d.security_txt" % p]:
+                        "disclosure.%d.security_txt" % p,
+                        "support.period"]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -262,7 +265,11 @@ class ConformingDevice(AssessTestCase):
         self.check_outputs(report, level=1)
         with open(os.path.join(self.root, "report", "label.svg")) as f:
             svg = f.read()
-        for shown in ["Acme Thermo One", "2031-12-31 (declared)",
+        self.assertEqual(found["support.period"]["finding"],
+                         "supported until %s (shown by the device, as "
+                         "declared)" % support_end)
+        for shown in ["Acme Thermo One",
+                      "%s (shown by the device)" % support_end,
                       "mailto:security@acme.example (security.txt)"]:
             self.assertIn(shown, svg)
 
@@ -456,6 +463,10 @@ class InsecureLab(AssessTestCase):
         self.assertEqual(unlimited["verdict"], "FAIL")
         self.assertIn("without delay or refusal", unlimited["finding"])
         self.assertFalse(OWNER_PASSWORD in text)
+
+        # No Warden /v1/info and nothing declared: the support period is
+        # not judged from nothing.
+        self.assertEqual(verdict("support.period"), "INCONCLUSIVE")
         anonymous = found["credentials.%d.anonymous" % MQTT_PORT]
         self.assertEqual(anonymous["verdict"], "FAIL")
         self.assertEqual(verdict("services.%d.encryption" % MQTT_PORT), "FAIL")
