@@ -51,12 +51,22 @@ def main():
             f.write("<html><body>IP camera admin</body></html>\n")
         test_assess.expired_self_signed(lab)
         conf = os.path.join(lab, "nginx.conf")
+        with open(os.path.join(lab, "default.htpasswd"), "w") as f:
+            f.write("admin:{PLAIN}admin\n")
+        with open(os.path.join(lab, "owner.htpasswd"), "w") as f:
+            f.write("owner:{PLAIN}%s\n" % test_assess.OWNER_PASSWORD)
+        ports = (test_assess.HTTP_PORT, test_assess.TLS_PORT,
+                 test_assess.DEFAULT_PORT, test_assess.LIMITED_PORT,
+                 test_assess.UNLIMITED_PORT)
         with open(conf, "w") as f:
             f.write(test_assess.NGINX_CONF.format(
-                dir=lab, http=test_assess.HTTP_PORT, tls=test_assess.TLS_PORT))
+                dir=lab, http=test_assess.HTTP_PORT, tls=test_assess.TLS_PORT,
+                default=test_assess.DEFAULT_PORT,
+                limited=test_assess.LIMITED_PORT,
+                unlimited=test_assess.UNLIMITED_PORT))
         nginx = test_assess.Process(ns.prefix + ["nginx", "-c", conf, "-p", lab],
                                     os.path.join(root, "nginx.log"))
-        for port in (test_assess.HTTP_PORT, test_assess.TLS_PORT):
+        for port in ports:
             test_assess.wait_listening(ns.name, port, nginx)
 
         out = os.path.join(root, "report")
