@@ -4,6 +4,13 @@
 
 #include "assess/report.h"
 
+// fontconfig (under librsvg) keeps its font cache for the life of the
+// process on purpose; LeakSanitizer would report it at exit. Read by
+// LeakSanitizer only, in sanitizer builds.
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libfontconfig.so\n";
+}
+
 namespace warden::assess {
 namespace {
 
