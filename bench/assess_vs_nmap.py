@@ -4,9 +4,10 @@ of the same device, in the same run.
 
   python3 bench/assess_vs_nmap.py [--build build/default]
 
-The lab is the one tests/integration/test_assess.py builds: nginx with a
-plain-HTTP port and a TLS port (TLS 1.0 to 1.3, an expired self-signed
-certificate), in a network namespace this script creates (so both tools
+The lab is the nginx part of the one tests/integration/test_assess.py
+builds: a plain-HTTP port, a TLS port (TLS 1.0 to 1.3, an expired
+self-signed certificate) and three admin pages behind HTTP basic (one with
+admin/admin, one rate-limited), in a network namespace this script creates (so both tools
 scan only the lab), stopped and removed at the end. Prints one JSON line:
 both wall times, the ratio nmap / warden, and whether both found the same
 open ports. Needs root (network namespaces) and nmap (scripts/install-deps.sh).
