@@ -74,16 +74,21 @@ Result<asio::ip::address> Resolve(const Target& target) {
   }
 }
 
-// The first Contact of a security.txt the device served.
-std::string FirstContact(const Fetch& fetch) {
+// The Contact and Policy values of a security.txt the device served,
+// Contacts first.
+std::vector<std::string> DisclosureValues(const Fetch& fetch) {
+  std::vector<std::string> contacts, policies;
   Result<HttpReply> reply = ParseHttpReply(fetch.raw);
-  if (!reply.ok()) return "";
+  if (!reply.ok()) return {};
   Result<SecurityTxt> parsed = ParseSecurityTxt(reply->body);
-  if (!parsed.ok()) return "";
+  if (!parsed.ok()) return {};
   for (const SecurityTxtField& f : parsed->fields) {
-    if (Lower(f.name) == "contact") return Printable(AsBytes(f.value), 200);
+    const std::string name = Lower(f.name);
+    if (name == "contact") contacts.push_back(Printable(AsBytes(f.value), 200));
+    if (name == "policy") policies.push_back(Printable(AsBytes(f.value), 200));
   }
-  return "";
+  contacts.insert(contacts.end(), policies.begin(), policies.end());
+  return contacts;
 }
 
 }  // namespace
@@ -273,6 +278,38 @@ TestUnit JudgeSupportPeriod(const std::optional<Declaration>& declaration,
     u.verdict = Verdict::kInconclusive;
     u.finding = "no support period declared or shown by the device";
   }
+  return u;
+}
+
+TestUnit JudgeDeclaredDisclosure(const std::string& declared,
+                                 const std::vector<std::string>& shown) {
+  TestUnit u;
+  u.id = "disclosure.declared";
+  u.guideline = 2;
+  u.provisions = {"5.2-1"};
+  u.title = "the declared disclosure contact is the one the device publishes";
+  u.evidence.sent.push_back("declaration: disclosure_url " +
+                            Printable(AsBytes(declared), 200));
+  std::string all;
+  for (const std::string& v : shown) all += (all.empty() ? "" : ", ") + v;
+  if (shown.empty()) {
+    u.verdict = Verdict::kInconclusive;
+    u.finding =
+        "declared; the device serves no valid security.txt to "
+        "compare it with";
+    return u;
+  }
+  u.evidence.received.push_back("security.txt Contact and Policy: " + all);
+  for (const std::string& v : shown) {
+    if (v == declared) {
+      u.verdict = Verdict::kPass;
+      u.finding = "security.txt names the declared " + v;
+      return u;
+    }
+  }
+  u.verdict = Verdict::kFail;
+  u.finding = "declared " + Printable(AsBytes(declared), 200) +
+              ", but security.txt names " + all;
   return u;
 }
 
@@ -688,7 +725,8 @@ Result<Report> Assess(const Target& target,
          {JudgeTlsVersions(f.port, tls), JudgeFfdhe(f.port, tls),
           JudgeCertificate(f.port, tls, now), JudgeCompression(f.port, tls)}});
   }
-  std::string shown_contact;  // from a valid security.txt
+  // Contact and Policy values of the first valid security.txt.
+  std::vector<std::string> shown_disclosure;
   for (const PortFacts& f : ports) {
     if (!IsWeb(f.service)) continue;
     const bool tls = f.service == Service::kHttps;
@@ -702,8 +740,8 @@ Result<Report> Assess(const Target& target,
     Fetch fetch =
         HttpGet(address, f.port, tls, "/.well-known/security.txt", probe);
     TestUnit unit = JudgeSecurityTxt(f.port, tls, fetch, clock.Now(), url);
-    if (unit.verdict == Verdict::kPass && shown_contact.empty()) {
-      shown_contact = FirstContact(fetch);
+    if (unit.verdict == Verdict::kPass && shown_disclosure.empty()) {
+      shown_disclosure = DisclosureValues(fetch);
     }
     report.groups.push_back(
         {"disclosure." + PortText(f.port),
@@ -750,9 +788,16 @@ Result<Report> Assess(const Target& target,
       report.device.support_until_source = "shown by the device";
     }
   }
-  if (!shown_contact.empty()) {
-    report.device.contact = shown_contact;
+  if (!shown_disclosure.empty()) {
+    report.device.contact = shown_disclosure.front();
     report.device.contact_source = "security.txt";
+  }
+  if (declaration.has_value() && !declaration->disclosure_url.empty()) {
+    report.groups.push_back(
+        {"disclosure.declared",
+         "The declared disclosure contact",
+         {JudgeDeclaredDisclosure(declaration->disclosure_url,
+                                  shown_disclosure)}});
   }
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -95,6 +95,12 @@ bool IsIsoDate(std::string_view text);
 // The support period (guideline 3, 5.3-13): shown by the device and not
 // past PASSes (FAILs if it disagrees with the declaration); declared only
 // is INCONCLUSIVE, unless the declared date is already past (FAIL).
+// The declared disclosure_url (guideline 2, 5.2-1) against the Contact and
+// Policy values of the device's valid security.txt (`shown`, empty when it
+// serves none): PASS when one equals it, FAIL when none does,
+// INCONCLUSIVE with nothing shown.
+TestUnit JudgeDeclaredDisclosure(const std::string& declared,
+                                 const std::vector<std::string>& shown);
 TestUnit JudgeSupportPeriod(const std::optional<Declaration>& declaration,
                             const std::optional<WardenInfo>& shown,
                             uint16_t port, WallTime now);

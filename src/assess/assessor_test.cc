@@ -290,5 +290,18 @@ TEST(Declaration, LabelFactsAreChecked) {
   EXPECT_FALSE(ParseDeclaration(R"({"services":[],"product":1})").ok());
 }
 
+TEST(Disclosure, DeclaredContactComparedWithSecurityTxt) {
+  const std::vector<std::string> shown = {"mailto:security@acme.example",
+                                          "https://acme.example/policy"};
+  EXPECT_EQ(
+      JudgeDeclaredDisclosure("https://acme.example/policy", shown).verdict,
+      Verdict::kPass);
+  TestUnit u = JudgeDeclaredDisclosure("mailto:psirt@other.example", shown);
+  EXPECT_EQ(u.verdict, Verdict::kFail);
+  EXPECT_NE(u.finding.find("mailto:security@acme.example"), std::string::npos);
+  EXPECT_EQ(JudgeDeclaredDisclosure("mailto:a@b.example", {}).verdict,
+            Verdict::kInconclusive);
+}
+
 }  // namespace
 }  // namespace warden::assess

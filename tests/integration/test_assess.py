@@ -236,7 +236,8 @@ class ConformingDevice(AssessTestCase):
         decl = self.declaration([{"port": daemon.port, "protocol": "https",
                                   "purpose": "owner API"}],
                                 product="Acme Thermo One",
-                                support_until=support_end)
+                                support_until=support_end,
+                                disclosure_url="mailto:security@acme.example")
         proc, report = self.assess("127.0.0.1", "--declaration", decl)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(report["result"], "conforming")
@@ -250,7 +251,7 @@ class ConformingDevice(AssessTestCase):
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
                         "tls.%d.compression" % p,
                         "disclosure.%d.security_txt" % p,
-                        "support.period"]:
+                        "support.period", "disclosure.declared"]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
