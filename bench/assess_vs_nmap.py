@@ -4,9 +4,10 @@ of the same device, in the same run.
 
   python3 bench/assess_vs_nmap.py [--build build/default]
 
-The lab is the one tests/integration/test_assess.py builds: nginx with a
-plain-HTTP port and a TLS port (TLS 1.0 to 1.3, an expired self-signed
-certificate), in a network namespace this script creates (so both tools
+The lab is the nginx part of the one tests/integration/test_assess.py
+builds: a plain-HTTP port, a TLS port (TLS 1.0 to 1.3, an expired
+self-signed certificate) and three admin pages behind HTTP basic (one with
+admin/admin, one rate-limited), in a network namespace this script creates (so both tools
 scan only the lab), stopped and removed at the end. Prints one JSON line:
 both wall times, the ratio nmap / warden, and whether both found the same
 open ports. Needs root (network namespaces) and nmap (scripts/install-deps.sh).
@@ -51,12 +52,22 @@ def main():
             f.write("<html><body>IP camera admin</body></html>\n")
         test_assess.expired_self_signed(lab)
         conf = os.path.join(lab, "nginx.conf")
+        with open(os.path.join(lab, "default.htpasswd"), "w") as f:
+            f.write("admin:{PLAIN}admin\n")
+        with open(os.path.join(lab, "owner.htpasswd"), "w") as f:
+            f.write("owner:{PLAIN}%s\n" % test_assess.OWNER_PASSWORD)
+        ports = (test_assess.HTTP_PORT, test_assess.TLS_PORT,
+                 test_assess.DEFAULT_PORT, test_assess.LIMITED_PORT,
+                 test_assess.UNLIMITED_PORT)
         with open(conf, "w") as f:
             f.write(test_assess.NGINX_CONF.format(
-                dir=lab, http=test_assess.HTTP_PORT, tls=test_assess.TLS_PORT))
+                dir=lab, http=test_assess.HTTP_PORT, tls=test_assess.TLS_PORT,
+                default=test_assess.DEFAULT_PORT,
+                limited=test_assess.LIMITED_PORT,
+                unlimited=test_assess.UNLIMITED_PORT))
         nginx = test_assess.Process(ns.prefix + ["nginx", "-c", conf, "-p", lab],
                                     os.path.join(root, "nginx.log"))
-        for port in (test_assess.HTTP_PORT, test_assess.TLS_PORT):
+        for port in ports:
             test_assess.wait_listening(ns.name, port, nginx)
 
         out = os.path.join(root, "report")

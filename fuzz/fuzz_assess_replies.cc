@@ -1,10 +1,11 @@
 // What a device sends back to the assessor: banners, HTTP replies (and the
-// security.txt inside them), MQTT acknowledgements. None of it may crash
-// or hang the assessor.
+// security.txt or /v1/info inside them), MQTT acknowledgements. None of it may
+// crash or hang the assessor.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "assess/assessor.h"
 #include "assess/security_txt.h"
 #include "assess/service_id.h"
 
@@ -25,5 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                            "https://device/.well-known/security.txt");
   }
   (void)ParseRfc3339(text.substr(0, 64));
+  (void)ParseWardenInfo(text);
   return 0;
 }

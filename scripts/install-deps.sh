@@ -35,6 +35,7 @@ packages=(
   libcli11-dev
   libfmt-dev
   libqrencode-dev
+  librsvg2-dev libcairo2-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev
   libp11-dev libp11-kit-dev softhsm2 opensc
@@ -42,6 +43,7 @@ packages=(
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
   python3-cryptography nmap
+  mosquitto zbar-tools chromium
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
+#include "assess/credentials.h"
 #include "assess/security_txt.h"
 #include "base/time_format.h"
 
@@ -71,6 +72,23 @@ Result<asio::ip::address> Resolve(const Target& target) {
   } catch (const std::exception& e) {
     return UnavailableError("cannot resolve " + target.host + ": " + e.what());
   }
+}
+
+// The Contact and Policy values of a security.txt the device served,
+// Contacts first.
+std::vector<std::string> DisclosureValues(const Fetch& fetch) {
+  std::vector<std::string> contacts, policies;
+  Result<HttpReply> reply = ParseHttpReply(fetch.raw);
+  if (!reply.ok()) return {};
+  Result<SecurityTxt> parsed = ParseSecurityTxt(reply->body);
+  if (!parsed.ok()) return {};
+  for (const SecurityTxtField& f : parsed->fields) {
+    const std::string name = Lower(f.name);
+    if (name == "contact") contacts.push_back(Printable(AsBytes(f.value), 200));
+    if (name == "policy") policies.push_back(Printable(AsBytes(f.value), 200));
+  }
+  contacts.insert(contacts.end(), policies.begin(), policies.end());
+  return contacts;
 }
 
 }  // namespace
@@ -155,7 +173,144 @@ Result<Declaration> ParseDeclaration(std::string_view text) {
     }
     out.services.push_back(std::move(d));
   }
+  auto read_text = [&](const char* key, std::string& into) -> Status {
+    auto m = j.find(key);
+    if (m == j.end()) return Status::Ok();
+    if (!m->is_string() || m->get<std::string>().size() > 256) {
+      return InvalidArgumentError(std::string("declaration: \"") + key +
+                                  "\" must be text of at most 256 bytes");
+    }
+    into = m->get<std::string>();
+    return Status::Ok();
+  };
+  WARDEN_TRY(read_text("product", out.product));
+  WARDEN_TRY(read_text("disclosure_url", out.disclosure_url));
+  WARDEN_TRY(read_text("support_until", out.support_until));
+  if (!out.support_until.empty()) {
+    if (!IsIsoDate(out.support_until)) {
+      return InvalidArgumentError(
+          "declaration: \"support_until\" must be a date YYYY-MM-DD");
+    }
+  }
   return out;
+}
+
+bool IsIsoDate(std::string_view d) {
+  bool ok = d.size() == 10 && d[4] == '-' && d[7] == '-';
+  for (size_t i = 0; ok && i < d.size(); ++i) {
+    if (i != 4 && i != 7) ok = d[i] >= '0' && d[i] <= '9';
+  }
+  return ok;
+}
+
+Result<WardenInfo> ParseWardenInfo(std::string_view body) {
+  if (body.size() > kMaxHttpBodyBytes) {
+    return InvalidArgumentError("/v1/info: body too large");
+  }
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("api") ||
+      j["api"] != "warden/1") {
+    return InvalidArgumentError("/v1/info: not a Warden device's info");
+  }
+  WardenInfo out;
+  const std::pair<const char*, std::string*> fields[] = {
+      {"maker", &out.maker},
+      {"model", &out.model},
+      {"serial", &out.serial},
+      {"firmware_version", &out.firmware_version},
+      {"support_end", &out.support_end}};
+  for (const auto& [key, into] : fields) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_string() || it->get<std::string>().size() > 256) {
+      return InvalidArgumentError(std::string("/v1/info: bad \"") + key + "\"");
+    }
+    *into = it->get<std::string>();
+  }
+  if (!out.support_end.empty() && !IsIsoDate(out.support_end)) {
+    return InvalidArgumentError("/v1/info: support_end is not a date");
+  }
+  return out;
+}
+
+TestUnit JudgeSupportPeriod(const std::optional<Declaration>& declaration,
+                            const std::optional<WardenInfo>& shown,
+                            uint16_t port, WallTime now) {
+  TestUnit u;
+  u.id = "support.period";
+  u.guideline = 3;
+  u.provisions = {"5.3-13"};
+  u.title = "the support period end date is published and not past";
+  const std::string today = FormatTimestamp(now).substr(0, 10);
+  const std::string declared =
+      declaration.has_value() ? declaration->support_until : "";
+  const std::string device =
+      shown.has_value() ? shown->support_end : std::string();
+  if (!declared.empty()) {
+    u.evidence.sent.push_back("declaration: support_until " + declared);
+  }
+  if (shown.has_value()) {
+    u.evidence.sent.push_back("GET /v1/info on port " + PortText(port));
+    u.evidence.received.push_back(
+        "support_end " + (device.empty() ? std::string("(none)") : device));
+  }
+  if (!device.empty()) {
+    if (device < today) {
+      u.verdict = Verdict::kFail;
+      u.finding = "support ended on " + device + " (shown by the device)";
+    } else if (!declared.empty() && declared != device) {
+      u.verdict = Verdict::kFail;
+      u.finding =
+          "the device shows " + device + ", the declaration says " + declared;
+    } else {
+      u.verdict = Verdict::kPass;
+      u.finding = "supported until " + device + " (shown by the device" +
+                  (declared.empty() ? ")" : ", as declared)");
+    }
+  } else if (!declared.empty()) {
+    u.verdict = declared < today ? Verdict::kFail : Verdict::kInconclusive;
+    u.finding = declared < today
+                    ? "support ended on " + declared + " (declared)"
+                    : "declared until " + declared +
+                          "; the device does not show it, and a "
+                          "declaration alone never makes a PASS";
+  } else {
+    u.verdict = Verdict::kInconclusive;
+    u.finding = "no support period declared or shown by the device";
+  }
+  return u;
+}
+
+TestUnit JudgeDeclaredDisclosure(const std::string& declared,
+                                 const std::vector<std::string>& shown) {
+  TestUnit u;
+  u.id = "disclosure.declared";
+  u.guideline = 2;
+  u.provisions = {"5.2-1"};
+  u.title = "the declared disclosure contact is the one the device publishes";
+  u.evidence.sent.push_back("declaration: disclosure_url " +
+                            Printable(AsBytes(declared), 200));
+  std::string all;
+  for (const std::string& v : shown) all += (all.empty() ? "" : ", ") + v;
+  if (shown.empty()) {
+    u.verdict = Verdict::kInconclusive;
+    u.finding =
+        "declared; the device serves no valid security.txt to "
+        "compare it with";
+    return u;
+  }
+  u.evidence.received.push_back("security.txt Contact and Policy: " + all);
+  for (const std::string& v : shown) {
+    if (v == declared) {
+      u.verdict = Verdict::kPass;
+      u.finding = "security.txt names the declared " + v;
+      return u;
+    }
+  }
+  u.verdict = Verdict::kFail;
+  u.finding = "declared " + Printable(AsBytes(declared), 200) +
+              ", but security.txt names " + all;
+  return u;
 }
 
 TestUnit JudgePlaintext(const PortFacts& facts) {
@@ -529,6 +684,38 @@ Result<Report> Assess(const Target& target,
   report.groups.push_back(std::move(services));
 
   for (const PortFacts& f : ports) {
+    TestGroup group{"credentials." + PortText(f.port),
+                    "Login on port " + PortText(f.port),
+                    {}};
+    if (f.service == Service::kMqtt) {
+      for (const Exchange& x : f.exchanges) {
+        if (x.probe != "MQTT CONNECT") continue;
+        group.units.push_back(JudgeMqttAnonymous(f.port, x));
+        // A broker open to anyone takes any name and password too: there
+        // is no login to try.
+        if (!MqttAcceptsAnonymous(x)) {
+          CredentialRun run =
+              TryCredentials(address, f.port, LoginSurface::kMqtt, false,
+                             ShippedCredentials(), probe);
+          group.units.push_back(JudgeDefaultCredentials(run));
+          group.units.push_back(JudgeThrottling(run));
+        }
+      }
+    }
+    if (IsWeb(f.service)) {
+      for (const Exchange& x : f.exchanges) {
+        if (x.probe.rfind("HTTP GET /", 0) != 0) continue;
+        if (!AsksForBasicAuth(x.received)) continue;
+        CredentialRun run = TryCredentials(
+            address, f.port, LoginSurface::kHttpBasic,
+            f.service == Service::kHttps, ShippedCredentials(), probe);
+        group.units.push_back(JudgeDefaultCredentials(run));
+        group.units.push_back(JudgeThrottling(run));
+      }
+    }
+    if (!group.units.empty()) report.groups.push_back(std::move(group));
+  }
+  for (const PortFacts& f : ports) {
     if (!IsTls(f.service)) continue;
     TlsFacts tls = ProbeTls(address, f.port, probe);
     const WallTime now = clock.Now();
@@ -538,6 +725,8 @@ Result<Report> Assess(const Target& target,
          {JudgeTlsVersions(f.port, tls), JudgeFfdhe(f.port, tls),
           JudgeCertificate(f.port, tls, now), JudgeCompression(f.port, tls)}});
   }
+  // Contact and Policy values of the first valid security.txt.
+  std::vector<std::string> shown_disclosure;
   for (const PortFacts& f : ports) {
     if (!IsWeb(f.service)) continue;
     const bool tls = f.service == Service::kHttps;
@@ -550,10 +739,65 @@ Result<Report> Assess(const Target& target,
                             "/.well-known/security.txt";
     Fetch fetch =
         HttpGet(address, f.port, tls, "/.well-known/security.txt", probe);
+    TestUnit unit = JudgeSecurityTxt(f.port, tls, fetch, clock.Now(), url);
+    if (unit.verdict == Verdict::kPass && shown_disclosure.empty()) {
+      shown_disclosure = DisclosureValues(fetch);
+    }
     report.groups.push_back(
         {"disclosure." + PortText(f.port),
          "Vulnerability disclosure on port " + PortText(f.port),
-         {JudgeSecurityTxt(f.port, tls, fetch, clock.Now(), url)}});
+         {std::move(unit)}});
+  }
+  // A Warden device shows its facts at /v1/info on its web port.
+  std::optional<WardenInfo> shown;
+  uint16_t info_port = 0;
+  for (const PortFacts& f : ports) {
+    if (!IsWeb(f.service) || shown.has_value()) continue;
+    Fetch fetch = HttpGet(address, f.port, f.service == Service::kHttps,
+                          "/v1/info", probe);
+    Result<HttpReply> reply = ParseHttpReply(fetch.raw);
+    if (!reply.ok() || reply->status != 200) continue;
+    Result<WardenInfo> info = ParseWardenInfo(reply->body);
+    if (info.ok()) {
+      shown = std::move(*info);
+      info_port = f.port;
+    }
+  }
+  report.groups.push_back(
+      {"support",
+       "Support period and updates",
+       {JudgeSupportPeriod(declaration, shown, info_port, clock.Now())}});
+  if (declaration.has_value()) {
+    report.device.product = declaration->product;
+    report.device.support_until = declaration->support_until;
+    if (!report.device.support_until.empty()) {
+      report.device.support_until_source = "declared";
+    }
+    if (!declaration->disclosure_url.empty()) {
+      report.device.contact = declaration->disclosure_url;
+      report.device.contact_source = "declared";
+    }
+  }
+  if (shown.has_value()) {
+    if (report.device.product.empty()) {
+      report.device.product =
+          Printable(AsBytes(shown->maker + " " + shown->model), 120);
+    }
+    if (!shown->support_end.empty()) {
+      report.device.support_until = shown->support_end;
+      report.device.support_until_source = "shown by the device";
+    }
+  }
+  if (!shown_disclosure.empty()) {
+    report.device.contact = shown_disclosure.front();
+    report.device.contact_source = "security.txt";
+  }
+  if (declaration.has_value() && !declaration->disclosure_url.empty()) {
+    report.groups.push_back(
+        {"disclosure.declared",
+         "The declared disclosure contact",
+         {JudgeDeclaredDisclosure(declaration->disclosure_url,
+                                  shown_disclosure)}});
   }
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

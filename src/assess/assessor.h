@@ -42,7 +42,8 @@ Result<Target> ParseTarget(std::string_view text);
 // conformance statement); this slice reads the declared services:
 //   {"services": [{"port": 8443, "protocol": "https", "purpose": "..."}],
 //    ...}
-// Other members are kept for the report and not judged yet.
+// and the facts the label shows: "product", "support_until",
+// "disclosure_url". Other members are not read.
 struct DeclaredService {
   uint16_t port = 0;
   std::string protocol;
@@ -50,10 +51,15 @@ struct DeclaredService {
 };
 struct Declaration {
   std::vector<DeclaredService> services;
+  std::string product;         // "product": maker and model, for the label
+  std::string support_until;   // "support_until": YYYY-MM-DD
+  std::string disclosure_url;  // "disclosure_url": where to report flaws
 };
 inline constexpr size_t kMaxDeclarationBytes = 256 * 1024;
 // kInvalidArgument for malformed JSON, a missing or bad "services" array,
-// a port outside 1..65535, or text over kMaxDeclarationBytes.
+// a port outside 1..65535, a "support_until" that is not YYYY-MM-DD, a
+// "product" or "disclosure_url" that is not a string of at most 256 bytes,
+// or text over kMaxDeclarationBytes.
 Result<Declaration> ParseDeclaration(std::string_view text);
 
 struct AssessOptions {
@@ -69,7 +75,35 @@ Result<Report> Assess(const Target& target,
                       const std::optional<Declaration>& declaration,
                       const AssessOptions& options);
 
+// What a Warden device shows at its public GET /v1/info.
+struct WardenInfo {
+  std::string maker;
+  std::string model;
+  std::string serial;
+  std::string firmware_version;
+  std::string support_end;  // YYYY-MM-DD
+};
+// Reads the JSON body of /v1/info. kInvalidArgument unless it is an object
+// with "api": "warden/1" whose text members are strings of at most 256
+// bytes, and a "support_end" that is a date YYYY-MM-DD when present.
+Result<WardenInfo> ParseWardenInfo(std::string_view body);
+
+// True for a date YYYY-MM-DD (digits in place; the calendar not checked).
+bool IsIsoDate(std::string_view text);
+
 // Verdict rules, separate from the network so that they are tested alone.
+// The support period (guideline 3, 5.3-13): shown by the device and not
+// past PASSes (FAILs if it disagrees with the declaration); declared only
+// is INCONCLUSIVE, unless the declared date is already past (FAIL).
+// The declared disclosure_url (guideline 2, 5.2-1) against the Contact and
+// Policy values of the device's valid security.txt (`shown`, empty when it
+// serves none): PASS when one equals it, FAIL when none does,
+// INCONCLUSIVE with nothing shown.
+TestUnit JudgeDeclaredDisclosure(const std::string& declared,
+                                 const std::vector<std::string>& shown);
+TestUnit JudgeSupportPeriod(const std::optional<Declaration>& declaration,
+                            const std::optional<WardenInfo>& shown,
+                            uint16_t port, WallTime now);
 TestUnit JudgePlaintext(const PortFacts& facts);
 TestUnit JudgeDeclared(uint16_t port, Service service,
                        const std::optional<Declaration>& declaration);

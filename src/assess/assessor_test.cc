@@ -230,5 +230,78 @@ TEST(Verdicts, SecurityTxtMissingOrInvalidFails) {
       Verdict::kFail);
 }
 
+TEST(Support, ShownByTheDevicePasses) {
+  Declaration d;
+  d.support_until = "2031-12-31";
+  WardenInfo shown;
+  shown.support_end = "2031-12-31";
+  EXPECT_EQ(JudgeSupportPeriod(d, shown, 8443, Now()).verdict, Verdict::kPass);
+  EXPECT_EQ(JudgeSupportPeriod(std::nullopt, shown, 8443, Now()).verdict,
+            Verdict::kPass);
+}
+
+TEST(Support, DeclarationAloneNeverPasses) {
+  Declaration d;
+  d.support_until = "2031-12-31";
+  TestUnit u = JudgeSupportPeriod(d, std::nullopt, 0, Now());
+  EXPECT_EQ(u.verdict, Verdict::kInconclusive);
+  EXPECT_NE(u.finding.find("never makes a PASS"), std::string::npos);
+  d.support_until = "2020-01-01";  // the maker says support has ended
+  EXPECT_EQ(JudgeSupportPeriod(d, std::nullopt, 0, Now()).verdict,
+            Verdict::kFail);
+  EXPECT_EQ(JudgeSupportPeriod(std::nullopt, std::nullopt, 0, Now()).verdict,
+            Verdict::kInconclusive);
+}
+
+TEST(Support, PastOrContradictedFails) {
+  Declaration d;
+  d.support_until = "2031-12-31";
+  WardenInfo shown;
+  shown.support_end = "2029-06-30";
+  TestUnit u = JudgeSupportPeriod(d, shown, 8443, Now());
+  EXPECT_EQ(u.verdict, Verdict::kFail);
+  EXPECT_NE(u.finding.find("the declaration says 2031-12-31"),
+            std::string::npos);
+  shown.support_end = "2026-11-30";  // the day before Now()
+  EXPECT_EQ(JudgeSupportPeriod(std::nullopt, shown, 8443, Now()).verdict,
+            Verdict::kFail);
+}
+
+TEST(Support, WardenInfoIsCheckedBeforeUse) {
+  Result<WardenInfo> ok = ParseWardenInfo(
+      R"({"api":"warden/1","maker":"Acme","model":"T1","support_end":"2031-12-31","paired":true})");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->support_end, "2031-12-31");
+  EXPECT_FALSE(ParseWardenInfo(R"({"maker":"Acme"})").ok());
+  EXPECT_FALSE(ParseWardenInfo(R"({"api":"warden/1","maker":7})").ok());
+  EXPECT_FALSE(
+      ParseWardenInfo(R"({"api":"warden/1","support_end":"soon"})").ok());
+  EXPECT_FALSE(ParseWardenInfo("not json").ok());
+}
+
+TEST(Declaration, LabelFactsAreChecked) {
+  Result<Declaration> d = ParseDeclaration(
+      R"({"services":[],"product":"Acme T1","support_until":"2031-12-31",
+          "disclosure_url":"https://acme.example/security"})");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->product, "Acme T1");
+  EXPECT_FALSE(
+      ParseDeclaration(R"({"services":[],"support_until":"31/12/2031"})").ok());
+  EXPECT_FALSE(ParseDeclaration(R"({"services":[],"product":1})").ok());
+}
+
+TEST(Disclosure, DeclaredContactComparedWithSecurityTxt) {
+  const std::vector<std::string> shown = {"mailto:security@acme.example",
+                                          "https://acme.example/policy"};
+  EXPECT_EQ(
+      JudgeDeclaredDisclosure("https://acme.example/policy", shown).verdict,
+      Verdict::kPass);
+  TestUnit u = JudgeDeclaredDisclosure("mailto:psirt@other.example", shown);
+  EXPECT_EQ(u.verdict, Verdict::kFail);
+  EXPECT_NE(u.finding.find("mailto:security@acme.example"), std::string::npos);
+  EXPECT_EQ(JudgeDeclaredDisclosure("mailto:a@b.example", {}).verdict,
+            Verdict::kInconclusive);
+}
+
 }  // namespace
 }  // namespace warden::assess

@@ -286,7 +286,8 @@ awaitable<Exchange> SendProbe(tcp::endpoint ep, std::string name, Bytes data,
 
 std::string HttpRequestText(const std::string& path,
                             const ProbeOptions& options,
-                            const tcp::endpoint& ep) {
+                            const tcp::endpoint& ep,
+                            const std::string& extra_headers) {
   std::string host = options.host;
   if (host.empty()) {
     host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
@@ -294,14 +295,15 @@ std::string HttpRequestText(const std::string& path,
   }
   return "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" +
          std::to_string(ep.port()) +
-         "\r\nUser-Agent: warden-assess\r\nAccept: */*\r\nConnection: "
-         "close\r\n\r\n";
+         "\r\nUser-Agent: warden-assess\r\nAccept: */*\r\n" + extra_headers +
+         "Connection: close\r\n\r\n";
 }
 
 awaitable<Fetch> FetchAwaitable(tcp::endpoint ep, bool tls, std::string path,
-                                ProbeOptions options) {
+                                ProbeOptions options,
+                                std::string extra_headers = "") {
   Fetch out;
-  out.request = HttpRequestText(path, options, ep);
+  out.request = HttpRequestText(path, options, ep, extra_headers);
   auto executor = co_await asio::this_coro::executor;
   if (!tls) {
     beast::tcp_stream stream(executor);
@@ -475,13 +477,26 @@ PortFacts IdentifyPort(const asio::ip::address& address, uint16_t port,
 }
 
 Fetch HttpGet(const asio::ip::address& address, uint16_t port, bool tls,
-              const std::string& path, const ProbeOptions& options) {
+              const std::string& path, const ProbeOptions& options,
+              const std::string& extra_headers) {
   asio::io_context io;
   Fetch fail;
   fail.error = "probe failed";
-  return RunAwaitable(
-      io, FetchAwaitable(tcp::endpoint(address, port), tls, path, options),
-      fail);
+  return RunAwaitable(io,
+                      FetchAwaitable(tcp::endpoint(address, port), tls, path,
+                                     options, extra_headers),
+                      fail);
+}
+
+Exchange SendRaw(const asio::ip::address& address, uint16_t port,
+                 std::string name, const Bytes& data, size_t max,
+                 const ProbeOptions& options) {
+  asio::io_context io;
+  Exchange failure{name, "", {}, "probe failed"};
+  return RunAwaitable(io,
+                      SendProbe(tcp::endpoint(address, port), std::move(name),
+                                data, max, options),
+                      failure);
 }
 
 std::string_view TlsVersionName(TlsVersion v) {

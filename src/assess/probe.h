@@ -87,9 +87,17 @@ struct Fetch {
 
 // GET `path` over plain TCP or TLS (any version, the certificate not
 // checked), "Connection: close", reading until the server closes, the
-// deadline passes or max_reply_bytes arrive.
+// deadline passes or max_reply_bytes arrive. `extra_headers` (header lines,
+// each ending in CRLF) go before the blank line.
 Fetch HttpGet(const boost::asio::ip::address& address, uint16_t port, bool tls,
-              const std::string& path, const ProbeOptions& options);
+              const std::string& path, const ProbeOptions& options,
+              const std::string& extra_headers = "");
+
+// Sends `data` on a fresh plain TCP connection and reads the reply, at most
+// `max` bytes, until the peer closes or the deadline passes.
+Exchange SendRaw(const boost::asio::ip::address& address, uint16_t port,
+                 std::string name, const Bytes& data, size_t max,
+                 const ProbeOptions& options);
 
 enum class TlsVersion { kTls10, kTls11, kTls12, kTls13 };
 std::string_view TlsVersionName(TlsVersion v);  // "TLS 1.0" ...

@@ -79,11 +79,22 @@ struct TestGroup {
   std::vector<TestUnit> units;
 };
 
+// Who the device is and who supports it, for the label: what the maker
+// declared and what the device showed. Empty strings are unknown.
+struct DeviceFacts {
+  std::string product;               // declared: maker and model
+  std::string support_until;         // YYYY-MM-DD
+  std::string support_until_source;  // "declared"
+  std::string contact;               // vulnerability contact
+  std::string contact_source;        // "security.txt", "declared"
+};
+
 struct Report {
   std::string target;      // as the user named it
   std::string address;     // the address that was assessed
   std::string started_at;  // RFC 3339
   double duration_seconds = 0;
+  DeviceFacts device;
   std::vector<TestGroup> groups;
 };
 
@@ -97,8 +108,9 @@ Verdict GuidelineVerdict(const Report& report, int guideline);
 // verdict of PASS.
 bool Conforming(const Report& report);
 
-// The report as JSON: groups, units (each with its crosswalk), a verdict
-// per guideline 1..13 with its crosswalk, and the overall result.
+// The report as JSON: the device facts, groups, units (each with its
+// crosswalk), a verdict per guideline 1..13 with its crosswalk, and the
+// overall result.
 nlohmann::json ToJson(const Report& report);
 
 // The report as SARIF 2.1.0 for CI systems: one run of the tool "warden

@@ -127,10 +127,13 @@ Result<HttpReply> ParseHttpReply(ByteView raw) {
   http::response_parser<http::string_body> parser;
   parser.header_limit(kMaxHttpHeadBytes);
   parser.body_limit(kMaxHttpBodyBytes);
-  parser.eager(true);
   boost::beast::error_code ec;
   size_t used = 0;
   while (used < raw.size() && !parser.is_done()) {
+    // Not eager until the head is parsed: Boost 1.74's eager parser goes on
+    // into the body after the head has failed its body limit, and reserves
+    // whatever Content-Length the peer announced.
+    parser.eager(parser.is_header_done());
     size_t n = parser.put(
         boost::asio::buffer(raw.data() + used, raw.size() - used), ec);
     if (ec == http::error::need_more) {

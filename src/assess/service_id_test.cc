@@ -68,6 +68,14 @@ TEST(ServiceId, OversizedHeadIsRefused) {
             Code::kInvalidArgument);
 }
 
+TEST(ServiceId, AnnouncedHugeBodyIsRefusedBeforeAllocation) {
+  // A hostile device announces petabytes; the parser must not reserve them.
+  const std::string reply =
+      "HTTP/1.1 200 OK\r\nContent-Length: 9755555555555555\r\n\r\n{}";
+  EXPECT_EQ(ParseHttpReply(AsBytes(reply)).status().code(),
+            Code::kResourceExhausted);
+}
+
 TEST(ServiceId, MqttConnackIsRecognised) {
   const uint8_t connack[] = {0x20, 0x02, 0x00, 0x00};
   EXPECT_TRUE(IsMqttConnack(connack));

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/time_format.h"
+#include "cli/assess_outputs.h"
 #include "cli/release_cmd.h"
 #include "cli/tuf_fetcher.h"
 #include "client/api_error.h"
@@ -626,17 +627,7 @@ int RunAssess(const AssessArgs& args) {
   }
   const Json j = assess::ToJson(*report);
   if (!args.out.empty()) {
-    Status st = platform::MakeDirs(args.out, 0755);
-    if (st.ok()) {
-      st =
-          platform::WriteFileAtomic(platform::JoinPath(args.out, "report.json"),
-                                    MachineJson(j) + "\n", 0644);
-    }
-    if (st.ok()) {
-      st = platform::WriteFileAtomic(
-          platform::JoinPath(args.out, "report.sarif"),
-          MachineJson(assess::ToSarif(*report)) + "\n", 0644);
-    }
+    Status st = WriteAssessOutputs(args.out, j, assess::ToSarif(*report));
     if (!st.ok()) return Fail(st);
   }
   const bool conforming = assess::Conforming(*report);
@@ -666,7 +657,7 @@ int RunAssess(const AssessArgs& args) {
               << " s\n";
     if (!args.out.empty()) {
       std::cout << "report: " << platform::JoinPath(args.out, "report.json")
-                << ", " << platform::JoinPath(args.out, "report.sarif") << "\n";
+                << ", report.sarif, report.html, label.svg, label.png\n";
     }
   }
   return conforming ? kExitOk : kExitFailed;
@@ -916,10 +907,13 @@ int Main(int argc, char** argv) {
   assess_cmd->add_option("--declaration", assess_args.declaration,
                          "the maker's declaration (JSON)");
   assess_cmd->add_option("--out", assess_args.out,
-                         "directory for report.json and report.sarif");
+                         "directory for report.json, report.sarif, "
+                         "report.html, label.svg and label.png");
   assess_cmd->add_option("--ports", assess_args.ports,
                          "TCP ports to scan, FIRST-LAST (default 1-65535)");
   assess_cmd->add_flag("--json", assess_args.json, "print the JSON report");
+  LabelArgs label_args;
+  AddLabelCommands(app, label_args);
   // tuf
   TufArgs tuf_args;
   CLI::App* tuf_cmd = app.add_subcommand(
@@ -960,6 +954,7 @@ int Main(int argc, char** argv) {
 
   try {
     if (assess_cmd->parsed()) return RunAssess(assess_args);
+    if (label_args.label->parsed()) return RunLabelCommand(label_args);
     if (mfg_init->parsed()) return RunMfgInit(init);
     if (mfg_prov->parsed()) return RunMfgProvision(prov);
     if (release_cmd.parsed()) return release_cmd.Run();

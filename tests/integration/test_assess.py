@@ -95,15 +95,133 @@ class AssessTestCase(unittest.TestCase):
                 report = json.load(f)
         return proc, report
 
-    def declaration(self, services):
+    def declaration(self, services, **facts):
         path = os.path.join(self.root, "declaration.json")
         with open(path, "w") as f:
-            json.dump({"services": services}, f)
+            json.dump(dict(services=services, **facts), f)
         return path
+
+    def check_outputs(self, report, level):
+        """The five files, the label's QR code read back by zbarimg, and
+        `warden label verify` against the report and a tampered copy."""
+        out = os.path.join(self.root, "report")
+        for name in ["report.json", "report.sarif", "report.html",
+                     "label.svg", "label.png"]:
+            self.assertGreater(os.path.getsize(os.path.join(out, name)), 0,
+                               name)
+        digest = canonical_digest(report)
+        scan = subprocess.run(["zbarimg", "-q", "--raw",
+                               os.path.join(out, "label.png")],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(scan.returncode, 0, scan.stderr)
+        self.assertEqual(scan.stdout.strip(), "warden-report:sha256:" + digest)
+        width, height, _ = read_png(os.path.join(out, "label.png"))
+        self.assertEqual((width, height), (600, 900))
+        with open(os.path.join(out, "label.svg")) as f:
+            svg = f.read()
+        self.assertIn(digest, svg)
+        self.assertIn("Level %d:" % level, svg)
+
+        label, saved = os.path.join(out, "label.svg"), \
+            os.path.join(out, "report.json")
+        ok = harness.run_cli("label", "verify", label, saved, check=False)
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertIn("label matches the report", ok.stdout)
+
+        # The same label from the saved report.
+        again = os.path.join(self.root, "again")
+        made = harness.run_cli("label", saved, "--out", again, check=False)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        with open(os.path.join(again, "label.svg")) as f:
+            self.assertEqual(f.read(), svg)
+
+        # One unit's verdict changed: the label no longer matches.
+        tampered = json.loads(json.dumps(report))
+        tampered["groups"][0]["units"][0]["verdict"] = (
+            "FAIL" if tampered["groups"][0]["units"][0]["verdict"] == "PASS"
+            else "PASS")
+        path = os.path.join(self.root, "tampered.json")
+        with open(path, "w") as f:
+            json.dump(tampered, f)
+        bad = harness.run_cli("label", "verify", label, path, check=False)
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+        self.assertIn("is not the report's", bad.stdout)
+
+        # Not a label at all: could not check.
+        junk = harness.run_cli("label", "verify", saved, saved, check=False)
+        self.assertEqual(junk.returncode, 2, junk.stdout + junk.stderr)
+        self.assertIn("not a Warden label", junk.stderr)
 
 
 def units(report):
     return {u["id"]: u for g in report["groups"] for u in g["units"]}
+
+
+def canonical_digest(report):
+    """SHA-256 of the report's canonical JSON, computed here without the
+    assessor: members sorted, no whitespace, UTF-8."""
+    import hashlib
+    text = json.dumps(report, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_png(path):
+    """(width, height, pixels as (r, g, b) rows) of an 8-bit RGB or RGBA,
+    non-interlaced PNG: enough for cairo's and chromium's."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = ihdr
+    assert depth == 8 and colour in (2, 6) and interlace == 0, ihdr
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
+        prev = line
+    return width, height, rows
+
+
+def pixel_stats(rows):
+    """Share of pixels that are not white, and the number of colours."""
+    total = sum(len(r) for r in rows)
+    dark = sum(1 for r in rows for p in r if min(p) < 230)
+    return dark / total, len({p for r in rows for p in r})
+
+
+def near(rows, colour, tolerance=40):
+    return sum(1 for r in rows for p in r
+               if all(abs(p[i] - colour[i]) <= tolerance for i in range(3)))
 
 
 class ConformingDevice(AssessTestCase):
@@ -113,8 +231,13 @@ class ConformingDevice(AssessTestCase):
         unit = maker.provision()
         daemon = harness.Daemon(unit["dir"], port=8443, prefix=self.ns.prefix)
         self.addCleanup(daemon.stop)
+        with open(os.path.join(unit["dir"], "device.json")) as f:
+            support_end = json.load(f)["support_end"]
         decl = self.declaration([{"port": daemon.port, "protocol": "https",
-                                  "purpose": "owner API"}])
+                                  "purpose": "owner API"}],
+                                product="Acme Thermo One",
+                                support_until=support_end,
+                                disclosure_url="mailto:security@acme.example")
         proc, report = self.assess("127.0.0.1", "--declaration", decl)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(report["result"], "conforming")
@@ -127,7 +250,8 @@ class ConformingDevice(AssessTestCase):
                         "services.%d.declared" % p, "tls.%d.versions" % p,
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
                         "tls.%d.compression" % p,
-                        "disclosure.%d.security_txt" % p]:
+                        "disclosure.%d.security_txt" % p,
+                        "support.period", "disclosure.declared"]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -139,6 +263,16 @@ class ConformingDevice(AssessTestCase):
         self.assertEqual(len(cert["sha256"]), 64)
         self.assertIn("PASS", proc.stdout)
         self.assertIn("result: conforming", proc.stdout)
+        self.check_outputs(report, level=1)
+        with open(os.path.join(self.root, "report", "label.svg")) as f:
+            svg = f.read()
+        self.assertEqual(found["support.period"]["finding"],
+                         "supported until %s (shown by the device, as "
+                         "declared)" % support_end)
+        for shown in ["Acme Thermo One",
+                      "%s (shown by the device)" % support_end,
+                      "mailto:security@acme.example (security.txt)"]:
+            self.assertIn(shown, svg)
 
 
 def expired_self_signed(directory):
@@ -164,6 +298,18 @@ def expired_self_signed(directory):
 
 
 HTTP_PORT, TLS_PORT = 8080, 8443
+# Admin pages behind HTTP basic: the factory default admin/admin; a strong
+# password behind nginx's limit_req (503 once the burst is spent); a strong
+# password and nothing against guessing.
+DEFAULT_PORT, LIMITED_PORT, UNLIMITED_PORT = 8081, 8082, 8083
+MQTT_PORT = 1883
+OWNER_PASSWORD = "Correct-Horse-Battery-9"
+
+MOSQUITTO_CONF = """listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+"""
 
 NGINX_CONF = """daemon off;
 master_process off;
@@ -181,6 +327,26 @@ http {{
     listen 127.0.0.1:{http};
     root {dir}/www;
   }}
+  limit_req_zone $binary_remote_addr zone=login:1m rate=1r/m;
+  server {{
+    listen 127.0.0.1:{default};
+    root {dir}/www;
+    auth_basic "camera";
+    auth_basic_user_file {dir}/default.htpasswd;
+  }}
+  server {{
+    listen 127.0.0.1:{limited};
+    root {dir}/www;
+    auth_basic "camera";
+    auth_basic_user_file {dir}/owner.htpasswd;
+    limit_req zone=login burst=5 nodelay;
+  }}
+  server {{
+    listen 127.0.0.1:{unlimited};
+    root {dir}/www;
+    auth_basic "camera";
+    auth_basic_user_file {dir}/owner.htpasswd;
+  }}
   server {{
     listen 127.0.0.1:{tls} ssl;
     root {dir}/www;
@@ -196,7 +362,9 @@ http {{
 class InsecureLab(AssessTestCase):
     """A camera as too many are sold: an admin page over plain HTTP, TLS
     that still takes TLS 1.0 and finite-field key shares with an expired
-    self-signed certificate, and no security.txt."""
+    self-signed certificate, no security.txt, admin pages behind HTTP basic
+    (one with the factory default admin/admin), and an MQTT broker
+    (mosquitto) open to anonymous clients."""
 
     def setUp(self):
         super().setUp()
@@ -207,11 +375,23 @@ class InsecureLab(AssessTestCase):
             f.write("<html><body>IP camera admin</body></html>\n")
         expired_self_signed(lab)
         conf = os.path.join(lab, "nginx.conf")
+        with open(os.path.join(lab, "default.htpasswd"), "w") as f:
+            f.write("admin:{PLAIN}admin\n")
+        with open(os.path.join(lab, "owner.htpasswd"), "w") as f:
+            f.write("owner:{PLAIN}%s\n" % OWNER_PASSWORD)
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=lab, http=HTTP_PORT, tls=TLS_PORT))
+            f.write(NGINX_CONF.format(
+                dir=lab, http=HTTP_PORT, tls=TLS_PORT, default=DEFAULT_PORT,
+                limited=LIMITED_PORT, unlimited=UNLIMITED_PORT))
         nginx = self.start(["nginx", "-c", conf, "-p", lab], "nginx")
-        wait_listening(self.ns.name, TLS_PORT, nginx)
-        wait_listening(self.ns.name, HTTP_PORT, nginx)
+        for port in (TLS_PORT, HTTP_PORT, DEFAULT_PORT, LIMITED_PORT,
+                     UNLIMITED_PORT):
+            wait_listening(self.ns.name, port, nginx)
+        mqtt_conf = os.path.join(lab, "mosquitto.conf")
+        with open(mqtt_conf, "w") as f:
+            f.write(MOSQUITTO_CONF.format(port=MQTT_PORT))
+        broker = self.start(["mosquitto", "-c", mqtt_conf], "mosquitto")
+        wait_listening(self.ns.name, MQTT_PORT, broker)
 
     def test_every_planted_weakness_is_found_with_evidence(self):
         decl = self.declaration([{"port": TLS_PORT, "protocol": "https"}])
@@ -260,6 +440,38 @@ class InsecureLab(AssessTestCase):
             self.assertIn("GET /.well-known/security.txt",
                           u["evidence"]["sent"][0])
 
+        # Credentials (guideline 1): the default password is found and not
+        # shown; throttling is seen where nginx limits and missed where not;
+        # the broker takes anyone.
+        default = found["credentials.%d.default" % DEFAULT_PORT]
+        self.assertEqual(default["verdict"], "FAIL")
+        self.assertIn('accepted login "admin"', default["finding"])
+        self.assertIn("password found, 5 characters", default["finding"])
+        text = json.dumps(report)
+        import base64
+        self.assertFalse(base64.b64encode(b"admin:admin").decode() in text,
+                         "the Basic credentials are in the report")
+        self.assertFalse("Authorization: Basic" in text,
+                         "the Authorization header is in the report")
+        limited = found["credentials.%d.throttle" % LIMITED_PORT]
+        self.assertEqual(limited["verdict"], "PASS")
+        self.assertIn("HTTP 503", limited["finding"])
+        self.assertEqual(verdict("credentials.%d.default" % LIMITED_PORT),
+                         "INCONCLUSIVE")
+        self.assertEqual(verdict("credentials.%d.default" % UNLIMITED_PORT),
+                         "PASS")
+        unlimited = found["credentials.%d.throttle" % UNLIMITED_PORT]
+        self.assertEqual(unlimited["verdict"], "FAIL")
+        self.assertIn("without delay or refusal", unlimited["finding"])
+        self.assertFalse(OWNER_PASSWORD in text)
+
+        # No Warden /v1/info and nothing declared: the support period is
+        # not judged from nothing.
+        self.assertEqual(verdict("support.period"), "INCONCLUSIVE")
+        anonymous = found["credentials.%d.anonymous" % MQTT_PORT]
+        self.assertEqual(anonymous["verdict"], "FAIL")
+        self.assertEqual(verdict("services.%d.encryption" % MQTT_PORT), "FAIL")
+
         # The same findings for a CI system, as SARIF 2.1.0.
         with open(os.path.join(self.root, "report", "report.sarif")) as f:
             sarif = json.load(f)
@@ -271,9 +483,146 @@ class InsecureLab(AssessTestCase):
 
         guidelines = {g["guideline"]: g["verdict"]
                       for g in report["guidelines"]}
-        self.assertEqual((guidelines[2], guidelines[5], guidelines[6]),
-                         ("FAIL", "FAIL", "FAIL"))
+        self.assertEqual((guidelines[1], guidelines[2], guidelines[5],
+                          guidelines[6]), ("FAIL", "FAIL", "FAIL", "FAIL"))
         self.assertIn("result: not conforming", proc.stdout)
+        self.check_outputs(report, level=0)
+
+
+HOSTILE_BANNER = ("220 <script>alert(1)</script><img src=\"http://evil.example"
+                  "/x.png\"><link rel=stylesheet href=\"https://evil.example"
+                  "/s.css\"> ftp ready")
+
+BANNER_SERVER = """
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 2121))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(%r.encode() + b"\\r\\n")
+    except OSError:
+        pass
+    c.close()
+""" % HOSTILE_BANNER
+
+
+@unittest.skipUnless(shutil.which("chromium"), "needs Debian's chromium")
+class BrowserChecks(AssessTestCase):
+    """The HTML report and the label as a person sees them: headless
+    chromium, run in the test's namespace (loopback only), a fresh profile,
+    a device whose banner is markup."""
+
+    def chromium(self, *args):
+        profile = tempfile.mkdtemp(prefix="chromium-", dir=self.root)
+        cmd = ["chromium", "--headless", "--disable-gpu",
+               "--user-data-dir=" + profile, "--no-first-run",
+               "--disable-background-networking", "--disable-extensions",
+               "--hide-scrollbars"]
+        if os.geteuid() == 0:
+            cmd.append("--no-sandbox")  # chromium refuses root otherwise
+        return run_in(self.ns.name, *(cmd + list(args)), timeout=120)
+
+    def load(self, url):
+        """The DOM of the page at `url` and the requests the page made
+        (not the browser's own background ones), from chromium's net log."""
+        netlog = os.path.join(self.root, "net-%d.json" % time.monotonic_ns())
+        dom = self.chromium("--log-net-log=" + netlog, "--dump-dom", url)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        with open(netlog) as f:
+            text = f.read()
+        try:
+            log = json.loads(text)
+        except ValueError:  # the log of a browser that did not close it
+            log = json.loads(text.rstrip().rstrip(",") + "]}")
+        start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        # The page's own requests carry its (opaque, file://) origin as the
+        # initiator; the browser's background ones carry "not an origin".
+        starts = [e.get("params", {}) for e in log["events"]
+                  if e["type"] == start_job]
+        return dom, [p["url"] for p in starts
+                     if p.get("initiator") != "not an origin" and
+                     not p.get("url", "file:").startswith("file:")]
+
+    def test_report_and_label_render_without_injection_or_requests(self):
+        server = self.start([sys.executable, "-c", BANNER_SERVER], "banner")
+        wait_listening(self.ns.name, 2121, server)
+        proc, report = self.assess("127.0.0.1")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        received = " ".join(units(report)["services.2121.encryption"]
+                            ["evidence"]["received"])
+        self.assertIn("<script>alert(1)</script>", received)
+        out = os.path.join(self.root, "report")
+        html = "file://" + os.path.join(out, "report.html")
+        svg = "file://" + os.path.join(out, "label.svg")
+
+        # The page as the browser parsed it: the banner is text, not
+        # elements, and the page loads nothing from anywhere.
+        dom, page_requests = self.load(html)
+        self.assertEqual(page_requests, [])
+        # The same check sees a page that does load something.
+        control = os.path.join(self.root, "control.html")
+        with open(control, "w") as f:
+            f.write("<img src='http://evil.example/x.png'>")
+        _, control_requests = self.load("file://" + control)
+        self.assertEqual(control_requests, ["http://evil.example/x.png"])
+        markup = dom.stdout
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", markup)
+        from html.parser import HTMLParser
+
+        class Elements(HTMLParser):
+            def __init__(self):
+                super().__init__()
+                self.tags, self.links, self.styles = set(), [], ""
+                self.in_style = False
+
+            def handle_starttag(self, tag, attrs):
+                self.tags.add(tag)
+                self.in_style = tag == "style"
+                self.links += [(tag, k, v) for k, v in attrs
+                               if k in ("src", "href", "srcset", "action",
+                                        "data", "poster", "background")]
+
+            def handle_data(self, data):
+                if self.in_style:
+                    self.styles += data
+
+            def handle_endtag(self, tag):
+                self.in_style = False
+
+        elements = Elements()
+        elements.feed(markup)
+        self.assertIn("svg", elements.tags)  # the label, inline
+        self.assertEqual(elements.tags & {"script", "img", "link", "iframe",
+                                          "object", "embed", "image"}, set())
+        self.assertEqual(elements.links, [])
+        self.assertNotIn("url(", elements.styles)
+        self.assertNotIn("@import", elements.styles)
+        # Screenshots: the expected size, and something drawn.
+        shot = os.path.join(self.root, "report-shot.png")
+        r = self.chromium("--screenshot=" + shot, "--window-size=1200,1600",
+                          html)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        width, height, rows = read_png(shot)
+        self.assertEqual((width, height), (1200, 1600))
+        dark, colours = pixel_stats(rows)
+        self.assertGreater(dark, 0.02)
+        self.assertLess(dark, 0.6)
+        self.assertGreater(colours, 16)
+        self.assertGreater(near(rows, (0xcf, 0x22, 0x2e)), 500)  # FAIL badges
+
+        shot = os.path.join(self.root, "label-shot.png")
+        r = self.chromium("--screenshot=" + shot, "--window-size=600,900", svg)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        width, height, rows = read_png(shot)
+        self.assertEqual((width, height), (600, 900))
+        dark, colours = pixel_stats(rows)
+        self.assertGreater(dark, 0.1)
+        self.assertLess(dark, 0.7)
+        self.assertGreater(near(rows, (0x1f, 0x23, 0x28), 10), 20000)  # header
+        self.assertGreater(near(rows, (0xcf, 0x22, 0x2e)), 2000)  # FAIL
 
 
 class NothingToAssess(AssessTestCase):
