@@ -22,7 +22,6 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/time_format.h"
-#include "cli/tuf_fetcher.h"
 #include "client/api_error.h"
 #include "client/home.h"
 #include "client/owner.h"
@@ -35,6 +34,7 @@
 #include "provision/validate.h"
 #include "schema/json.h"
 #include "tuf/updater.h"
+#include "updater/fetchers.h"
 #include "web/url.h"
 
 namespace warden::cli {
@@ -702,7 +702,12 @@ int RunTufInit(const TufArgs& a) {
 }
 
 int RunTufUpdate(const TufArgs& a, bool download) {
-  Result<HttpFetcher> fetcher = HttpFetcher::Create();
+  // Plain http too: TUF checks every byte against signed metadata.
+  net::HttpsOptions http;
+  http.allow_plain_http = true;
+  http.user_agent = "warden-tuf";
+  Result<updater::HttpFetcher> fetcher =
+      updater::HttpFetcher::Create(std::move(http));
   if (!fetcher.ok()) return TufFail(fetcher.status());
   Result<std::unique_ptr<tuf::Updater>> u =
       tuf::Updater::Open(platform::DefaultEnv(), SystemClock(), *fetcher,
