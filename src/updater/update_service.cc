@@ -346,8 +346,13 @@ Result<update::Next> UpdateService::Install(const Source& source) {
   WARDEN_ASSIGN_OR_RETURN(update::Target t, TargetOf(*session));
   WARDEN_ASSIGN_OR_RETURN(std::string floor, installer_->VersionFloor());
   auto newer = update::CompareVersionText(t.version, floor);
-  if (newer.ok() && *newer <= 0 &&
-      installer_->state().phase != update::Phase::kDownloading) {
+  // A release that failed its trial is not tried again: only a newer one.
+  const bool failed_before =
+      installer_->state().phase == update::Phase::kRolledBack &&
+      installer_->state().target.sha256_hex == t.sha256_hex;
+  if (failed_before ||
+      (newer.ok() && *newer <= 0 &&
+       installer_->state().phase != update::Phase::kDownloading)) {
     std::lock_guard lock(mu_);
     available_version_.clear();
     return update::Next::kNothing;
