@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/time_format.h"
+#include "cli/update_verbs.h"
 #include "client/api_error.h"
 #include "client/home.h"
 #include "client/owner.h"
@@ -365,6 +366,7 @@ int RunStatusDevice(const std::string& home, const std::string& name,
     std::cout << name << ": " << TextField(*info, "serial") << " ("
               << TextField(*info, "model") << ") at "
               << s->record().url.ToString() << "\n";
+    PrintUpdateInfo(*info);
   }
   if (!state.ok()) return Fail(state.status());
   if (json) {
@@ -382,6 +384,7 @@ int RunStatusDevice(const std::string& home, const std::string& name,
             << "  firmware     " << TextField(*info, "firmware_version") << "\n"
             << "  support end  " << TextField(*info, "support_end") << "\n"
             << "  certificate  " << s->record().fingerprint << "\n";
+  PrintUpdateInfo(*info);
   if (state->empty()) {
     std::cout << "state: (none reported)\n";
   } else {
@@ -834,6 +837,25 @@ int Main(int argc, char** argv) {
   status_cmd->add_option("name", status_name, "device name");
   status_cmd->add_flag("--json", status_json, "print JSON");
 
+  // update
+  UpdateArgs update_args;
+  CLI::App* update_cmd = app.add_subcommand(
+      "update", "install the newest release on a device, or defer it");
+  update_cmd->add_option("name", update_args.name, "device name")->required();
+  update_cmd->add_option("--from", update_args.from,
+                         "a copy of the update repository (the published "
+                         "layout) to upload to the device and install from");
+  update_cmd->add_flag("--check", update_args.check,
+                       "only check (installs when the device updates "
+                       "automatically)");
+  update_cmd
+      ->add_option("--defer", update_args.defer_hours,
+                   "defer automatic installs by HOURS")
+      ->check(CLI::Range(0, 8760));
+  update_cmd->add_flag("--reinstall", update_args.reinstall,
+                       "in safe mode: restore the last good release");
+  update_cmd->add_flag("--json", update_args.json, "print JSON");
+
   // get / set
   std::string get_name, get_key;
   bool get_json = false;
@@ -989,7 +1011,7 @@ int Main(int argc, char** argv) {
     }
     for (const std::string* n :
          {&status_name, &get_name, &set_name, &reset_name, &password_name,
-          &caps_name, &share_name, &owners_name}) {
+          &caps_name, &share_name, &owners_name, &update_args.name}) {
       if (!n->empty()) {
         Status st = client::ValidateDeviceName(*n);
         if (!st.ok()) return UsageStatus(st);
@@ -1003,6 +1025,7 @@ int Main(int argc, char** argv) {
                  : RunStatusDevice(*h, status_name, status_json);
     }
     if (get_cmd->parsed()) return RunGet(*h, get_name, get_key, get_json);
+    if (update_cmd->parsed()) return RunUpdate(*h, update_args);
     if (set_cmd->parsed()) {
       return RunSet(*h, set_name, set_key, set_value, set_json);
     }
