@@ -23,7 +23,8 @@ constexpr std::string_view kDeferSchema = R"({
   "properties": {"hours": {"type": "integer", "minimum": 0,
                            "maximum": 8760}}})";
 // A piece of a repository copy: the contract's file names only (top-level
-// roles and the images by their hash), at most 32 KiB a piece, in order.
+// roles and the images by their hash), at most 6 KiB a piece (8 KiB of
+// base64: the JSON limit on one string), in order.
 constexpr std::string_view kUploadSchema = R"({
   "type": "object", "additionalProperties": false,
   "properties": {
@@ -31,9 +32,7 @@ constexpr std::string_view kUploadSchema = R"({
     "path": {"type": "string", "maxLength": 200, "pattern":
       "^(metadata/([0-9]{1,9}\\.(root|snapshot|targets)|root|timestamp)\\.json|targets/[0-9a-f]{64}\\.[a-z0-9][a-z0-9-]{0,62}\\.img)$"},
     "offset": {"type": "integer", "minimum": 0, "maximum": 1099511627776},
-    "data": {"type": "string", "maxLength": 43692}},
-  "oneOf": [{"required": ["reset"]},
-            {"required": ["path", "offset", "data"]}]})";
+    "data": {"type": "string", "maxLength": 8192}}})";
 
 // What an uploaded copy may hold in all, and in how many files.
 constexpr uint64_t kMaxStagedBytes = uint64_t{512} << 20;
@@ -251,6 +250,12 @@ Response UpdateRoutes::Upload(Call& call) {
     if (!st.ok() && st.code() != Code::kNotFound) return call.Error(st);
     staged_bytes_ = 0;
     return call.Json(status::ok, {{"staged_bytes", 0}});
+  }
+  if (!call.body.contains("path") || !call.body.contains("offset") ||
+      !call.body.contains("data")) {
+    return call.Error(MakeError(status::bad_request, Code::kInvalidArgument,
+                                "a piece needs path, offset and data", "path",
+                                "required"));
   }
   const std::string path = call.body["path"].get<std::string>();
   const uint64_t offset = call.body["offset"].get<uint64_t>();

@@ -16,7 +16,8 @@ namespace {
 
 using schema::Json;
 
-constexpr size_t kPiece = 32 * 1024;
+// 8000 characters of base64: under the API's 8 KiB limit on one JSON string.
+constexpr size_t kPiece = 6000;
 constexpr size_t kMaxFile = size_t{512} << 20;
 
 int Failed(const Status& st) {

@@ -516,6 +516,13 @@ UpdateSnapshot UpdateService::Snapshot() const {
   s.available_version = available_version_;
   s.last_outcome = last_outcome_;
   s.last_detail = last_detail_;
+  // Across a restart, the installer's phase still tells how the last
+  // update ended.
+  if (s.last_outcome.empty() &&
+      (installer_state_.phase == update::Phase::kRolledBack ||
+       installer_state_.phase == update::Phase::kCommitted)) {
+    s.last_outcome = s.phase;
+  }
   s.integrity = integrity_;
   s.support_until = integrity_.support_until;
   if (!s.support_until.empty()) {
