@@ -208,11 +208,14 @@ TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
         "DELETE /v1/owners/{name} admin",
         "PUT /v1/owners/{name}/password owner", "POST /v1/reset admin",
         "GET /v1/capabilities owner", "GET /v1/state owner",
-        "GET /v1/state/{key} owner", "PUT /v1/state/{key} owner"}) {
+        "GET /v1/state/{key} owner", "PUT /v1/state/{key} owner",
+        "GET /v1/update owner", "POST /v1/update/check owner",
+        "POST /v1/update/install admin", "POST /v1/update/defer admin",
+        "POST /v1/update/upload admin", "POST /v1/update/reinstall admin"}) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
         << want;
   }
-  EXPECT_EQ(routes.size(), 17u);
+  EXPECT_EQ(routes.size(), 23u);
 }
 
 TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersAnAdministratorOnce) {

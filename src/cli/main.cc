@@ -854,6 +854,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(0, 8760));
   update_cmd->add_flag("--reinstall", update_args.reinstall,
                        "in safe mode: restore the last good release");
+  update_cmd->add_flag("--status", update_args.status,
+                       "only show the update status");
   update_cmd->add_flag("--json", update_args.json, "print JSON");
 
   // get / set

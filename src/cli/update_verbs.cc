@@ -134,6 +134,16 @@ Result<Json> Settle(const std::string& home, const std::string& name,
 int RunUpdate(const std::string& home, const UpdateArgs& a) {
   auto s = client::DeviceSession::Open(home, a.name);
   if (!s.ok()) return Failed(s.status());
+  if (a.status) {
+    auto st = s->UpdateStatus();
+    if (!st.ok()) return Failed(st.status());
+    if (a.json) {
+      std::cout << st->dump(2) << "\n";
+    } else {
+      PrintStatus(a.name, *st);
+    }
+    return 0;
+  }
   if (a.defer_hours) {
     auto st = s->UpdateAction("defer", {{"hours", *a.defer_hours}});
     if (!st.ok()) return Failed(st.status());

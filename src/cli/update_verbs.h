@@ -15,6 +15,7 @@ struct UpdateArgs {
   std::string from;  // a repository copy to upload first
   bool check = false;
   bool reinstall = false;  // safe mode: restore the last good release
+  bool status = false;     // only show the update status
   std::optional<int> defer_hours;
   bool json = false;
   int timeout_seconds = 600;

@@ -228,6 +228,8 @@ void ScheduleUpdateCheck(asio::steady_timer& timer, api::UpdateRunner& runner,
   timer.async_wait(
       [&timer, &runner, &config](const boost::system::error_code& ec) {
         if (ec) return;
+        runner.service().CheckSupport();
+        runner.PublishEvents();
         if (!runner.running()) {
           (void)runner.Start(api::UpdateRunner::Op::kCheck, {});
         }
