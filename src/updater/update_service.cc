@@ -363,21 +363,24 @@ Result<update::Next> UpdateService::Install(const Source& source) {
   }
   const update::Slot slot = update::OtherSlot(boot_.booted());
   // The record first: it names the new image, which the slot does not hold
-  // until the download verified, so it cannot vouch for anything earlier.
+  // until the download verified, so it cannot vouch for anything earlier
+  // (and the inactive slot is not booted until then).
   auto root = platform::ReadFile(
       env_, platform::JoinPath(MetadataDir(), "root.json"), 512 * 1024);
   auto targets = platform::ReadFile(
       env_, platform::JoinPath(MetadataDir(), "targets.json"), 5000 * 1000);
   if (!root.ok()) return root.status();
   if (!targets.ok()) return targets.status();
+  // Both before the offer: once the installer says downloading, a restart
+  // resumes from the recorded source, so it must be durable by then.
+  WARDEN_TRY(records_.Save(slot, *root, *targets));
+  WARDEN_TRY(SaveSource(source));
   Status offered = installer_->Offer(t);
   if (!offered.ok()) {
     std::lock_guard lock(mu_);
     installer_state_ = installer_->state();
     return offered;
   }
-  WARDEN_TRY(records_.Save(slot, *root, *targets));
-  WARDEN_TRY(SaveSource(source));
   return Download(*session);
 }
 
@@ -396,7 +399,18 @@ Result<update::Next> UpdateService::ResumeDownload() {
   // metadata up to date so that the image URL is the repository's.
   WARDEN_ASSIGN_OR_RETURN(update::Target t, TargetOf(*session));
   if (t.sha256_hex != installer_->state().target.sha256_hex) {
-    // The repository moved on: start the newer release instead.
+    // The repository moved on: start the newer release instead, with the
+    // metadata that names it as the slot's record.
+    WARDEN_ASSIGN_OR_RETURN(
+        std::string root,
+        platform::ReadFile(env_, platform::JoinPath(MetadataDir(), "root.json"),
+                           512 * 1024));
+    WARDEN_ASSIGN_OR_RETURN(
+        std::string targets,
+        platform::ReadFile(env_,
+                           platform::JoinPath(MetadataDir(), "targets.json"),
+                           5000 * 1000));
+    WARDEN_TRY(records_.Save(installer_->state().target_slot, root, targets));
     WARDEN_TRY(installer_->Offer(t));
   }
   return Download(*session);

@@ -15,6 +15,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -310,6 +311,7 @@ class UpdateTest(harness.DeviceTestCase):
     def settled_status(self, d, timeout=90):
         """The update status once nothing is under way (through reboots)."""
         deadline = time.time() + timeout
+        s = None
         while time.time() < deadline:
             out = run_cli("update", "home", "--status", "--json",
                           home=self.home, check=False)
@@ -319,7 +321,8 @@ class UpdateTest(harness.DeviceTestCase):
                         "downloading", "verified", "trial_pending", "trial"):
                     return s
             time.sleep(0.2)
-        raise AssertionError("did not settle:\n" + d.read_log()[-4000:])
+        raise AssertionError("did not settle: %s\n%s" % (
+            s, d.read_log()[-4000:]))
 
     def test_kill_9_during_an_update_always_ends_on_a_verified_image(self):
         seed = int(os.environ.get("WARDEN_UPDATE_SEED", time.time()))
@@ -363,6 +366,8 @@ class UpdateTest(harness.DeviceTestCase):
                 shutil.copy(os.path.join(self.work, "img-1.0.0"),
                             os.path.join(self.boot, "slot_a.img"))
                 shutil.rmtree(os.path.join(self.unit["dir"], "update"))
+        print("seed %d: %d kills, rounds ended at %s" % (
+            seed, KILLS, sorted(outcomes)), file=sys.stderr)
 
 if __name__ == "__main__":
     unittest.main()
