@@ -11,6 +11,7 @@
 #include "tuf/error.h"
 #include "tuf/testing/repository.h"
 #include "update/boot_control.h"
+#include "updater/fetchers.h"
 
 namespace warden::updater {
 namespace {
@@ -274,6 +275,34 @@ TEST_F(UpdateServiceTest, AFactoryImageThatDoesNotMatchItsReleaseFails) {
           .ok());
   PowerOn();
   EXPECT_FALSE(service_->CheckIntegrity().ok);
+}
+
+// A local copy is read through the same Fetcher interface as HTTPS, and
+// no name the TUF client builds can reach outside it.
+TEST(DirFetcherTest, ServesOnlyFilesUnderItsRoot) {
+  char dir[] = "/tmp/warden-dirfetch-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string root = dir;
+  ASSERT_TRUE(
+      platform::MakeDirs(platform::DefaultEnv(), root + "/copy/metadata", 0700)
+          .ok());
+  ASSERT_TRUE(
+      platform::WriteFileAtomic(root + "/copy/metadata/1.root.json", "{}", 0600)
+          .ok());
+  ASSERT_TRUE(platform::WriteFileAtomic(root + "/secret", "key", 0600).ok());
+  DirFetcher f(platform::DefaultEnv(), root + "/copy");
+  EXPECT_EQ(*f.Fetch(root + "/copy/metadata/1.root.json", 100), "{}");
+  for (const std::string& bad :
+       {root + "/copy/../secret", root + "/copy/metadata/../../secret",
+        root + "/secret", root + "/copy", root + "/copy//metadata/1.root.json",
+        root + "/copyx/metadata/1.root.json"}) {
+    auto got = f.Fetch(bad, 100);
+    EXPECT_FALSE(got.ok()) << bad;
+    EXPECT_EQ(got.status().code(), Code::kNotFound) << bad;
+  }
+  auto big = f.Fetch(root + "/copy/metadata/1.root.json", 1);
+  EXPECT_EQ(big.status().code(), Code::kResourceExhausted);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
