@@ -248,7 +248,6 @@ Response UpdateRoutes::Upload(Call& call) {
   if (call.body.contains("reset")) {
     Status st = platform::RemoveTree(env, dir);
     if (!st.ok() && st.code() != Code::kNotFound) return call.Error(st);
-    staged_bytes_ = 0;
     return call.Json(status::ok, {{"staged_bytes", 0}});
   }
   if (!call.body.contains("path") || !call.body.contains("offset") ||
@@ -264,24 +263,32 @@ Response UpdateRoutes::Upload(Call& call) {
     return call.Error(MakeError(status::bad_request, Code::kInvalidArgument,
                                 "data is not base64", "data", "base64"));
   }
-  if (staged_bytes_ + data->size() > kMaxStagedBytes) {
+  const std::string file = platform::JoinPath(dir, path);
+  Status st = platform::MakeDirs(env, platform::DirName(file), 0700);
+  if (!st.ok()) return call.Error(st);
+  // What the staging copy holds now, from the disk: the limits hold across
+  // restarts of wardend too.
+  uint64_t staged = 0;
+  size_t count = 0;
+  for (const char* sub : {"metadata", "targets"}) {
+    const std::string d = platform::JoinPath(dir, sub);
+    auto names = env.ListDir(d);
+    if (!names.ok()) continue;
+    for (const std::string& n : *names) {
+      auto info = env.Stat(platform::JoinPath(d, n));
+      if (info.ok()) staged += info->size;
+      ++count;
+    }
+  }
+  if (staged + data->size() > kMaxStagedBytes) {
     return call.Error(MakeError(status::payload_too_large,
                                 Code::kResourceExhausted,
                                 "the copy is larger than the device takes"));
   }
-  const std::string file = platform::JoinPath(dir, path);
-  Status st = platform::MakeDirs(env, platform::DirName(file), 0700);
-  if (!st.ok()) return call.Error(st);
-  if (offset == 0 && !platform::Exists(env, file)) {
-    auto names = env.ListDir(platform::JoinPath(dir, "metadata"));
-    auto images = env.ListDir(platform::JoinPath(dir, "targets"));
-    size_t count =
-        (names.ok() ? names->size() : 0) + (images.ok() ? images->size() : 0);
-    if (count >= kMaxStagedFiles) {
-      return call.Error(MakeError(status::payload_too_large,
-                                  Code::kResourceExhausted,
-                                  "too many files in the copy"));
-    }
+  if (offset == 0 && !platform::Exists(env, file) && count >= kMaxStagedFiles) {
+    return call.Error(MakeError(status::payload_too_large,
+                                Code::kResourceExhausted,
+                                "too many files in the copy"));
   }
   platform::OpenOptions o;
   o.write = true;
@@ -303,10 +310,9 @@ Response UpdateRoutes::Upload(Call& call) {
   if (st.ok()) st = (*f)->Sync();
   if (st.ok()) st = (*f)->Close();
   if (!st.ok()) return call.Error(st);
-  staged_bytes_ += data->size();
   return call.Json(status::ok, {{"path", path},
                                 {"size", offset + data->size()},
-                                {"staged_bytes", staged_bytes_}});
+                                {"staged_bytes", staged + data->size()}});
 }
 
 }  // namespace warden::api

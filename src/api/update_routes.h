@@ -93,7 +93,6 @@ class UpdateRoutes {
 
   ServiceContext& ctx_;
   UpdateRunner* runner_;
-  uint64_t staged_bytes_ = 0;
 };
 
 }  // namespace warden::api
