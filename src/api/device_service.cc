@@ -6,6 +6,7 @@
 #include "api/pairing_routes.h"
 #include "api/router.h"
 #include "api/state_routes.h"
+#include "api/update_routes.h"
 
 namespace warden::api {
 
@@ -17,7 +18,8 @@ struct DeviceService::Groups {
         info(context),
         pairing(context, owners),
         owner_routes(context, owners),
-        state(context) {}
+        state(context),
+        update(context, nullptr) {}
 
   ServiceContext context;
   OwnerDirectory owners;
@@ -26,6 +28,7 @@ struct DeviceService::Groups {
   PairingRoutes pairing;
   OwnerRoutes owner_routes;
   StateRoutes state;
+  UpdateRoutes update;
 };
 
 DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
@@ -45,12 +48,18 @@ DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
 
 DeviceService::~DeviceService() = default;
 
+void DeviceService::SetUpdater(UpdateRunner* runner) {
+  groups_->update.set_runner(runner);
+  groups_->context.updater = runner ? &runner->service() : nullptr;
+}
+
 Status DeviceService::Init() {
   Groups& g = *groups_;
   WARDEN_TRY(g.info.Register(g.router));
   WARDEN_TRY(g.pairing.Register(g.router));
   WARDEN_TRY(g.owner_routes.Register(g.router));
   WARDEN_TRY(g.state.Register(g.router));
+  WARDEN_TRY(g.update.Register(g.router));
   return g.owners.Init();
 }
 

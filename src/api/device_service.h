@@ -5,6 +5,8 @@
 //   PairingRoutes  pairing and consent to one more owner   (pairing_routes.h)
 //   OwnerRoutes    login, passwords, owners, reset         (owner_routes.h)
 //   StateRoutes    the app's capabilities and state        (state_routes.h)
+//   UpdateRoutes   update status, check, install, defer,   (update_routes.h)
+//                  upload of a copy, reinstall
 // Transport-free: the TLS server hands it parsed requests with facts about
 // the connection (api/peer.h), so tests and the fuzzer drive it without
 // sockets. CPU-heavy work (Argon2id) runs on a worker pool, off the loop.
@@ -46,6 +48,10 @@ class DeviceService {
   ~DeviceService();
   DeviceService(const DeviceService&) = delete;
   DeviceService& operator=(const DeviceService&) = delete;
+
+  // The updater's runner, before Init; none: the update routes answer 503.
+  // `runner` must outlive the service.
+  void SetUpdater(class UpdateRunner* runner);
 
   // Registers every route and restores login sessions saved by an earlier
   // run.

@@ -199,20 +199,33 @@ TEST_F(DeviceServiceTest, PublicFactsAndSecurityTxt) {
 
 TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
   std::vector<std::string> routes = service_->Routes();
-  for (const char* want :
-       {"GET /.well-known/security.txt public", "GET /v1/info public",
-        "POST /v1/pair/begin public", "POST /v1/pair/exchange public",
-        "POST /v1/pair/confirm public", "POST /v1/pair/open admin",
-        "POST /v1/login public", "POST /v1/logout owner",
-        "PUT /v1/owner/password owner", "GET /v1/owners owner",
-        "DELETE /v1/owners/{name} admin",
-        "PUT /v1/owners/{name}/password owner", "POST /v1/reset admin",
-        "GET /v1/capabilities owner", "GET /v1/state owner",
-        "GET /v1/state/{key} owner", "PUT /v1/state/{key} owner"}) {
+  for (const char* want : {"GET /.well-known/security.txt public",
+                           "GET /v1/info public",
+                           "POST /v1/pair/begin public",
+                           "POST /v1/pair/exchange public",
+                           "POST /v1/pair/confirm public",
+                           "POST /v1/pair/open admin",
+                           "POST /v1/login public",
+                           "POST /v1/logout owner",
+                           "PUT /v1/owner/password owner",
+                           "GET /v1/owners owner",
+                           "DELETE /v1/owners/{name} admin",
+                           "PUT /v1/owners/{name}/password owner",
+                           "POST /v1/reset admin",
+                           "GET /v1/capabilities owner",
+                           "GET /v1/state owner",
+                           "GET /v1/state/{key} owner",
+                           "PUT /v1/state/{key} owner",
+                           "GET /v1/update owner",
+                           "POST /v1/update/check owner",
+                           "POST /v1/update/install admin",
+                           "POST /v1/update/defer admin",
+                           "POST /v1/update/upload admin",
+                           "POST /v1/update/reinstall admin"}) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
         << want;
   }
-  EXPECT_EQ(routes.size(), 17u);
+  EXPECT_EQ(routes.size(), 23u);
 }
 
 TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersAnAdministratorOnce) {

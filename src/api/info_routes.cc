@@ -1,6 +1,7 @@
 #include "api/info_routes.h"
 
 #include "provision/device.h"
+#include "updater/update_service.h"
 
 namespace warden::api {
 
@@ -28,13 +29,24 @@ Response InfoRoutes::Info(Call& call) {
   auto paired = ctx_.store.IsPaired();
   if (!paired.ok()) return call.Error(paired.status());
   const auto& info = ctx_.facts.info;
-  return call.Json(status::ok, {{"serial", info.serial},
-                                {"model", info.model},
-                                {"maker", info.maker},
-                                {"firmware_version", info.firmware_version},
-                                {"support_end", info.support_end},
-                                {"paired", *paired},
-                                {"api", "warden/1"}});
+  schema::Json j = {{"serial", info.serial},
+                    {"model", info.model},
+                    {"maker", info.maker},
+                    {"firmware_version", info.firmware_version},
+                    {"support_end", info.support_end},
+                    {"paired", *paired},
+                    {"api", "warden/1"}};
+  if (ctx_.updater != nullptr) {
+    // The running release's own support period and whether the installed
+    // system verified: what an owner or buyer must see without logging in.
+    updater::UpdateSnapshot s = ctx_.updater->Snapshot();
+    if (!s.current_version.empty()) j["firmware_version"] = s.current_version;
+    j["support_until"] = s.support_until;
+    j["supported"] = s.supported;
+    j["integrity"] = {{"ok", s.integrity.ok}, {"reason", s.integrity.reason}};
+    j["safe_mode"] = !s.integrity.ok;
+  }
+  return call.Json(status::ok, j);
 }
 
 }  // namespace warden::api

@@ -25,6 +25,9 @@
 namespace warden::app {
 class AppHost;
 }
+namespace warden::updater {
+class UpdateService;
+}
 
 namespace warden::api {
 
@@ -82,6 +85,9 @@ struct ServiceContext {
   // Set by POST /v1/pair/open; used up by the pairing it admits, closed by
   // a reset.
   std::optional<Consent> consent;
+  // The updater, or null when none is configured (/v1/info's support and
+  // integrity state).
+  updater::UpdateService* updater = nullptr;
 
   // True while an owner's consent lets one more owner pair.
   bool ConsentOpen() const {

@@ -154,6 +154,21 @@ Result<schema::Json> DeviceSession::Call(
   return j;
 }
 
+Result<schema::Json> DeviceSession::UpdateStatus() {
+  return Call(http::verb::get, "/v1/update", std::nullopt,
+              "device refused the update status");
+}
+
+Result<schema::Json> DeviceSession::UpdateAction(std::string_view action,
+                                                 const schema::Json& body) {
+  if (action != "check" && action != "install" && action != "defer" &&
+      action != "upload" && action != "reinstall") {
+    return InvalidArgumentError("unknown update action " + std::string(action));
+  }
+  return Call(http::verb::post, "/v1/update/" + std::string(action), body,
+              "device refused update " + std::string(action));
+}
+
 Result<schema::Json> DeviceSession::Info() {
   return Call(http::verb::get, "/v1/info", std::nullopt, "device refused info");
 }

@@ -74,6 +74,13 @@ class DeviceSession {
   // DELETE /v1/owners/NAME. Needs an administrator.
   Status RemoveOwner(std::string_view owner);
 
+  // GET /v1/update: the updater's status (docs/PROTOCOLS.md, "Updates").
+  Result<schema::Json> UpdateStatus();
+  // POST /v1/update/ACTION with `body`: check, install, defer, upload,
+  // reinstall. `action` is one of those names (kInvalidArgument otherwise).
+  Result<schema::Json> UpdateAction(std::string_view action,
+                                    const schema::Json& body);
+
  private:
   DeviceSession(DeviceRecord record, Connection conn)
       : record_(std::move(record)), conn_(std::move(conn)) {}

@@ -45,6 +45,44 @@ const schema::Schema& ConfigSchema() {
             }
           }
         },
+        "update": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["root", "hardware_model", "slots"],
+          "properties": {
+            "repository": {"type": "string", "minLength": 9, "maxLength": 1024},
+            "ca_file": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "root": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "factory_targets":
+                {"type": "string", "minLength": 1, "maxLength": 4096},
+            "hardware_model":
+                {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+            "factory_version": {"type": "string",
+                                "pattern": "^[0-9]{1,9}(\\.[0-9]{1,9}){0,7}$"},
+            "slots": {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "dir": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "uboot": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "simulate_boot": {"type": "boolean"},
+                "bootlimit": {"type": "integer", "minimum": 1, "maximum": 10}
+              }
+            },
+            "check_interval_seconds":
+                {"type": "integer", "minimum": 60, "maximum": 2592000},
+            "check_jitter_seconds":
+                {"type": "integer", "minimum": 0, "maximum": 2592000},
+            "health_timeout_seconds":
+                {"type": "integer", "minimum": 1, "maximum": 3600},
+            "health_command": {
+              "type": "array", "minItems": 1, "maxItems": 32,
+              "items": {"type": "string", "minLength": 1, "maxLength": 4096}
+            },
+            "automatic": {"type": "boolean"},
+            "max_defer_hours": {"type": "integer", "minimum": 0, "maximum": 8760}
+          }
+        },
         "server": {
           "type": "object",
           "additionalProperties": false,
@@ -69,6 +107,8 @@ const schema::Schema& ConfigSchema() {
 }
 
 constexpr std::string_view kSecurityTxtPath = "/.well-known/security.txt";
+
+Result<UpdateConfig> ParseUpdate(const schema::Json& u);
 
 }  // namespace
 
@@ -213,8 +253,64 @@ Result<Config> ParseConfig(std::string_view text) {
         seconds("request_timeout_seconds", out.request_timeout);
     out.idle_timeout = seconds("idle_timeout_seconds", out.idle_timeout);
   }
+  if (json->contains("update")) {
+    WARDEN_ASSIGN_OR_RETURN(config.update, ParseUpdate((*json)["update"]));
+  }
   return config;
 }
+
+namespace {
+
+Result<UpdateConfig> ParseUpdate(const schema::Json& u) {
+  UpdateConfig out;
+  if (u.contains("repository")) {
+    out.repository = u["repository"].get<std::string>();
+    if (out.repository.rfind("https://", 0) != 0) {
+      return InvalidArgumentError("config: /update/repository must be https");
+    }
+    WARDEN_TRY(web::ParseUrlWithPath(out.repository)
+                   .status()
+                   .WithContext("config: /update/repository"));
+  }
+  out.ca_file = u.value("ca_file", "");
+  out.root_file = u["root"].get<std::string>();
+  out.factory_targets_file = u.value("factory_targets", "");
+  out.hardware_model = u["hardware_model"].get<std::string>();
+  out.factory_version = u.value("factory_version", out.factory_version);
+  const schema::Json& slots = u["slots"];
+  out.slots.dir = slots.value("dir", "");
+  out.slots.uboot_config = slots.value("uboot", "");
+  if (out.slots.dir.empty() == out.slots.uboot_config.empty()) {
+    return InvalidArgumentError(
+        "config: /update/slots must have exactly one of dir and uboot");
+  }
+  out.slots.simulate_boot =
+      slots.value("simulate_boot", out.slots.dir.empty() ? false : true);
+  out.slots.bootlimit = slots.value("bootlimit", out.slots.bootlimit);
+  out.check_interval = std::chrono::seconds(
+      u.value("check_interval_seconds", out.check_interval.count()));
+  out.check_jitter = std::chrono::seconds(
+      u.value("check_jitter_seconds", out.check_jitter.count()));
+  if (out.check_jitter > out.check_interval) {
+    return InvalidArgumentError(
+        "config: /update/check_jitter_seconds must not exceed "
+        "check_interval_seconds");
+  }
+  out.health_timeout = std::chrono::seconds(
+      u.value("health_timeout_seconds", out.health_timeout.count()));
+  if (u.contains("health_command")) {
+    out.health_command = u["health_command"].get<std::vector<std::string>>();
+    if (out.health_command[0][0] != '/') {
+      return InvalidArgumentError(
+          "config: /update/health_command/0 must be an absolute path");
+    }
+  }
+  out.automatic = u.value("automatic", out.automatic);
+  out.max_defer_hours = u.value("max_defer_hours", out.max_defer_hours);
+  return out;
+}
+
+}  // namespace
 
 Result<Config> LoadConfig(const std::string& path) {
   WARDEN_ASSIGN_OR_RETURN(std::string text,

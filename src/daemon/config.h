@@ -9,9 +9,29 @@
 //            "env": {"TZ": "Europe/London"}},
 //    "server": {"max_connections": 64, "max_connections_per_address": 8,
 //               "handshake_timeout_seconds": 10,
-//               "request_timeout_seconds": 15, "idle_timeout_seconds": 60}}
+//               "request_timeout_seconds": 15, "idle_timeout_seconds": 60},
+//    "update": {"repository": "https://updates.acme.example/thermostat",
+//               "ca_file": "/etc/acme/updates-ca.pem",
+//               "root": "/usr/share/acme/root.json",
+//               "factory_targets": "/usr/share/acme/factory.targets.json",
+//               "hardware_model": "thermostat-v1",
+//               "factory_version": "1.0.0",
+//               "slots": {"dir": "/var/lib/acme/boot"},
+//               "check_interval_seconds": 86400,
+//               "check_jitter_seconds": 3600,
+//               "health_timeout_seconds": 60,
+//               "health_command": ["/usr/lib/acme/selftest"],
+//               "automatic": true,
+//               "max_defer_hours": 336}}
 //
 // Every member is optional; "server" members default to the values shown.
+// In "update", "root", "hardware_model" and "slots" are required and the
+// rest default to the values shown (no repository, CA file, factory
+// targets or health command unless given). "slots" is either {"dir": D}
+// (the file backend: D/bootenv, D/slot_a.img, D/slot_b.img; wardend runs
+// the boot step itself at start, "simulate_boot", default true) or
+// {"uboot": "/etc/fw_env.config"}. With an update section the app's
+// program is the booted slot's image: app.command[0] is replaced by it.
 #ifndef WARDEN_DAEMON_CONFIG_H_
 #define WARDEN_DAEMON_CONFIG_H_
 
@@ -49,6 +69,31 @@ struct ServerConfig {
   std::chrono::seconds idle_timeout{60};
 };
 
+// Where the A/B slots are and how the booted one is known.
+struct SlotsConfig {
+  std::string dir;            // the file backend's directory, or empty
+  std::string uboot_config;   // the fw_env.config path, or empty
+  bool simulate_boot = true;  // file backend: run the boot step at start
+  int bootlimit = 3;          // trial boots before the fall-back, 1..10
+};
+
+// The updater (updater/update_service.h, docs/OPERATIONS.md "Updates").
+struct UpdateConfig {
+  std::string repository;  // https base URL; empty: offline copies only
+  std::string ca_file;     // empty: the system store
+  std::string root_file;   // the first trusted root
+  std::string factory_targets_file;  // empty: none
+  std::string hardware_model;        // ^[a-z0-9][a-z0-9-]{0,62}$
+  std::string factory_version = "1.0.0";
+  SlotsConfig slots;
+  std::chrono::seconds check_interval{86400};  // 60..30 days
+  std::chrono::seconds check_jitter{3600};     // 0..check_interval
+  std::chrono::seconds health_timeout{60};     // 1..3600
+  std::vector<std::string> health_command;     // argv; [0] absolute
+  bool automatic = true;
+  int max_defer_hours = 336;  // 0..8760
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8443";
   // Where owners reach the device, "https://HOST[:PORT][/PATH]"; names
@@ -59,6 +104,7 @@ struct Config {
   std::optional<int> pairing_max_delay_seconds;
   std::optional<AppConfig> app;
   ServerConfig server;
+  std::optional<UpdateConfig> update;
 };
 
 // Parses and checks a configuration document. Unknown members, wrong types

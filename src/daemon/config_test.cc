@@ -128,5 +128,49 @@ TEST(ConfigTest, ListenAddresses) {
   EXPECT_FALSE(ParseListenAddress("999.0.0.1:80").ok());
 }
 
+TEST(ConfigTest, AnUpdateSectionWithDefaults) {
+  auto c = ParseConfig(R"({"update": {"root": "/etc/root.json",
+      "hardware_model": "thermostat-v1", "slots": {"dir": "/var/boot"}}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->update.has_value());
+  EXPECT_EQ(c->update->factory_version, "1.0.0");
+  EXPECT_TRUE(c->update->automatic);
+  EXPECT_TRUE(c->update->slots.simulate_boot);
+  EXPECT_EQ(c->update->check_interval, std::chrono::seconds(86400));
+  EXPECT_EQ(c->update->max_defer_hours, 336);
+}
+
+TEST(ConfigTest, BadUpdateValuesAreRefusedNamingTheMember) {
+  const std::string base =
+      R"("root": "/r.json", "hardware_model": "m1", "slots": {"dir": "/b"})";
+  struct Case {
+    std::string update;
+    std::string member;
+  };
+  for (
+      const Case& bad : std::vector<Case>{
+          {R"("repository": "http://plain.example/repo", )" + base,
+           "/update/repository"},
+          {R"("hardware_model": "Thermo", "root": "/r", "slots": {"dir": "/b"})",
+           "/update/hardware_model"},
+          {R"("check_interval_seconds": 5, )" + base,
+           "/update/check_interval_seconds"},
+          {R"("check_interval_seconds": 600, "check_jitter_seconds": 601, )" +
+               base,
+           "/update/check_jitter_seconds"},
+          {R"("max_defer_hours": 9000, )" + base, "/update/max_defer_hours"},
+          {R"("root": "/r", "hardware_model": "m1", "slots": {})",
+           "/update/slots"},
+          {R"("health_command": ["relative"], )" + base,
+           "/update/health_command/0"},
+          {R"("factory_version": "one", )" + base, "/update/factory_version"},
+      }) {
+    auto c = ParseConfig("{\"update\": {" + bad.update + "}}");
+    ASSERT_FALSE(c.ok()) << bad.update;
+    EXPECT_NE(c.status().message().find(bad.member), std::string::npos)
+        << c.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace warden::daemon

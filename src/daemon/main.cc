@@ -14,12 +14,14 @@
 
 #include "api/device_service.h"
 #include "api/server.h"
+#include "api/update_routes.h"
 #include "app/app_host.h"
 #include "app/app_user.h"
 #include "base/clock.h"
 #include "base/rng.h"
 #include "crypto/hash.h"
 #include "daemon/config.h"
+#include "daemon/updates.h"
 #include "events/bus.h"
 #include "events/catalog.h"
 #include "events/log.h"
@@ -79,7 +81,13 @@ struct Options {
   std::vector<std::string> app_env;
   std::string public_url;
   bool reset_owner = false;
+  std::string update_from;        // a repository copy to update from at start
+  std::vector<std::string> argv;  // for the re-exec that "reboots"
 };
+
+// The exit status of a wardend that could not re-execute itself for a
+// reboot: a supervisor that restarts it completes the reboot.
+constexpr int kExitReboot = 75;
 
 std::string StateDb(const std::string& state_dir) {
   return platform::JoinPath(state_dir, "state.db");
@@ -168,6 +176,67 @@ Result<app::AppOptions> AppOptionsFor(const AppConfig& config,
   return options;
 }
 
+// The maker's extra health check: exit code 0 before `deadline`, with the
+// loop running meanwhile.
+Status RunHealthCommand(asio::io_context& io,
+                        const std::vector<std::string>& argv,
+                        std::chrono::steady_clock::time_point deadline) {
+  platform::SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.env = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8"};
+  WARDEN_ASSIGN_OR_RETURN(platform::Child child,
+                          platform::SpawnWithSocket(spawn));
+  ::close(child.socket_fd);
+  Status out = DeadlineExceededError("the health command did not finish");
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto reaped = platform::TryReap(child.pid);
+    if (!reaped.ok()) {
+      out = reaped.status();
+      break;
+    }
+    if (*reaped) {
+      out = (*reaped)->exited && (*reaped)->code == 0
+                ? Status::Ok()
+                : UnavailableError("the health command failed: " +
+                                   (*reaped)->ToString());
+      if (child.pidfd >= 0) ::close(child.pidfd);
+      return out;
+    }
+    if (io.stopped()) io.restart();
+    io.run_one_for(std::chrono::milliseconds(50));
+  }
+  (void)platform::TerminateAndReap(child.pid, child.pidfd,
+                                   std::chrono::milliseconds(1000));
+  if (child.pidfd >= 0) ::close(child.pidfd);
+  return out;
+}
+
+// The automatic check: every interval, plus a random part of the jitter so
+// that a fleet does not ask the repository at once. A deferred device, or
+// one with automatic installs off, only checks (Op::kCheck).
+void ScheduleUpdateCheck(asio::steady_timer& timer, api::UpdateRunner& runner,
+                         const UpdateConfig& config) {
+  uint64_t jitter = 0;
+  if (config.check_jitter.count() > 0) {
+    auto r = RandomBytes(SystemRng(), 8);
+    if (r.ok()) {
+      for (uint8_t b : *r) jitter = (jitter << 8) | b;
+      jitter %= static_cast<uint64_t>(config.check_jitter.count()) + 1;
+    }
+  }
+  timer.expires_after(config.check_interval + std::chrono::seconds(jitter));
+  timer.async_wait(
+      [&timer, &runner, &config](const boost::system::error_code& ec) {
+        if (ec) return;
+        runner.service().CheckSupport();
+        runner.PublishEvents();
+        if (!runner.running()) {
+          (void)runner.Start(api::UpdateRunner::Op::kCheck, {});
+        }
+        ScheduleUpdateCheck(timer, runner, config);
+      });
+}
+
 int Run(const Options& options) {
   auto config = EffectiveConfig(options);
   if (!config.ok()) {
@@ -200,15 +269,40 @@ int Run(const Options& options) {
   asio::steady_timer log_flush(io);
   ScheduleLogFlush(log_flush, log, events::RateLimitedLog::Policy{}.window);
 
-  std::unique_ptr<app::AppHost> app;
-  if (config->app) {
-    auto app_options = AppOptionsFor(*config->app, options.state_dir);
-    if (!app_options.ok()) {
-      Log("error", app_options.status().ToString());
+  // The boot step and the integrity of the booted slot come before the
+  // app: a slot that does not verify is never run (safe mode).
+  std::optional<DeviceBoot> device_boot;
+  if (config->update) {
+    auto started =
+        StartUpdates(*config->update, options.state_dir, SystemClock());
+    if (!started.ok()) {
+      Log("error", started.status().ToString());
       return 1;
     }
-    app = std::make_unique<app::AppHost>(io, *app_options, SystemClock());
+    device_boot = std::move(*started);
+    if (!config->app) config->app = AppConfig{};
+    if (config->app->command.empty()) config->app->command.emplace_back();
+    config->app->command[0] = device_boot->booted_image;
+    Status mode =
+        platform::DefaultEnv().SetMode(device_boot->booted_image, 0755);
+    if (!mode.ok()) Log("error", mode.ToString());
+  }
+  const bool safe_mode = device_boot && !device_boot->service->integrity().ok;
+
+  std::unique_ptr<app::AppHost> app;
+  auto make_app = [&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(app::AppOptions app_options,
+                            AppOptionsFor(*config->app, options.state_dir));
+    app = std::make_unique<app::AppHost>(io, app_options, SystemClock());
     app->SetEventBus(&bus);
+    return Status::Ok();
+  };
+  if (config->app && !safe_mode) {
+    Status made = make_app();
+    if (!made.ok()) {
+      Log("error", made.ToString());
+      return 1;
+    }
   }
 
   api::DeviceFacts facts;
@@ -227,6 +321,27 @@ int Run(const Options& options) {
   api::DeviceService service(std::move(facts), **store, app.get(),
                              SystemClock(), SystemRng(), service_options, bus,
                              &pool);
+  // Update work runs on a pool of its own: a download never holds up the
+  // password checks of logins.
+  worker::WorkerPool update_pool(worker::WorkerPool::Options{1, 2});
+  std::unique_ptr<api::UpdateRunner> runner;
+  bool reboot_due = false;
+  if (device_boot) {
+    runner = std::make_unique<api::UpdateRunner>(
+        io.get_executor(), *device_boot->service, update_pool, bus,
+        [&] {
+          reboot_due = true;
+          io.stop();
+        },
+        [&] {
+          if (app || !config->app) return;
+          Status started = make_app();
+          if (started.ok()) started = app->Start();
+          if (!started.ok()) Log("error", started.ToString());
+        },
+        config->update->automatic);
+    service.SetUpdater(runner.get());
+  }
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
@@ -265,6 +380,58 @@ int Run(const Options& options) {
   }
   server.Start();
 
+  asio::steady_timer update_timer(io);
+  if (device_boot) {
+    updater::UpdateService& updates = *device_boot->service;
+    runner->PublishEvents();
+    // A trial boot is healthy when wardend serves (it does by now), the
+    // app runs and says its hello, and the extra command succeeds, all
+    // within the timeout. The loop runs meanwhile.
+    auto health = [&]() -> Status {
+      if (!updates.integrity().ok)
+        return IntegrityError(updates.integrity().reason);
+      if (!app) return FailedPreconditionError("no app to run");
+      const auto deadline =
+          std::chrono::steady_clock::now() + config->update->health_timeout;
+      while (!app->ready() && std::chrono::steady_clock::now() < deadline) {
+        if (io.stopped()) io.restart();
+        io.run_one_for(std::chrono::milliseconds(100));
+      }
+      if (!app->ready()) {
+        return UnavailableError(
+            "the app did not say hello within " +
+            std::to_string(config->update->health_timeout.count()) + " s");
+      }
+      if (!config->update->health_command.empty()) {
+        return RunHealthCommand(io, config->update->health_command, deadline);
+      }
+      return Status::Ok();
+    };
+    auto next = updates.Resume(health);
+    runner->PublishEvents();
+    if (!next.ok()) {
+      Log("error", next.status().ToString());
+    } else if (*next == update::Next::kReboot) {
+      reboot_due = true;
+    } else if (*next == update::Next::kDownload) {
+      Status resumed =
+          runner->Start(api::UpdateRunner::Op::kResumeDownload, {});
+      if (!resumed.ok()) Log("error", resumed.ToString());
+    }
+    if (!reboot_due && !options.update_from.empty() && !safe_mode &&
+        !runner->running()) {
+      Status from = runner->Start(
+          api::UpdateRunner::Op::kInstall,
+          {updater::Source::Kind::kDirectory, options.update_from});
+      if (!from.ok()) Log("error", from.ToString());
+    }
+    if (!config->update->repository.empty()) {
+      ScheduleUpdateCheck(update_timer, *runner, *config->update);
+    }
+    updates.CheckSupport();
+    runner->PublishEvents();
+  }
+
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
@@ -274,6 +441,7 @@ int Run(const Options& options) {
     server.Stop();
     if (app) app->Stop();
     log_flush.cancel();
+    update_timer.cancel();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
@@ -282,8 +450,18 @@ int Run(const Options& options) {
                   .Text("url", base_url)
                   .Text("serial", device->info.serial));
   sd_notify(0, "READY=1");
-  io.run();
+  if (!reboot_due) io.run();
   log.Flush(/*all=*/true);
+  if (reboot_due) {
+    bus.Publish(events::Event(events::kRebooting));
+    server.Stop();
+    if (app) app->Stop();
+    update_timer.cancel();
+    log.Flush(/*all=*/true);
+    Status exec = platform::ReExecSelf(options.argv);
+    Log("error", exec.ToString());
+    return kExitReboot;
+  }
   bus.Publish(events::Event(events::kStopped));
   return 0;
 }
@@ -314,6 +492,9 @@ int main(int argc, char** argv) {
   cli.add_option("--app-env", options.app_env,
                  "NAME=VALUE added to the application's environment "
                  "(repeatable)");
+  cli.add_option("--update-from", options.update_from,
+                 "a copy of the update repository (the published layout) to "
+                 "install from at start, with the same checks as online");
   cli.add_flag("--reset-owner", options.reset_owner,
                "remove the owner's keys, password and sessions, then exit");
   try {
@@ -325,5 +506,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (options.reset_owner) return warden::daemon::ResetOwner(options.state_dir);
+  // The re-exec that reboots starts wardend as the supervisor did: a copy
+  // handed in once is not installed again.
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--update-from") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--update-from=", 0) == 0) continue;
+    options.argv.push_back(a);
+  }
   return warden::daemon::Run(options);
 }

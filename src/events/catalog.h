@@ -47,6 +47,15 @@ inline constexpr Kind kBadRequest{"bad_request", Severity::kInfo,
 // The app could not be isolated (it stayed dumpable) and was killed.
 inline constexpr Kind kAppRefused{"app_refused", Severity::kError,
                                   Category::kSecurity};
+// The booted slot does not match the signed release installed in it: its
+// code is not launched (safe mode).
+inline constexpr Kind kTamper{"tamper", Severity::kError, Category::kSecurity};
+// An update was refused: a TUF check or an installer check failed ("code").
+inline constexpr Kind kUpdateRefused{"update_refused", Severity::kWarning,
+                                     Category::kSecurity};
+// The running release is past its security support period.
+inline constexpr Kind kSupportEnded{"support_ended", Severity::kWarning,
+                                    Category::kSecurity};
 
 // ---- operational -----------------------------------------------------------
 inline constexpr Kind kListening{"listening", Severity::kNotice,
@@ -55,6 +64,9 @@ inline constexpr Kind kStopping{"stopping", Severity::kNotice,
                                 Category::kOperational};
 inline constexpr Kind kStopped{"stopped", Severity::kNotice,
                                Category::kOperational};
+// wardend restarts itself to boot another slot (file-backed slots).
+inline constexpr Kind kRebooting{"rebooting", Severity::kNotice,
+                                 Category::kOperational};
 inline constexpr Kind kStartFailed{"start_failed", Severity::kError,
                                    Category::kOperational};
 inline constexpr Kind kStoreError{"store_error", Severity::kError,
@@ -63,6 +75,24 @@ inline constexpr Kind kStateChanged{"state_changed", Severity::kInfo,
                                     Category::kOperational};
 inline constexpr Kind kLogSuppressed{"log_suppressed", Severity::kNotice,
                                      Category::kOperational};
+
+// ---- updates ---------------------------------------------------------------
+inline constexpr Kind kUpdateAvailable{"update_available", Severity::kNotice,
+                                       Category::kOperational};
+inline constexpr Kind kUpdateStarted{"update_started", Severity::kInfo,
+                                     Category::kOperational};
+inline constexpr Kind kUpdateInstalled{"update_installed", Severity::kNotice,
+                                       Category::kOperational};
+inline constexpr Kind kUpdateCommitted{"update_committed", Severity::kNotice,
+                                       Category::kOperational};
+inline constexpr Kind kUpdateRolledBack{"update_rolled_back", Severity::kError,
+                                        Category::kOperational};
+inline constexpr Kind kUpdateDeferred{"update_deferred", Severity::kNotice,
+                                      Category::kOperational};
+// A download or check that failed for a reason other than a refusal (the
+// network, the disk); it is tried again.
+inline constexpr Kind kUpdateFailed{"update_failed", Severity::kWarning,
+                                    Category::kOperational};
 
 // ---- the app ---------------------------------------------------------------
 inline constexpr Kind kAppStarted{"app_started", Severity::kInfo,

@@ -338,6 +338,15 @@ Result<UserIds> LookupUser(const std::string& name) {
   return IoError("getgrouplist " + name + ": cannot list groups");
 }
 
+Status ReExecSelf(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv("/proc/self/exe", args.data());
+  return ErrnoStatus("execv", "/proc/self/exe", errno);
+}
+
 Result<int> OpenPidFd(pid_t pid) {
   long fd = ::syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0) {

@@ -118,6 +118,12 @@ Result<std::optional<ExitStatus>> TryReap(pid_t pid);
 Result<ExitStatus> TerminateAndReap(pid_t pid, int pidfd,
                                     std::chrono::milliseconds grace);
 
+// Replaces the running program with a fresh start of itself
+// (/proc/self/exe) with `argv` and the current environment: how wardend
+// "reboots" on the file-backed slots. Every descriptor is close-on-exec, so
+// nothing leaks into the new image. Returns only on failure (kIo).
+Status ReExecSelf(const std::vector<std::string>& argv);
+
 // pidfd_open(2): a descriptor that becomes readable when `pid` exits, or
 // kUnavailable when the kernel lacks it.
 Result<int> OpenPidFd(pid_t pid);

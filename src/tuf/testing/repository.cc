@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "crypto/hash.h"
+#include "platform/file.h"
 
 namespace warden::tuf::testing {
 namespace {
@@ -136,6 +137,38 @@ void Repository::AddTarget(const std::string& role, const std::string& path,
           ? hash + "." + path
           : path.substr(0, slash + 1) + hash + "." + path.substr(slash + 1);
   files["targets/" + prefixed] = content;
+}
+
+void Repository::AddImage(const std::string& model, const std::string& version,
+                          const std::string& content,
+                          const std::string& min_from_version,
+                          const std::string& support_until) {
+  const std::string path = model + ".img";
+  AddTarget("targets", path, content);
+  TargetFile& f = targets.targets[path];
+  f.hashes["sha512"] =
+      HexEncode(crypto::Digest(crypto::HashAlg::kSha512, AsBytes(content)));
+  Json warden = {{"version", version}, {"hardware_model", model}};
+  if (!min_from_version.empty()) warden["min_from_version"] = min_from_version;
+  if (!support_until.empty()) warden["support_until"] = support_until;
+  f.custom = Json{{"warden", warden}};
+}
+
+Status Repository::WriteTo(const std::string& dir) const {
+  platform::Env& env = platform::DefaultEnv();
+  for (const char* sub : {"metadata", "targets"}) {
+    WARDEN_TRY(platform::MakeDirs(env, platform::JoinPath(dir, sub), 0755));
+  }
+  for (const auto& [name, bytes] : files) {
+    const std::string path = platform::JoinPath(dir, name);
+    WARDEN_TRY(platform::MakeDirs(env, platform::DirName(path), 0755));
+    WARDEN_TRY(platform::WriteFileAtomic(env, path, bytes, 0644));
+  }
+  auto newest =
+      files.find("metadata/" + std::to_string(root.version) + ".root.json");
+  if (newest == files.end()) return NotFoundError("no root published");
+  return platform::WriteFileAtomic(
+      env, platform::JoinPath(dir, "metadata/root.json"), newest->second, 0644);
 }
 
 void Repository::Delegate(const std::string& parent, DelegatedRole role,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/status.h"
 #include "crypto/keys.h"
 #include "tuf/fetcher.h"
 #include "tuf/metadata.h"
@@ -65,6 +66,18 @@ class Repository {
   // Adds a target to `role` and its content to the served files.
   void AddTarget(const std::string& role, const std::string& path,
                  const std::string& content);
+  // A firmware image as the release contract describes it (docs/
+  // PROTOCOLS.md, "Update repository"): target "<model>.img" in the
+  // top-level targets role, sha256 and sha512, custom.warden with the
+  // version, the model and the optional fields (empty: left out).
+  void AddImage(const std::string& model, const std::string& version,
+                const std::string& content,
+                const std::string& min_from_version = "",
+                const std::string& support_until = "");
+  // Writes every served file under `dir` (created), and the newest root
+  // as "metadata/root.json" too, as `warden release publish` lays it out.
+  Status WriteTo(const std::string& dir) const;
+
   // Delegates from `parent` to a new role with one new key.
   void Delegate(const std::string& parent, DelegatedRole role, size_t keys = 1);
 };
