@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole front door on loopback, end to end: a maker provisions a unit,
-# the unit runs with the thermostat app, an owner pairs with the code from
-# its label, reads and sets values, sees a bad value refused, and the unit
-# stops. Installs what is missing and builds first.
+# The whole product on loopback, end to end: a maker provisions a unit and
+# publishes its signed firmware 1.0 (the factory image); the unit runs with
+# the thermostat app; an owner pairs with the code from its label, reads and
+# sets values, sees a bad value refused; the maker publishes 1.1 and the
+# unit updates to it; a deliberately failing 1.2 rolls back by itself; an
+# assessor tests the unit and prints its label; the unit stops. Installs
+# what is missing and builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -49,9 +52,43 @@ code=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manual_c
 rm "$work/unit.json"
 echo "files on the unit: $(ls "$work/unit" | tr '\n' ' ')"
 
-step "device: start wardend on loopback with the thermostat app"
-"$wardend" --state-dir "$work/unit" --listen 127.0.0.1:0 \
-  --app "$thermostat" 2>"$work/wardend.log" &
+# A firmware image for the demo's file-backed slots is the app's program: a
+# script that names its release and runs the thermostat. 1.2 is broken on
+# purpose: it exits at once, so its trial boot fails its health check.
+release_image() {
+  local version=$1 body=${2:-"exec $thermostat \"\$@\""}
+  printf '#!/bin/sh\necho "thermostat firmware %s"\n%s\n' "$version" "$body" \
+    >"$work/image-$version"
+  chmod 755 "$work/image-$version"
+}
+model=thermo-one
+
+step "maker: create the update repository (root keys offline, 2 of 3)"
+show "$warden" release init "$work/release" --root-keys "$work/root-keys"
+release_image 1.0.0
+show "$warden" release add "$work/release" "$work/image-1.0.0" \
+  --hardware-model "$model" --version 1.0.0 --support-until 2031-12-31
+show "$warden" release publish "$work/release" "$work/published"
+# The factory image ships with the signed targets that name it and the
+# first trusted root: the unit checks one against the other before it
+# first runs the image.
+factory_targets=$(ls "$work"/published/metadata/*.targets.json | sort -V | tail -1)
+mkdir -p "$work/boot"
+cp "$work/image-1.0.0" "$work/boot/slot_a.img"
+chmod 755 "$work/boot"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/wardend.json" <<END
+{"listen": "127.0.0.1:$port",
+ "app": {"command": ["/usr/lib/acme/thermostat"]},
+ "update": {"root": "$work/published/metadata/1.root.json",
+            "factory_targets": "$factory_targets",
+            "hardware_model": "$model", "factory_version": "1.0.0",
+            "slots": {"dir": "$work/boot"}, "health_timeout_seconds": 10}}
+END
+
+step "device: start wardend on loopback with the thermostat app (firmware 1.0)"
+"$wardend" --state-dir "$work/unit" --config "$work/wardend.json" \
+  2>"$work/wardend.log" &
 daemon_pid=$!
 url=""
 for _ in $(seq 100); do
@@ -95,8 +132,32 @@ if "$warden" --home "$work/stranger" pair "$url" --code - <<<"$code" 2>&1; then
   exit 1
 fi
 
+step "maker: publish firmware 1.1"
+release_image 1.1.0
+show "$warden" release add "$work/release" "$work/image-1.1.0" \
+  --hardware-model "$model" --version 1.1.0 --support-until 2032-12-31
+show "$warden" release publish "$work/release" "$work/published"
+
+step "owner: update the device (from a copy of the repository, the same checks)"
+# The device checks the copy against the metadata it trusts, writes the
+# image into its other slot as it verifies it, boots it for a trial, and
+# commits it once the app answers.
+show "$warden" --home "$home" update living-room --from "$work/published"
+show "$warden" --home "$home" status living-room
+
+step "maker: publish a broken firmware 1.2; the device rolls back by itself"
+release_image 1.2.0 "exit 1"
+show "$warden" release add "$work/release" "$work/image-1.2.0" \
+  --hardware-model "$model" --version 1.2.0 --support-until 2032-12-31
+show "$warden" release publish "$work/release" "$work/published"
+if show "$warden" --home "$home" update living-room --from "$work/published"; then
+  echo "demo: the broken release was kept" >&2
+  exit 1
+fi
+show "$warden" --home "$home" update living-room --status
+show "$warden" --home "$home" get living-room setpoint
+
 step "assessor: test the device against the Code of Practice"
-port=${url##*:}
 cat >"$work/declaration.json" <<EOF
 {"services": [{"port": $port, "protocol": "https", "purpose": "owner API"}]}
 EOF

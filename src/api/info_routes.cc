@@ -42,6 +42,9 @@ Response InfoRoutes::Info(Call& call) {
     updater::UpdateSnapshot s = ctx_.updater->Snapshot();
     if (!s.current_version.empty()) j["firmware_version"] = s.current_version;
     j["support_until"] = s.support_until;
+    // The running release's signed date supersedes the one provisioned at
+    // the factory, so the device states one support period.
+    if (!s.support_until.empty()) j["support_end"] = s.support_until;
     j["supported"] = s.supported;
     j["integrity"] = {{"ok", s.integrity.ok}, {"reason", s.integrity.reason}};
     j["safe_mode"] = !s.integrity.ok;

@@ -193,9 +193,10 @@ int RunUpdate(const std::string& home, const UpdateArgs& a) {
 
 void PrintUpdateInfo(const Json& info) {
   if (!info.contains("integrity")) return;
-  if (!Text(info, "support_until").empty()) {
-    std::cout << "  security support until " << Text(info, "support_until")
-              << (info.value("supported", true) ? "" : " (ENDED)") << "\n";
+  // support_end, printed above, is the running release's support_until.
+  if (!info.value("supported", true)) {
+    std::cout << "  security support ENDED on " << Text(info, "support_until")
+              << ": this release gets no more security updates\n";
   }
   if (!info["integrity"].value("ok", true)) {
     std::cout << "  SAFE MODE: the installed system failed its integrity "

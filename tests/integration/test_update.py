@@ -208,6 +208,8 @@ class UpdateTest(harness.DeviceTestCase):
         info = self.info(d)
         self.assertEqual(info["firmware_version"], "1.1.0")
         self.assertEqual(info["support_until"], "2031-12-31")
+        # One support period: the signed release's, not the factory's.
+        self.assertEqual(info["support_end"], "2031-12-31")
         self.assertTrue(info["supported"])
         self.assertTrue(info["integrity"]["ok"])
 
