@@ -416,6 +416,19 @@ Result<update::Next> UpdateService::ResumeDownload() {
   return Download(*session);
 }
 
+Status UpdateService::CopyFile(const std::string& from, tuf::ByteSink& sink) {
+  WARDEN_ASSIGN_OR_RETURN(auto in, env_.Open(from, platform::OpenOptions{}));
+  std::vector<char> buf(64 * 1024);
+  for (uint64_t offset = 0;;) {
+    WARDEN_ASSIGN_OR_RETURN(size_t n,
+                            in->ReadAt(offset, buf.data(), buf.size()));
+    if (n == 0) return Status::Ok();
+    WARDEN_TRY(
+        sink.Write(ByteView(reinterpret_cast<const uint8_t*>(buf.data()), n)));
+    offset += n;
+  }
+}
+
 Status UpdateService::Repair(const Source& source) {
   if (busy_.exchange(true)) return FailedPreconditionError("busy");
   struct Done {
@@ -444,36 +457,56 @@ Status UpdateService::Repair(const Source& source) {
     sha256 = Lower(h->second);
   }
   const std::string temp = path + ".repair";
+  // The release streams into `temp` through a fixed buffer, never whole in
+  // memory (images are as large as a slot), its length capped at the
+  // record's; the whole file is checked against the record below.
+  platform::OpenOptions create;
+  create.write = true;
+  create.create = platform::OpenOptions::Create::kTruncate;
+  create.mode = 0755;
+  WARDEN_ASSIGN_OR_RETURN(auto out, env_.Open(temp, create));
+  struct FileSink : tuf::ByteSink {
+    platform::File& file;
+    uint64_t limit;
+    uint64_t written = 0;
+    FileSink(platform::File& f, uint64_t l) : file(f), limit(l) {}
+    Status Write(ByteView b) override {
+      if (b.size() > limit - written) {
+        return ResourceExhaustedError("more bytes than the recorded release");
+      }
+      written += b.size();
+      return file.Append(
+          std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+    }
+  } sink(*out, it->second.length);
   // The other slot first: when it holds the very bytes, no fetch is needed.
   const std::string other =
       slot_paths_[static_cast<int>(update::OtherSlot(booted))];
   auto from_other =
       records_.CheckWith(root_bytes, targets_bytes, other, image_name());
+  Status copied;
   if (from_other.ok()) {
-    WARDEN_ASSIGN_OR_RETURN(std::string bytes,
-                            platform::ReadFile(env_, other, it->second.length));
-    WARDEN_TRY(platform::WriteFileAtomic(env_, temp, bytes, 0755));
+    copied = CopyFile(other, sink);
   } else {
     WARDEN_ASSIGN_OR_RETURN(auto session, OpenSession(source));
     Status refreshed = session->tuf->Refresh();
-    if (!refreshed.ok()) return Refuse(refreshed);
+    if (!refreshed.ok()) {
+      (void)platform::RemoveFile(env_, temp);
+      return Refuse(refreshed);
+    }
     std::string name = image_name();
     if (session->tuf->root().consistent_snapshot) name = sha256 + "." + name;
-    tuf::TargetInfo info{image_name(), it->second};
     // The repository serves the release by its hash: the record's bytes.
-    info.path = name;
-    struct FileSink : tuf::ByteSink {
-      std::string data;
-      Status Write(ByteView b) override {
-        data.append(reinterpret_cast<const char*>(b.data()), b.size());
-        return Status::Ok();
-      }
-    } sink;
-    Status got = session->fetcher().FetchTo(
+    copied = session->fetcher().FetchTo(
         session->targets_base + "/" + tuf::QuoteName(name), it->second.length,
         sink);
-    if (!got.ok()) return got;
-    WARDEN_TRY(platform::WriteFileAtomic(env_, temp, sink.data, 0755));
+  }
+  if (copied.ok()) copied = out->Sync();
+  Status closed = out->Close();
+  if (copied.ok()) copied = closed;
+  if (!copied.ok()) {
+    (void)platform::RemoveFile(env_, temp);
+    return copied;
   }
   auto verified =
       records_.CheckWith(root_bytes, targets_bytes, temp, image_name());

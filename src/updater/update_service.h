@@ -174,6 +174,8 @@ class UpdateService {
   std::string image_name() const { return settings_.hardware_model + ".img"; }
 
  private:
+  // Streams the file `from` into `sink` through a fixed buffer.
+  Status CopyFile(const std::string& from, tuf::ByteSink& sink);
   UpdateService(platform::Env& env, const Clock& clock,
                 update::BootControl& boot, UpdateSettings settings);
   void Emit(ServiceEvent event);

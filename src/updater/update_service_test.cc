@@ -268,6 +268,44 @@ TEST_F(UpdateServiceTest, ATamperedSlotFailsIntegrityAndRepairRestoresIt) {
   EXPECT_EQ(SlotA(), kFactory);
 }
 
+// A mirror that serves other bytes under the release's name, longer or of
+// the same length, cannot get them into the slot through a repair.
+TEST_F(UpdateServiceTest, ARepairFromAMirrorServingOtherBytesChangesNothing) {
+  PowerOn();
+  ASSERT_TRUE(service_->CheckIntegrity().ok);
+  const std::string evil = "#!/bin/sh\necho evil 1.0.0\n";
+  ASSERT_TRUE(platform::WriteFileAtomic(
+                  env(), boot_env_->SlotPath(update::Slot::kA), evil, 0700)
+                  .ok());
+  PowerOn();
+  ASSERT_FALSE(service_->CheckIntegrity().ok);
+  std::string same_length = kFactory;
+  same_length[same_length.size() - 2] = 'X';
+  const std::pair<std::string, Code> cases[] = {
+      {kFactory + "# and more\n", Code::kResourceExhausted},
+      {same_length, Code::kIntegrity}};
+  for (const auto& [served, code] : cases) {
+    Source source = Published();
+    int replaced = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator(source.dir + "/targets")) {
+      if (e.path().string().ends_with("." + std::string(kModel) + ".img")) {
+        ASSERT_TRUE(
+            platform::WriteFileAtomic(e.path().string(), served, 0644).ok());
+        ++replaced;
+      }
+    }
+    ASSERT_EQ(replaced, 1);
+    Status repaired = service_->Repair(source);
+    EXPECT_FALSE(repaired.ok());
+    EXPECT_EQ(repaired.code(), code) << repaired.ToString();
+    EXPECT_EQ(SlotA(), evil);
+    EXPECT_FALSE(std::filesystem::exists(boot_env_->SlotPath(update::Slot::kA) +
+                                         ".repair"));
+    EXPECT_FALSE(service_->integrity().ok);
+  }
+}
+
 TEST_F(UpdateServiceTest, AFactoryImageThatDoesNotMatchItsReleaseFails) {
   ASSERT_TRUE(
       platform::WriteFileAtomic(env(), boot_env_->SlotPath(update::Slot::kA),
