@@ -164,7 +164,7 @@ TEST_P(KeystoreTest, DestroyedItemDoesNotOpenEvenFromACopy) {
   EXPECT_EQ(store_->SigningKey("identity").status().code(), Code::kNotFound);
   EXPECT_EQ(store_->Destroy("data-key").code(), Code::kNotFound);
   EXPECT_FALSE(fs::exists(Blob("data-key")));
-  if (fixture_->keys_in_hardware()) {
+  if (fixture_->erase_reaches_copies()) {
     // A copy of the blob kept elsewhere (a backup, an old flash block) is
     // put back: the hardware no longer holds what opens it.
     Spit(Blob("data-key"), secret_copy);
