@@ -39,6 +39,7 @@ packages=(
   libpwquality-dev cracklib-runtime
   libsystemd-dev
   libp11-dev libp11-kit-dev softhsm2 opensc
+  libtss2-dev swtpm swtpm-tools tpm2-openssl
   libubootenv-dev
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2

@@ -338,8 +338,8 @@ PublicKey PrivateKey::public_key() const {
 Result<Bytes> PrivateKey::Sign(ByteView data) const {
   internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return InternalError("key: out of memory");
-  if (EVP_DigestSignInit_ex(ctx.get(), nullptr, SignDigest(type_), nullptr,
-                            nullptr, pkey_.get(), nullptr) != 1) {
+  if (EVP_DigestSignInit_ex(ctx.get(), nullptr, SignDigest(type_), libctx_,
+                            propq_, pkey_.get(), nullptr) != 1) {
     return InternalError(internal::TakeOpenSslError("key: sign init"));
   }
   static const uint8_t kEmpty = 0;

@@ -9,6 +9,7 @@
 #include "base/status.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct ossl_lib_ctx_st OSSL_LIB_CTX;
 
 namespace warden::crypto {
 
@@ -58,8 +59,8 @@ class PrivateKey {
   static Result<PrivateKey> FromPem(std::string_view pem);
 
   KeyType type() const { return type_; }
-  // False for a key that lives in hardware (crypto/pkcs11.h) and signs
-  // there: it has no private bytes here to export.
+  // False for a key that lives in hardware (crypto/pkcs11.h, crypto/tpm.h)
+  // and signs there: it has no private bytes here to export.
   bool exportable() const { return exportable_; }
   // PKCS#8 PEM. The caller must store it with 0600 permissions and wipe the
   // string when done. Only for an exportable() key (aborts otherwise: a
@@ -80,7 +81,14 @@ class PrivateKey {
   std::shared_ptr<EVP_PKEY> pkey_;
   KeyType type_;
   bool exportable_ = true;
+  // Where Sign fetches its algorithms: a key of a provider in a library
+  // context of its own (crypto/tpm.h) signs only through that context, as
+  // OpenSSL 3.0 would otherwise pick the default provider, which cannot
+  // use it. `pkey_` keeps the context alive.
+  OSSL_LIB_CTX* libctx_ = nullptr;
+  const char* propq_ = nullptr;
   friend class Pkcs11Token;
+  friend class Tpm;
 };
 
 // RSASSA-PSS with SHA-256 and MGF1-SHA-256, any salt length (as

@@ -9,7 +9,8 @@
 //     (crypto::SecretBytes) that the caller holds only while it uses them.
 //
 // What protects an item at rest is a Backend: a key-encryption key in a
-// root-only file (file_backend.h) or a PKCS#11 token (pkcs11_backend.h). The
+// root-only file (file_backend.h), a PKCS#11 token (pkcs11_backend.h) or a
+// TPM 2.0 (tpm_backend.h). The
 // Keystore itself is the same for all of them: it keeps one sealed blob per
 // item version in a directory, written through platform::Env, atomically, and
 // runs the transactions.
@@ -60,7 +61,7 @@ inline constexpr size_t kMaxBlobSize = 16384;
 class Backend {
  public:
   virtual ~Backend() = default;
-  // "file" or "pkcs11".
+  // "file", "pkcs11" or "tpm".
   virtual std::string_view name() const = 0;
 
   // A new P-256 signing key; returns the blob from which LoadSigningKey

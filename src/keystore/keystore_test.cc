@@ -1,10 +1,16 @@
 // The keystore's contract, once per backend: every backend runs the same
-// suite (create, sign, seal, swap, destroy, rotate, reopen), then the
-// file backend's own defences (the KEK file's permissions and owner, the
-// hardware binding).
+// suite (create, sign, seal, swap, destroy, rotate, reopen), then each
+// backend's own defences: the PKCS#11 token's key attributes, the TPM's
+// wrapping and signature, the file backend's KEK file and hardware
+// binding.
 #include "keystore/keystore.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,8 +23,13 @@
 #include <sstream>
 #include <string>
 
+#include "base/rng.h"
+#include "crypto/aead.h"
+#include "crypto/tpm.h"
 #include "keystore/file_backend.h"
 #include "keystore/testing/backends.h"
+#include "keystore/testing/swtpm.h"
+#include "keystore/tpm_backend.h"
 #include "platform/env.h"
 
 namespace warden::keystore {
@@ -34,6 +45,10 @@ std::string Slurp(const std::string& path) {
 
 void Spit(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+std::string Blob(const std::string& store_dir, const std::string& name) {
+  return store_dir + "/" + name + ".cur";
 }
 
 class KeystoreTest : public ::testing::TestWithParam<std::string> {
@@ -164,7 +179,7 @@ TEST_P(KeystoreTest, DestroyedItemDoesNotOpenEvenFromACopy) {
   EXPECT_EQ(store_->SigningKey("identity").status().code(), Code::kNotFound);
   EXPECT_EQ(store_->Destroy("data-key").code(), Code::kNotFound);
   EXPECT_FALSE(fs::exists(Blob("data-key")));
-  if (fixture_->keys_in_hardware()) {
+  if (fixture_->erase_reaches_copies()) {
     // A copy of the blob kept elsewhere (a backup, an old flash block) is
     // put back: the hardware no longer holds what opens it.
     Spit(Blob("data-key"), secret_copy);
@@ -316,6 +331,181 @@ TEST(Pkcs11BackendTest, KeysItMakesCannotLeaveTheToken) {
   EXPECT_EQ(keys, 3) << Slurp(listing);
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+// The TPM backend's own defences, over swtpm instances the tests start.
+class TpmBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/warden-keystore-tpm-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto tpm = testing::TestSwtpm::Start(dir_ + "/tpm-a");
+    ASSERT_TRUE(tpm.ok()) << tpm.status().ToString();
+    tpm_ = std::move(*tpm);
+  }
+  void TearDown() override {
+    tpm_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  Result<std::unique_ptr<Keystore>> OpenStore(const std::string& tcti,
+                                              const std::string& keys_path,
+                                              const std::string& store_dir) {
+    TpmBackendOptions options;
+    options.tcti = tcti;
+    options.keys_path = keys_path;
+    WARDEN_ASSIGN_OR_RETURN(auto backend,
+                            TpmBackend::Open(platform::DefaultEnv(), options));
+    return Keystore::Open(platform::DefaultEnv(), store_dir,
+                          std::move(backend));
+  }
+  Result<std::unique_ptr<Keystore>> OpenStore() {
+    return OpenStore(tpm_->tcti(), KeysPath(), StoreDir());
+  }
+  std::string KeysPath() const { return dir_ + "/tpm-keys"; }
+  std::string StoreDir() const { return dir_ + "/keystore"; }
+
+  std::string dir_;
+  std::unique_ptr<testing::TestSwtpm> tpm_;
+};
+
+TEST_F(TpmBackendTest, BlobsDoNotOpenOnAnotherTpm) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Seal("data-key", ToBytes("the data key")).ok());
+    ASSERT_TRUE((*store)->CreateSigningKey("identity").ok());
+  }
+  // The whole flash (keystore directory and key file) taken to a device
+  // whose TPM has seeds of its own.
+  auto other = testing::TestSwtpm::Start(dir_ + "/tpm-b");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(OpenStore((*other)->tcti(), KeysPath(), StoreDir()).status().code(),
+            Code::kIntegrity);
+  // Nor do the blobs open under that TPM's own keystore keys.
+  {
+    auto store = OpenStore((*other)->tcti(), dir_ + "/tpm-keys-b", StoreDir());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kIntegrity);
+    EXPECT_EQ((*store)->SigningKey("identity").status().code(),
+              Code::kIntegrity);
+  }
+  other->reset();
+  // What refused them is the TPM: the same files on a TPM with the first
+  // one's state (its seeds) open.
+  tpm_.reset();
+  fs::copy(dir_ + "/tpm-a", dir_ + "/tpm-c", fs::copy_options::recursive);
+  auto same = testing::TestSwtpm::Start(dir_ + "/tpm-c");
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  auto store = OpenStore((*same)->tcti(), KeysPath(), StoreDir());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(ToString((*store)->Unseal("data-key")->view()), "the data key");
+  EXPECT_TRUE((*store)->SigningKey("identity").ok());
+}
+
+TEST_F(TpmBackendTest, SigningKeyDoesNotLeaveTheTpm) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto pub = (*store)->CreateSigningKey("identity");
+  ASSERT_TRUE(pub.ok());
+  auto key = (*store)->SigningKey("identity");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(key->exportable());
+  // OpenSSL has no private scalar to give for it, in any encoding that a
+  // plain OpenSSL could read back as a private key.
+  BIGNUM* scalar = nullptr;
+  EXPECT_NE(
+      EVP_PKEY_get_bn_param(key->raw(), OSSL_PKEY_PARAM_PRIV_KEY, &scalar), 1);
+  BN_free(scalar);
+  unsigned char* der = nullptr;
+  const int der_len = i2d_PrivateKey(key->raw(), &der);
+  if (der_len > 0) {
+    const unsigned char* in = der;
+    EVP_PKEY* plain = d2i_AutoPrivateKey(nullptr, &in, der_len);
+    EXPECT_EQ(plain, nullptr) << "the key was exported in the clear";
+    EVP_PKEY_free(plain);
+  }
+  OPENSSL_free(der);
+  ERR_clear_error();
+  // Nor is the blob on disk a private key anywhere but in this TPM.
+  const std::string blob = Slurp(Blob(StoreDir(), "identity"));
+  for (size_t offset = 0; offset < blob.size(); ++offset) {
+    const unsigned char* in =
+        reinterpret_cast<const unsigned char*>(blob.data()) + offset;
+    EVP_PKEY* plain = d2i_AutoPrivateKey(
+        nullptr, &in, static_cast<long>(blob.size() - offset));
+    EXPECT_EQ(plain, nullptr) << "a private key at offset " << offset;
+    EVP_PKEY_free(plain);
+  }
+  ERR_clear_error();
+  // It signs all the same, in the TPM.
+  auto sig = key->Sign(ToBytes("attestation"));
+  ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+  EXPECT_TRUE(pub->Verify(ToBytes("attestation"), *sig).ok());
+}
+
+TEST_F(TpmBackendTest, SecretPlantedWithoutTheTpmIsRefused) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Seal("data-key", ToBytes("the real key")).ok());
+  // Someone who can write the directory makes a secret of his choice: the
+  // wrapping key's public half (in the key file, as in any TSS2 blob) is
+  // all that encrypting a data key to it takes.
+  const std::string keys = Slurp(KeysPath());
+  ASSERT_EQ(keys.substr(0, 4), "WTK1");
+  ByteView rest = AsBytes(keys).subspan(4);
+  const size_t binding_len = (size_t{rest[0]} << 8) | rest[1];
+  rest = rest.subspan(2 + binding_len);
+  const size_t wrapping_len = (size_t{rest[0]} << 8) | rest[1];
+  auto tpm = crypto::Tpm::Open(tpm_->tcti());
+  ASSERT_TRUE(tpm.ok());
+  auto wrapping = tpm->LoadRsa(rest.subspan(2, wrapping_len));
+  ASSERT_TRUE(wrapping.ok());
+  auto wrapping_public = wrapping->PublicDer();
+  ASSERT_TRUE(wrapping_public.ok());
+  const Bytes data_key(32, 0x5a);
+  auto wrapped = crypto::RsaEncrypt(*wrapping_public, data_key);
+  ASSERT_TRUE(wrapped.ok());
+  auto sealed = crypto::AeadSealRandomNonce(
+      SystemRng(), data_key, ItemAad(ItemKind::kSecret, "data-key"),
+      ToBytes("planted"));
+  ASSERT_TRUE(sealed.ok());
+  Bytes payload{static_cast<uint8_t>(wrapped->size() >> 8),
+                static_cast<uint8_t>(wrapped->size())};
+  payload.insert(payload.end(), wrapped->begin(), wrapped->end());
+  payload.insert(payload.end(), sealed->begin(), sealed->end());
+  // The real blob's header and signature around the planted payload.
+  const std::string real = Slurp(Blob(StoreDir(), "data-key"));
+  auto parts = ParseTpmBlob(AsBytes(real).subspan(5));
+  ASSERT_TRUE(parts.ok());
+  std::string planted = real.substr(0, 5);
+  planted.push_back(1);
+  planted.push_back(static_cast<char>(payload.size() >> 8));
+  planted.push_back(static_cast<char>(payload.size()));
+  planted += ToString(payload) + ToString(parts->signature);
+  Spit(Blob(StoreDir(), "data-key"), planted);
+  auto unsealed = (*store)->Unseal("data-key");
+  EXPECT_EQ(unsealed.status().code(), Code::kIntegrity)
+      << (unsealed.ok() ? ToString(unsealed->view()) : "");
+}
+
+TEST_F(TpmBackendTest, KeyFileOpenToOthersIsRefused) {
+  ASSERT_TRUE(OpenStore().ok());
+  ASSERT_EQ(::chmod(KeysPath().c_str(), 0644), 0);
+  EXPECT_EQ(OpenStore().status().code(), Code::kPermissionDenied);
+  ASSERT_EQ(::chmod(KeysPath().c_str(), 0600), 0);
+  EXPECT_TRUE(OpenStore().ok());
+}
+
+TEST_F(TpmBackendTest, MissingKeyFileIsNotMadeWhenNotAskedTo) {
+  TpmBackendOptions options;
+  options.tcti = tpm_->tcti();
+  options.keys_path = KeysPath();
+  options.create_keys = false;
+  EXPECT_EQ(TpmBackend::Open(platform::DefaultEnv(), options).status().code(),
+            Code::kNotFound);
 }
 
 // The file backend's own defences.

@@ -6,6 +6,8 @@
 
 #include "keystore/file_backend.h"
 #include "keystore/pkcs11_backend.h"
+#include "keystore/testing/swtpm.h"
+#include "keystore/tpm_backend.h"
 #include "platform/file.h"
 
 namespace warden::keystore::testing {
@@ -29,6 +31,7 @@ class FileFixture : public BackendFixture {
   }
 
   bool keys_in_hardware() const override { return false; }
+  bool erase_reaches_copies() const override { return false; }
 
  private:
   std::string dir_;
@@ -74,14 +77,42 @@ class Pkcs11Fixture : public BackendFixture {
   }
 
   bool keys_in_hardware() const override { return true; }
+  bool erase_reaches_copies() const override { return true; }
 
  private:
   std::string dir_;
 };
 
+// A swtpm of the test's own, with a fresh state.
+class TpmFixture : public BackendFixture {
+ public:
+  explicit TpmFixture(std::string dir) : dir_(std::move(dir)) {}
+
+  Status Init() {
+    WARDEN_ASSIGN_OR_RETURN(tpm_, TestSwtpm::Start(dir_ + "/swtpm"));
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<Backend>> NewBackend(platform::Env& env) override {
+    TpmBackendOptions options;
+    options.tcti = tpm_->tcti();
+    options.keys_path = dir_ + "/tpm-keys";
+    WARDEN_ASSIGN_OR_RETURN(auto backend, TpmBackend::Open(env, options));
+    return std::unique_ptr<Backend>(std::move(backend));
+  }
+
+  bool keys_in_hardware() const override { return true; }
+  // The TPM holds nothing per item (tpm_backend.h).
+  bool erase_reaches_copies() const override { return false; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<TestSwtpm> tpm_;
+};
+
 }  // namespace
 
-std::vector<std::string> BackendNames() { return {"file", "pkcs11"}; }
+std::vector<std::string> BackendNames() { return {"file", "pkcs11", "tpm"}; }
 
 Result<std::unique_ptr<BackendFixture>> MakeBackendFixture(
     const std::string& name, const std::string& dir) {
@@ -92,6 +123,11 @@ Result<std::unique_ptr<BackendFixture>> MakeBackendFixture(
   }
   if (name == "pkcs11") {
     auto fixture = std::make_unique<Pkcs11Fixture>(dir);
+    WARDEN_TRY(fixture->Init());
+    return std::unique_ptr<BackendFixture>(std::move(fixture));
+  }
+  if (name == "tpm") {
+    auto fixture = std::make_unique<TpmFixture>(dir);
     WARDEN_TRY(fixture->Init());
     return std::unique_ptr<BackendFixture>(std::move(fixture));
   }

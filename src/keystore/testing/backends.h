@@ -24,13 +24,14 @@ class BackendFixture {
   Result<std::unique_ptr<Backend>> NewBackend() {
     return NewBackend(platform::DefaultEnv());
   }
-  // Whether the keys live in hardware: signing keys are not exportable,
-  // and Destroy leaves any copy of a blob unopenable (the hardware dropped
-  // the key for it).
+  // Whether the keys live in hardware: signing keys are not exportable.
   virtual bool keys_in_hardware() const = 0;
+  // Whether Destroy leaves any copy of a blob unopenable (the hardware
+  // dropped the key for it).
+  virtual bool erase_reaches_copies() const = 0;
 };
 
-// "file", and the hardware backends built in.
+// "file", and the hardware backends built in ("pkcs11", "tpm").
 std::vector<std::string> BackendNames();
 
 // Sets up backend `name` under the existing directory `dir`. A backend
