@@ -19,7 +19,7 @@ struct DeviceService::Groups {
         pairing(context, owners),
         owner_routes(context, owners),
         state(context),
-        update(context, nullptr) {}
+        update(nullptr) {}
 
   ServiceContext context;
   OwnerDirectory owners;

@@ -13,8 +13,6 @@ namespace {
 using http::status;
 using http::verb;
 
-constexpr std::string_view kEmptySchema =
-    R"({"type": "object", "maxProperties": 0})";
 constexpr std::string_view kSourceSchema = R"({
   "type": "object", "additionalProperties": false,
   "properties": {"source": {"enum": ["repository", "upload"]}}})";

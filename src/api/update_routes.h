@@ -74,8 +74,7 @@ class UpdateRunner {
 class UpdateRoutes {
  public:
   // `runner` may be null: every route answers 503 (no updater configured).
-  UpdateRoutes(ServiceContext& context, UpdateRunner* runner)
-      : ctx_(context), runner_(runner) {}
+  explicit UpdateRoutes(UpdateRunner* runner) : runner_(runner) {}
   Status Register(Router& router);
   void set_runner(UpdateRunner* runner) { runner_ = runner; }
 
@@ -91,7 +90,6 @@ class UpdateRoutes {
   Response Reinstall(Call& call);
   std::optional<Response> Unavailable(Call& call);
 
-  ServiceContext& ctx_;
   UpdateRunner* runner_;
 };
 
