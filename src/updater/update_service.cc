@@ -267,13 +267,32 @@ Result<update::Target> UpdateService::TargetOf(Session& session) {
   return t;
 }
 
+namespace {
+
+// One long operation at a time: holds `busy` from a successful claim until
+// the end of the scope.
+class BusyClaim {
+ public:
+  explicit BusyClaim(std::atomic<bool>& busy)
+      : busy_(busy), held_(!busy.exchange(true)) {}
+  ~BusyClaim() {
+    if (held_) busy_ = false;
+  }
+  BusyClaim(const BusyClaim&) = delete;
+  BusyClaim& operator=(const BusyClaim&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  std::atomic<bool>& busy_;
+  const bool held_;
+};
+
+}  // namespace
+
 Result<std::optional<update::Target>> UpdateService::Check(
     const Source& source) {
-  if (busy_.exchange(true)) return FailedPreconditionError("busy");
-  struct Done {
-    std::atomic<bool>& b;
-    ~Done() { b = false; }
-  } done{busy_};
+  BusyClaim claim(busy_);
+  if (!claim.held()) return FailedPreconditionError("busy");
   WARDEN_ASSIGN_OR_RETURN(auto session, OpenSession(source));
   WARDEN_ASSIGN_OR_RETURN(update::Target t, TargetOf(*session));
   WARDEN_ASSIGN_OR_RETURN(std::string floor, installer_->VersionFloor());
@@ -337,11 +356,8 @@ Result<update::Next> UpdateService::Download(Session& session) {
 }
 
 Result<update::Next> UpdateService::Install(const Source& source) {
-  if (busy_.exchange(true)) return FailedPreconditionError("busy");
-  struct Done {
-    std::atomic<bool>& b;
-    ~Done() { b = false; }
-  } done{busy_};
+  BusyClaim claim(busy_);
+  if (!claim.held()) return FailedPreconditionError("busy");
   WARDEN_ASSIGN_OR_RETURN(auto session, OpenSession(source));
   WARDEN_ASSIGN_OR_RETURN(update::Target t, TargetOf(*session));
   WARDEN_ASSIGN_OR_RETURN(std::string floor, installer_->VersionFloor());
@@ -385,11 +401,8 @@ Result<update::Next> UpdateService::Install(const Source& source) {
 }
 
 Result<update::Next> UpdateService::ResumeDownload() {
-  if (busy_.exchange(true)) return FailedPreconditionError("busy");
-  struct Done {
-    std::atomic<bool>& b;
-    ~Done() { b = false; }
-  } done{busy_};
+  BusyClaim claim(busy_);
+  if (!claim.held()) return FailedPreconditionError("busy");
   if (installer_->state().phase != update::Phase::kDownloading) {
     return update::Next::kNothing;
   }
@@ -430,11 +443,8 @@ Status UpdateService::CopyFile(const std::string& from, tuf::ByteSink& sink) {
 }
 
 Status UpdateService::Repair(const Source& source) {
-  if (busy_.exchange(true)) return FailedPreconditionError("busy");
-  struct Done {
-    std::atomic<bool>& b;
-    ~Done() { b = false; }
-  } done{busy_};
+  BusyClaim claim(busy_);
+  if (!claim.held()) return FailedPreconditionError("busy");
   const update::Slot booted = boot_.booted();
   const std::string path = slot_paths_[static_cast<int>(booted)];
   const std::string dir = records_.RecordDir(booted);
