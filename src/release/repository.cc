@@ -7,6 +7,7 @@
 
 #include "base/bytes.h"
 #include "base/time_format.h"
+#include "base/version.h"
 #include "crypto/hash.h"
 #include "crypto/pkcs11.h"
 #include "crypto/secret.h"
@@ -516,44 +517,6 @@ Status ValidateHardwareModel(const std::string& model) {
   return Status::Ok();
 }
 
-namespace {
-Result<std::vector<uint32_t>> ParseVersion(const std::string& text) {
-  std::vector<uint32_t> parts;
-  size_t pos = 0;
-  while (true) {
-    if (parts.size() == 8) {
-      return InvalidArgumentError("version " + text + ": more than 8 parts");
-    }
-    size_t end = text.find('.', pos);
-    std::string part = text.substr(
-        pos, end == std::string::npos ? std::string::npos : end - pos);
-    bool digits = !part.empty() && part.size() <= 9 &&
-                  (part.size() == 1 || part[0] != '0') &&
-                  std::all_of(part.begin(), part.end(),
-                              [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits) {
-      return InvalidArgumentError("version " + text +
-                                  ": not dotted numbers (such as 1.2.0)");
-    }
-    parts.push_back(static_cast<uint32_t>(std::stoul(part)));
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return parts;
-}
-}  // namespace
-
-Result<int> CompareVersions(const std::string& a, const std::string& b) {
-  WARDEN_ASSIGN_OR_RETURN(std::vector<uint32_t> x, ParseVersion(a));
-  WARDEN_ASSIGN_OR_RETURN(std::vector<uint32_t> y, ParseVersion(b));
-  for (size_t i = 0; i < std::max(x.size(), y.size()); ++i) {
-    uint32_t p = i < x.size() ? x[i] : 0;
-    uint32_t q = i < y.size() ? y[i] : 0;
-    if (p != q) return p < q ? -1 : 1;
-  }
-  return 0;
-}
-
 // ---- init -------------------------------------------------------------------
 
 Status Init(Env& env, const Clock& clock, const std::string& repo,
@@ -698,10 +661,10 @@ Status AddTarget(Env& env, const Clock& clock, const std::string& repo,
                  const KeyAccess& access) {
   Tokens tokens;
   WARDEN_TRY(ValidateHardwareModel(spec.hardware_model));
-  WARDEN_TRY(CompareVersions(spec.version, spec.version).status());
+  WARDEN_TRY(CompareVersionText(spec.version, spec.version).status());
   if (spec.min_from_version) {
     WARDEN_ASSIGN_OR_RETURN(
-        int c, CompareVersions(*spec.min_from_version, spec.version));
+        int c, CompareVersionText(*spec.min_from_version, spec.version));
     if (c > 0) {
       return InvalidArgumentError("minimum version " + *spec.min_from_version +
                                   " is newer than the release " + spec.version);
@@ -729,7 +692,7 @@ Status AddTarget(Env& env, const Clock& clock, const std::string& repo,
         old["warden"].is_object() && old["warden"].contains("version") &&
         old["warden"]["version"].is_string()) {
       const std::string published = old["warden"]["version"].get<std::string>();
-      Result<int> c = CompareVersions(spec.version, published);
+      Result<int> c = CompareVersionText(spec.version, published);
       if (c.ok() && *c <= 0) {
         return RollbackError(name + ": version " + spec.version +
                              " is not newer than the published " + published);

@@ -172,11 +172,6 @@ schema::Json ToJson(const RepositoryStatus& status);
 // Limits and formats shared with the tests.
 inline constexpr size_t kMaxMetadataBytes = 16 * 1024 * 1024;
 Status ValidateHardwareModel(const std::string& model);
-// <0, 0, >0 as a is older, the same, newer than b; dotted numbers as the
-// device compares them (update/version.h: at most 8 parts of at most 9
-// digits, no leading zero, missing parts are zero). kInvalidArgument when
-// either does not parse.
-Result<int> CompareVersions(const std::string& a, const std::string& b);
 
 }  // namespace warden::release
 

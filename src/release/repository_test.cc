@@ -504,14 +504,5 @@ TEST_F(ReleaseTest, StatusListsRolesKeysAndTargets) {
             Code::kNotFound);
 }
 
-TEST_F(ReleaseTest, VersionsCompareAsTheDeviceComparesThem) {
-  EXPECT_EQ(*CompareVersions("1.2", "1.2.0"), 0);
-  EXPECT_LT(*CompareVersions("1.9", "1.10"), 0);
-  EXPECT_GT(*CompareVersions("2", "1.99.99"), 0);
-  EXPECT_FALSE(CompareVersions("1.2.3.4.5.6.7.8.9", "1").ok());
-  EXPECT_FALSE(CompareVersions("1234567890", "1").ok());
-  EXPECT_TRUE(CompareVersions("123456789.0", "1").ok());
-}
-
 }  // namespace
 }  // namespace warden::release

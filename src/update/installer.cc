@@ -3,8 +3,8 @@
 #include <charconv>
 #include <utility>
 
+#include "base/version.h"
 #include "platform/file.h"
-#include "update/version.h"
 
 namespace warden::update {
 namespace {

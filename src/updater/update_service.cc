@@ -3,10 +3,10 @@
 #include <cctype>
 
 #include "base/time_format.h"
+#include "base/version.h"
 #include "platform/file.h"
 #include "tuf/error.h"
 #include "tuf/updater.h"
-#include "update/version.h"
 #include "updater/fetchers.h"
 
 namespace warden::updater {
@@ -296,7 +296,7 @@ Result<std::optional<update::Target>> UpdateService::Check(
   WARDEN_ASSIGN_OR_RETURN(auto session, OpenSession(source));
   WARDEN_ASSIGN_OR_RETURN(update::Target t, TargetOf(*session));
   WARDEN_ASSIGN_OR_RETURN(std::string floor, installer_->VersionFloor());
-  auto newer = update::CompareVersionText(t.version, floor);
+  auto newer = CompareVersionText(t.version, floor);
   std::lock_guard lock(mu_);
   if (!newer.ok() || *newer <= 0) {
     available_version_.clear();
@@ -361,7 +361,7 @@ Result<update::Next> UpdateService::Install(const Source& source) {
   WARDEN_ASSIGN_OR_RETURN(auto session, OpenSession(source));
   WARDEN_ASSIGN_OR_RETURN(update::Target t, TargetOf(*session));
   WARDEN_ASSIGN_OR_RETURN(std::string floor, installer_->VersionFloor());
-  auto newer = update::CompareVersionText(t.version, floor);
+  auto newer = CompareVersionText(t.version, floor);
   // A release that failed its trial is not tried again: only a newer one.
   const bool failed_before =
       installer_->state().phase == update::Phase::kRolledBack &&

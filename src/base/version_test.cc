@@ -1,8 +1,8 @@
-#include "update/version.h"
+#include "base/version.h"
 
 #include <gtest/gtest.h>
 
-namespace warden::update {
+namespace warden {
 namespace {
 
 int Cmp(std::string_view a, std::string_view b) {
@@ -29,4 +29,4 @@ TEST(VersionTest, RefusesWhatIsNotADottedNumber) {
 }
 
 }  // namespace
-}  // namespace warden::update
+}  // namespace warden

@@ -1,12 +1,13 @@
 // Release versions as dotted numbers (the core of semver: "1.2.3"), the
-// order the installer's version floor and minimum-from checks use.
+// order the installer's version floor and minimum-from checks use, and
+// the order the maker's release tool checks before it signs a target.
 //
 // Versions come from signed target metadata, but are still parsed with
 // limits: at most kMaxVersionParts parts, each a decimal number of at most
 // 9 digits without a leading zero (a lone "0" is fine). Missing trailing
 // parts count as zero, so "1.2" and "1.2.0" are the same version.
-#ifndef WARDEN_UPDATE_VERSION_H_
-#define WARDEN_UPDATE_VERSION_H_
+#ifndef WARDEN_BASE_VERSION_H_
+#define WARDEN_BASE_VERSION_H_
 
 #include <cstdint>
 #include <string>
@@ -15,7 +16,7 @@
 
 #include "base/status.h"
 
-namespace warden::update {
+namespace warden {
 
 inline constexpr size_t kMaxVersionParts = 8;
 
@@ -33,6 +34,6 @@ int CompareVersions(const Version& a, const Version& b);
 // Both parsed first; kInvalidArgument when either does not parse.
 Result<int> CompareVersionText(std::string_view a, std::string_view b);
 
-}  // namespace warden::update
+}  // namespace warden
 
-#endif  // WARDEN_UPDATE_VERSION_H_
+#endif  // WARDEN_BASE_VERSION_H_

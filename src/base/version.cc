@@ -1,8 +1,8 @@
-#include "update/version.h"
+#include "base/version.h"
 
 #include <algorithm>
 
-namespace warden::update {
+namespace warden {
 
 Result<Version> ParseVersion(std::string_view text) {
   Version v;
@@ -51,4 +51,4 @@ Result<int> CompareVersionText(std::string_view a, std::string_view b) {
   return CompareVersions(va, vb);
 }
 
-}  // namespace warden::update
+}  // namespace warden
