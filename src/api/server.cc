@@ -16,6 +16,7 @@
 
 #include "events/catalog.h"
 #include "pairing/pairing_protocol.h"
+#include "platform/file.h"
 
 namespace warden::api {
 namespace {
@@ -316,7 +317,8 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
       auto remote = socket.remote_endpoint(ec);
-      if (ec) {
+      // asio accepts without SOCK_CLOEXEC.
+      if (ec || !platform::SetCloseOnExec(socket.native_handle()).ok()) {
         socket.close(ec);  // already gone
         continue;
       }
@@ -516,7 +518,15 @@ Status Server::Listen(const tcp::endpoint& endpoint) {
   beast::error_code ec;
   auto& a = state_->acceptor;
   a.open(endpoint.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) {
+    // asio opens its sockets without SOCK_CLOEXEC.
+    Status cloexec = platform::SetCloseOnExec(a.native_handle());
+    if (!cloexec.ok()) {
+      a.close(ec);
+      return cloexec;
+    }
+    a.set_option(asio::socket_base::reuse_address(true), ec);
+  }
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -10,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
 #include <filesystem>
 
 #include "api/testing/test_facts.h"
@@ -233,6 +237,40 @@ TEST_F(ServerTest, ARequestTrickledInIsBoundedByTheRequestTimer) {
   });
   ASSERT_TRUE(finished_);
   EXPECT_TRUE(closed);
+}
+
+// The sockets bound to the server's port (the listening one and the one it
+// accepted) in this process, each with whether it closes at exec.
+std::vector<bool> ServerSocketsCloseOnExec(uint16_t port) {
+  std::vector<bool> out;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = std::stoi(entry.path().filename().string());
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        addr.sin_family != AF_INET || ntohs(addr.sin_port) != port) {
+      continue;
+    }
+    out.push_back((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  }
+  return out;
+}
+
+TEST_F(ServerTest, NoProgramTheDeviceStartsInheritsItsSockets) {
+  StartServer({});
+  uint16_t port = server_->local_endpoint().port();
+  std::vector<bool> flags;
+  Run([&](ClientStream& stream) -> asio::awaitable<void> {
+    co_await Send(stream, kGetInfo);
+    EXPECT_EQ(co_await Receive(stream), 200);
+    flags = ServerSocketsCloseOnExec(port);
+  });
+  EXPECT_TRUE(finished_);
+  // The listening socket and the accepted connection.
+  ASSERT_EQ(flags.size(), 2u);
+  EXPECT_TRUE(flags[0]);
+  EXPECT_TRUE(flags[1]);
 }
 
 TEST(SourceKeyTest, IPv6SourcesAreCountedByTheirSlash64) {

@@ -1,5 +1,7 @@
 #include "platform/file.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -44,6 +46,14 @@ Result<std::string> WriteTemp(Env& env, const std::string& path,
 }
 
 }  // namespace
+
+Status SetCloseOnExec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0 || ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
+    return ErrnoStatus("fcntl FD_CLOEXEC", "fd " + std::to_string(fd), errno);
+  }
+  return Status::Ok();
+}
 
 Status ErrnoStatus(std::string_view what, std::string_view path, int err) {
   std::string m(what);

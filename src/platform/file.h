@@ -78,6 +78,11 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 // The directory holding `path`: "." for a bare name, "/" for "/name".
 std::string DirName(const std::string& path);
 
+// Marks descriptor `fd` close-on-exec: for descriptors that a library opens
+// without the flag (asio's listening and accepted sockets), so that no
+// program wardend starts inherits them. kIo when fcntl fails (EBADF).
+Status SetCloseOnExec(int fd);
+
 // "<what> <path>: <strerror(errno)>" as kIo (kNotFound for ENOENT,
 // kAlreadyExists for EEXIST, kPermissionDenied for EACCES and EPERM).
 Status ErrnoStatus(std::string_view what, std::string_view path, int err);

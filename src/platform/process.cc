@@ -32,6 +32,23 @@ constexpr unsigned kCloseRangeCloexec = 1U << 2;
 constexpr unsigned kCloseRangeCloexec = CLOSE_RANGE_CLOEXEC;
 #endif
 
+// Marks every descriptor from `first` up close-on-exec, whatever flags it
+// was opened with; false on failure. Only async-signal-safe calls: the
+// child runs it between fork and exec.
+bool CloseFromOnExec(int first) {
+  if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0U,
+                kCloseRangeCloexec) == 0) {
+    return true;
+  }
+  // Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC.
+  long max_fd = ::sysconf(_SC_OPEN_MAX);
+  if (max_fd < 0 || max_fd > 1 << 20) max_fd = 1 << 20;
+  for (int fd = first; fd < max_fd; ++fd) {
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno != EBADF) return false;
+  }
+  return true;
+}
+
 // Steps of the child's set-up, reported back through the error pipe.
 enum Stage : int {
   kStageSignals = 1,
@@ -152,16 +169,7 @@ bool MoveAbove(int* fd) {
   }
   if (::dup2(socket_fd, kChildSocketFd) < 0) Fail(error_fd, kStageDupSocket);
   // Everything above the socket closes at exec, whatever its flags were.
-  if (::syscall(SYS_close_range, kChildSocketFd + 1, ~0U, kCloseRangeCloexec) !=
-      0) {
-    long max_fd = ::sysconf(_SC_OPEN_MAX);
-    if (max_fd < 0 || max_fd > 1 << 20) max_fd = 1 << 20;
-    for (int fd = kChildSocketFd + 1; fd < max_fd; ++fd) {
-      if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno != EBADF) {
-        Fail(error_fd, kStageCloseFds);
-      }
-    }
-  }
+  if (!CloseFromOnExec(kChildSocketFd + 1)) Fail(error_fd, kStageCloseFds);
   if (plan.drop) {
     if (::setgroups(plan.ids.groups.size(), plan.ids.groups.data()) != 0) {
       Fail(error_fd, kStageGroups);
@@ -339,6 +347,11 @@ Result<UserIds> LookupUser(const std::string& name) {
 }
 
 Status ReExecSelf(const std::vector<std::string>& argv) {
+  // Whatever a library opened without O_CLOEXEC closes here too, so the new
+  // image starts with stdin, stdout and stderr only.
+  if (!CloseFromOnExec(STDERR_FILENO + 1)) {
+    return ErrnoStatus("fcntl FD_CLOEXEC", "/proc/self/exe", errno);
+  }
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
