@@ -2,13 +2,13 @@
 
 #include <cairo.h>
 #include <librsvg/rsvg.h>
-#include <qrencode.h>
 
 #include <exception>
 #include <memory>
 
 #include "assess/report.h"
 #include "crypto/hash.h"
+#include "qr/qr.h"
 
 namespace warden::assess {
 namespace {
@@ -18,7 +18,7 @@ using Json = nlohmann::json;
 constexpr int kWidth = 600;
 constexpr int kHeight = 900;
 constexpr int kQrModule = 4;  // pixels per module at scale 1
-constexpr int kQrQuiet = 4;   // modules of quiet zone
+constexpr int kQrQuiet = qr::kQuietZone;
 constexpr std::string_view kNotAssessed = "NOT ASSESSED";
 constexpr std::string_view kMetadataOpen = "<metadata id=\"warden-label\">";
 constexpr std::string_view kMetadataClose = "</metadata>";
@@ -58,34 +58,11 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
-struct QrFree {
-  void operator()(QRcode* q) const { QRcode_free(q); }
-};
-
 // The QR code's dark modules as one SVG path, in module units with the
-// quiet zone included.
+// quiet zone included, and the drawing's size in modules.
 Result<std::pair<std::string, int>> QrPath(const std::string& payload) {
-  std::unique_ptr<QRcode, QrFree> code(
-      QRcode_encodeString(payload.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1));
-  if (!code) return InternalError("QR encoding of the label failed");
-  const int n = code->width;
-  std::string path;
-  for (int y = 0; y < n; ++y) {
-    const unsigned char* row = code->data + static_cast<size_t>(y) * n;
-    for (int x = 0; x < n;) {
-      if (!(row[x] & 1)) {
-        ++x;
-        continue;
-      }
-      int run = 1;
-      while (x + run < n && (row[x + run] & 1)) ++run;
-      path += "M" + std::to_string(x + kQrQuiet) + " " +
-              std::to_string(y + kQrQuiet) + "h" + std::to_string(run) +
-              "v1h-" + std::to_string(run) + "z";
-      x += run;
-    }
-  }
-  return std::make_pair(path, n + 2 * kQrQuiet);
+  WARDEN_ASSIGN_OR_RETURN(qr::Matrix code, qr::Encode(payload));
+  return std::make_pair(qr::SvgPath(code, kQrQuiet), code.width + 2 * kQrQuiet);
 }
 
 std::string LabelVerdict(std::string_view report_verdict) {

@@ -1,10 +1,9 @@
 #include "pairing/onboarding.h"
 
-#include <qrencode.h>
-
 #include <array>
 #include <cstdio>
-#include <memory>
+
+#include "qr/qr.h"
 
 namespace warden::pairing {
 namespace {
@@ -13,8 +12,6 @@ constexpr std::string_view kQrPrefix = "MT:";
 constexpr std::string_view kBase38Alphabet =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-.";
 constexpr size_t kQrPayloadBytes = 11;  // 88 bits
-constexpr size_t kMaxQrInput = 256;
-constexpr int kQuietZone = 4;
 
 // Bit widths of the packed QR payload, in order from bit 0 (section 5.1.3).
 constexpr int kVersionBits = 3;
@@ -163,26 +160,6 @@ Result<ParsedCode> ParseQr(std::string_view text) {
   return out;
 }
 
-struct QrFree {
-  void operator()(QRcode* q) const { QRcode_free(q); }
-};
-using QrPtr = std::unique_ptr<QRcode, QrFree>;
-
-Result<QrPtr> EncodeQr(std::string_view payload) {
-  if (payload.empty() || payload.size() > kMaxQrInput) {
-    return InvalidArgumentError("QR payload must be 1.." +
-                                std::to_string(kMaxQrInput) + " bytes");
-  }
-  if (payload.find('\0') != std::string_view::npos) {
-    return InvalidArgumentError("QR payload contains a NUL byte");
-  }
-  const std::string text(payload);
-  QrPtr code(QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8,
-                                 /*casesensitive=*/1));
-  if (!code) return InternalError("QR encoding failed");
-  return code;
-}
-
 }  // namespace
 
 std::string Base38Encode(ByteView data) {
@@ -301,27 +278,9 @@ Result<ParsedCode> ParseSetupCode(std::string_view text) {
 }
 
 Result<std::string> RenderQrSvg(std::string_view payload) {
-  WARDEN_ASSIGN_OR_RETURN(QrPtr code, EncodeQr(payload));
-  const int n = code->width;
-  const int size = n + 2 * kQuietZone;
-  std::string path;
-  for (int y = 0; y < n; ++y) {
-    const unsigned char* row = code->data + static_cast<size_t>(y) * n;
-    for (int x = 0; x < n;) {
-      if (!(row[x] & 1)) {
-        ++x;
-        continue;
-      }
-      int run = 1;
-      while (x + run < n && (row[x + run] & 1)) ++run;
-      path += "M" + std::to_string(x + kQuietZone) + " " +
-              std::to_string(y + kQuietZone) + "h" + std::to_string(run) +
-              "v1h-" + std::to_string(run) + "z";
-      x += run;
-    }
-  }
-  const std::string s = std::to_string(size);
-  const std::string px = std::to_string(size * 8);
+  WARDEN_ASSIGN_OR_RETURN(qr::Matrix code, qr::Encode(payload));
+  const std::string s = std::to_string(code.width + 2 * qr::kQuietZone);
+  const std::string px = std::to_string((code.width + 2 * qr::kQuietZone) * 8);
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
          "viewBox=\"0 0 " +
@@ -329,21 +288,21 @@ Result<std::string> RenderQrSvg(std::string_view payload) {
          "\" shape-rendering=\"crispEdges\">\n"
          "<rect width=\"" +
          s + "\" height=\"" + s +
-         "\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"" + path +
-         "\"/>\n</svg>\n";
+         "\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"" +
+         qr::SvgPath(code) + "\"/>\n</svg>\n";
 }
 
 Result<std::string> RenderQrText(std::string_view payload) {
-  WARDEN_ASSIGN_OR_RETURN(QrPtr code, EncodeQr(payload));
-  const int n = code->width;
-  const int size = n + 2 * kQuietZone;
+  WARDEN_ASSIGN_OR_RETURN(qr::Matrix code, qr::Encode(payload));
+  const int n = code.width;
+  const int size = n + 2 * qr::kQuietZone;
   // Outside the image counts as dark so nothing is drawn there.
   auto light = [&](int x, int y) {
     if (y >= size) return false;
-    const int qx = x - kQuietZone;
-    const int qy = y - kQuietZone;
+    const int qx = x - qr::kQuietZone;
+    const int qy = y - qr::kQuietZone;
     if (qx < 0 || qy < 0 || qx >= n || qy >= n) return true;
-    return (code->data[static_cast<size_t>(qy) * n + qx] & 1) == 0;
+    return !code.dark(qx, qy);
   };
   std::string out;
   for (int y = 0; y < size; y += 2) {
