@@ -24,7 +24,7 @@ ROW = re.compile(r"^\|\s*`([a-z_/]+)`\s*\|\s*([^|]*)\|")
 # C++ test folders under tests/ and what they may use. They sit above every
 # layer they name: tests/client runs the owner's client against the device's
 # own server, which no folder under src/ may see together.
-TEST_FOLDERS = {"client": {"api", "client"}}
+TEST_FOLDERS = {"client": {"api", "client", "cli"}}
 
 
 def between(text, name):

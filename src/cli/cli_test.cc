@@ -7,41 +7,23 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/testing/run_cli.h"
 #include "platform/file.h"
 #include "schema/json.h"
 
 namespace warden::cli {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
+using testing::ExpectOneLineError;
+using testing::RunBinary;
+using testing::RunResult;
+using testing::Slurp;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -51,22 +33,11 @@ class CliTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     home_ = dir_ + "/home";
   }
-  void TearDown() override { std::system(("rm -rf " + Quote(dir_)).c_str()); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   RunResult Run(const std::vector<std::string>& args,
                 const std::string& stdin_text = "") {
-    std::string in = dir_ + "/stdin", out = dir_ + "/stdout",
-                err = dir_ + "/stderr";
-    std::ofstream(in) << stdin_text;
-    std::string cmd = Quote(WARDEN_BIN);
-    for (const auto& a : args) cmd += " " + Quote(a);
-    cmd += " <" + Quote(in) + " >" + Quote(out) + " 2>" + Quote(err);
-    int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    return RunBinary(WARDEN_BIN, args, stdin_text, dir_);
   }
 
   // Owner commands with the test's home directory.
@@ -74,17 +45,6 @@ class CliTest : public ::testing::Test {
                   const std::string& stdin_text = "") {
     args.insert(args.begin(), {"--home", home_});
     return Run(args, stdin_text);
-  }
-
-  static void ExpectOneLineError(const RunResult& r, int code,
-                                 const std::string& needle = "") {
-    EXPECT_EQ(r.exit_code, code) << r.err;
-    EXPECT_EQ(r.err.rfind("warden: ", 0), 0u) << r.err;
-    ASSERT_FALSE(r.err.empty());
-    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
-    if (!needle.empty()) {
-      EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-    }
   }
 
   std::string dir_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/testing/test_device.h"
+#include "cli/testing/run_cli.h"
 #include "client/registry.h"
 #include "schema/json.h"
 
@@ -19,31 +20,9 @@ namespace warden::cli {
 namespace {
 
 using api::testing::TestDevice;
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
+using cli::testing::ExpectOneLineError;
+using cli::testing::RunBinary;
+using cli::testing::RunResult;
 
 class CliDeviceTest : public ::testing::Test {
  protected:
@@ -63,35 +42,16 @@ class CliDeviceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  RunResult Owner(const std::vector<std::string>& args,
+  RunResult Owner(std::vector<std::string> args,
                   const std::string& stdin_text = "") {
-    std::string in = dir_ + "/stdin", out = dir_ + "/stdout",
-                err = dir_ + "/stderr";
-    std::ofstream(in) << stdin_text;
-    std::string cmd = Quote(WARDEN_BIN) + " --home " + Quote(home_);
-    for (const auto& a : args) cmd += " " + Quote(a);
-    cmd += " <" + Quote(in) + " >" + Quote(out) + " 2>" + Quote(err);
-    int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    args.insert(args.begin(), {"--home", home_});
+    return RunBinary(WARDEN_BIN, args, stdin_text, dir_);
   }
 
   std::string CodeFile(const std::string& code) {
     std::string path = dir_ + "/code";
     std::ofstream(path) << code << "\n";
     return path;
-  }
-
-  static void ExpectOneLineError(const RunResult& r, int code,
-                                 const std::string& needle) {
-    EXPECT_EQ(r.exit_code, code) << r.err;
-    EXPECT_EQ(r.err.rfind("warden: ", 0), 0u) << r.err;
-    ASSERT_FALSE(r.err.empty());
-    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
   }
 
   size_t Registered() {
