@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/version.h"
 #include "update/boot_control.h"
-#include "update/version.h"
 
 using namespace warden;
 
@@ -18,12 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = update::ParseBootVars(update::FormatBootVars(*vars));
     if (!again.ok() || *again != *vars) __builtin_trap();
   }
-  auto v = update::ParseVersion(text);
+  auto v = ParseVersion(text);
   if (v.ok()) {
-    if (v->parts.empty() || v->parts.size() > update::kMaxVersionParts) {
+    if (v->parts.empty() || v->parts.size() > kMaxVersionParts) {
       __builtin_trap();
     }
-    if (update::CompareVersions(*v, *v) != 0) __builtin_trap();
+    if (CompareVersions(*v, *v) != 0) __builtin_trap();
   }
   return 0;
 }
