@@ -34,7 +34,7 @@ packages=(
   nlohmann-json3-dev
   libcli11-dev
   libfmt-dev
-  libqrencode-dev
+  libqrencode-dev libssh-dev
   librsvg2-dev libcairo2-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assess/credentials.h"
+#include "assess/logins.h"
 #include "assess/security_txt.h"
 #include "base/time_format.h"
 
@@ -713,6 +714,7 @@ Result<Report> Assess(const Target& target,
         group.units.push_back(JudgeThrottling(run));
       }
     }
+    AddLoginUnits(address, f, probe, ShippedCredentials(), group.units);
     if (!group.units.empty()) report.groups.push_back(std::move(group));
   }
   for (const PortFacts& f : ports) {

@@ -284,26 +284,33 @@ awaitable<Exchange> SendProbe(tcp::endpoint ep, std::string name, Bytes data,
   co_return ex;
 }
 
-std::string HttpRequestText(const std::string& path,
+std::string HttpRequestText(const std::string& method, const std::string& path,
                             const ProbeOptions& options,
                             const tcp::endpoint& ep,
-                            const std::string& extra_headers) {
+                            const std::string& extra_headers,
+                            const std::string& body) {
   std::string host = options.host;
   if (host.empty()) {
     host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
                                 : ep.address().to_string();
   }
-  return "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" +
+  const std::string length =
+      body.empty() && method == "GET"
+          ? ""
+          : "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return method + " " + path + " HTTP/1.1\r\nHost: " + host + ":" +
          std::to_string(ep.port()) +
          "\r\nUser-Agent: warden-assess\r\nAccept: */*\r\n" + extra_headers +
-         "Connection: close\r\n\r\n";
+         length + "Connection: close\r\n\r\n" + body;
 }
 
 awaitable<Fetch> FetchAwaitable(tcp::endpoint ep, bool tls, std::string path,
                                 ProbeOptions options,
-                                std::string extra_headers = "") {
+                                std::string extra_headers = "",
+                                std::string method = "GET",
+                                std::string body = "") {
   Fetch out;
-  out.request = HttpRequestText(path, options, ep, extra_headers);
+  out.request = HttpRequestText(method, path, options, ep, extra_headers, body);
   auto executor = co_await asio::this_coro::executor;
   if (!tls) {
     beast::tcp_stream stream(executor);
@@ -485,6 +492,19 @@ Fetch HttpGet(const asio::ip::address& address, uint16_t port, bool tls,
   return RunAwaitable(io,
                       FetchAwaitable(tcp::endpoint(address, port), tls, path,
                                      options, extra_headers),
+                      fail);
+}
+
+Fetch HttpRequest(const asio::ip::address& address, uint16_t port, bool tls,
+                  const std::string& method, const std::string& path,
+                  const ProbeOptions& options, const std::string& extra_headers,
+                  const std::string& body) {
+  asio::io_context io;
+  Fetch fail;
+  fail.error = "probe failed";
+  return RunAwaitable(io,
+                      FetchAwaitable(tcp::endpoint(address, port), tls, path,
+                                     options, extra_headers, method, body),
                       fail);
 }
 
