@@ -27,19 +27,28 @@ using asio::awaitable;
 
 std::string PortText(uint16_t port) { return std::to_string(port); }
 
-// What a device answered, fit for the evidence: printable, cut, and with
-// the password blanked in case the device echoed it.
+constexpr std::string_view kNoAnswerInTime = "no answer within the deadline";
+
+// What a device answered, fit for the evidence: the password blanked in
+// case the device echoed it, control characters as spaces, cut.
 std::string Redacted(std::string_view text, std::string_view password,
                      size_t limit = 120) {
-  std::string out = Printable(AsBytes(text), limit);
+  std::string out(text.substr(0, 4 * limit));
   if (password.size() >= 3) {
-    const std::string shown = Printable(AsBytes(password), 256);
-    for (size_t at = out.find(shown); at != std::string::npos;
-         at = out.find(shown, at)) {
-      out.replace(at, shown.size(), "(password)");
+    for (size_t at = out.find(password); at != std::string::npos;
+         at = out.find(password, at)) {
+      out.replace(at, password.size(), "(password)");
     }
   }
-  return out;
+  std::string clean;
+  for (char c : out) {
+    const auto b = static_cast<unsigned char>(c);
+    const char shown = b < 0x20 || b == 0x7f ? ' ' : c;
+    if (shown == ' ' && (clean.empty() || clean.back() == ' ')) continue;
+    clean += shown;
+  }
+  while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+  return Printable(AsBytes(clean), limit);
 }
 
 bool HasLineBreak(std::string_view s) {
@@ -97,7 +106,7 @@ class Session {
     read_ += n;
     out.insert(out.end(), buf.begin(), buf.begin() + static_cast<long>(n));
     if (n > 0) co_return "";
-    if (ec == beast::error::timeout) co_return "no answer within the deadline";
+    if (ec == beast::error::timeout) co_return std::string(kNoAnswerInTime);
     if (ec == asio::error::eof) co_return "connection closed";
     co_return ec ? ec.message() : "no bytes";
   }
@@ -236,6 +245,16 @@ awaitable<Outcome> FtpConversation(tcp::endpoint ep, CredentialPair pair,
   std::optional<FtpReply> pass = co_await reply();
   if (pass) co_await s.Write("QUIT\r\n");
   s.Close();
+  if (!pass && error == kNoAnswerInTime) {
+    // USER was answered within the deadline and PASS was not: the server
+    // holds back its answer to a wrong password (pyftpdlib waits 3 s), which
+    // is the slowing down 5.1-5 asks for.
+    co_return Outcome{AttemptOutcome::kThrottled,
+                      "no reply to PASS within " +
+                          std::to_string(options.io_timeout.count()) +
+                          " ms though USER was answered: a delay after a "
+                          "failed login"};
+  }
   if (!pass) {
     co_return Outcome{AttemptOutcome::kNoAnswer,
                       "no reply to PASS (" + error + ")"};
@@ -410,44 +429,40 @@ void AddLoginUnits(const asio::ip::address& address, const PortFacts& facts,
     }
     case Service::kSsh: {
       SshFacts ssh = ProbeSsh(address, port, options);
+      const std::string learnt =
+          "SSH banner " + (ssh.banner.empty() ? "(none)" : ssh.banner) +
+          "; methods offered to \"" + std::string(kThrottleProbeUser) +
+          "\": " + (ssh.methods.empty() ? "(none)" : ssh.methods);
+      if (ssh.password_offered) {
+        CredentialRun run = RunCredentials(
+            LoginSurface::kSsh, port, false, pairs,
+            [&](const CredentialPair& p, std::string* why) {
+              return TrySshPassword(address, port, p, options, why);
+            });
+        judge(run, learnt +
+                       "; then password authentication, each pair on a "
+                       "fresh connection");
+        return;
+      }
+      // No password to guess: the unit says so instead of a run.
       TestUnit u;
-      u.id = "credentials." + PortText(port) + ".ssh_methods";
+      u.id = "credentials." + PortText(port) + ".default";
       u.guideline = 1;
       u.provisions = {"5.1-1"};
       u.title = "the SSH server on port " + PortText(port) +
-                " does not take guessable passwords";
+                " takes no default or guessable password";
       u.evidence.sent.push_back(
-          "SSH key exchange, then a \"none\" authentication request for "
-          "login \"" +
-          std::string(kThrottleProbeUser) + "\"");
-      u.evidence.received.push_back(
-          "banner: " + (ssh.banner.empty() ? "(none)" : ssh.banner) +
-          "; methods: " + (ssh.methods.empty() ? "(none)" : ssh.methods) +
-          (ssh.error.empty() ? "" : "; " + ssh.error));
+          "SSH key exchange (host key not checked), then a \"none\" "
+          "authentication request");
+      u.evidence.received.push_back(learnt);
       if (!ssh.answered || !ssh.error.empty()) {
         u.verdict = Verdict::kInconclusive;
-        u.finding = "no authentication methods learnt (" + ssh.error + ")";
-        units.push_back(std::move(u));
-        return;
-      }
-      if (!ssh.password_offered) {
+        u.finding = "authentication methods not learnt (" + ssh.error + ")";
+      } else {
         u.verdict = Verdict::kPass;
         u.finding = "offers no password authentication (" + ssh.methods + ")";
-        units.push_back(std::move(u));
-        return;
       }
-      u.verdict = Verdict::kNotApplicable;
-      u.finding = "offers password authentication (" + ssh.methods +
-                  "): judged by the attempts";
       units.push_back(std::move(u));
-      CredentialRun run = RunCredentials(
-          LoginSurface::kSsh, port, false, pairs,
-          [&](const CredentialPair& p, std::string* why) {
-            return TrySshPassword(address, port, p, options, why);
-          });
-      judge(run,
-            "SSH password authentication, each pair on a fresh "
-            "connection");
       return;
     }
     case Service::kHttp:

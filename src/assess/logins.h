@@ -206,9 +206,10 @@ AttemptOutcome TryFormLogin(const boost::asio::ip::address& address,
 
 // The units for the login surfaces of one identified port, appended to
 // `units`: for each surface found (telnet, FTP, a Digest challenge or a
-// login form on the page at "/", SSH offering passwords), the credential
-// run's JudgeDefaultCredentials and JudgeThrottling, and for SSH a unit
-// saying which methods it offers. Nothing for other services.
+// login form on the page at "/" or the one "/" redirects to, SSH offering
+// passwords), the credential run's JudgeDefaultCredentials and
+// JudgeThrottling; for SSH without password authentication one unit
+// saying so (credentials.PORT.default). Nothing for other services.
 void AddLoginUnits(const boost::asio::ip::address& address,
                    const PortFacts& facts, const ProbeOptions& options,
                    const std::vector<CredentialPair>& pairs,
