@@ -12,6 +12,7 @@
 #include "assess/logins.h"
 #include "assess/parallel.h"
 #include "assess/security_txt.h"
+#include "assess/udp.h"
 #include "base/time_format.h"
 
 namespace warden::assess {
@@ -684,6 +685,7 @@ Result<Report> Assess(const Target& target,
     services.units.push_back(JudgeDeclared(f.port, f.service, declaration));
   }
   report.groups.push_back(std::move(services));
+  report.groups.push_back(JudgeUdp(ProbeUdp(address, probe), declaration));
 
   // The logins of logins.h, every port at once: a device's delay after a
   // failed login (lighttpd's and dropbear's are about half a second) then

@@ -9,6 +9,7 @@ daemons each started with a configuration of its own (no system service):
                hidden token it checks
   SSH_PORT     dropbear with password logins disabled (a surface that must
                not be reported as weak)
+  COAP_PORT    libcoap's coap-server (UDP, and TCP), not declared
 
 Used by test_assess.py and bench/assess_vs_tools.py."""
 import os
@@ -16,6 +17,7 @@ import subprocess
 
 TELNET_PORT, FTP_PORT, DIGEST_PORT, FORM_PORT, SSH_PORT = (2323, 2021, 8084,
                                                            8085, 2222)
+COAP_PORT = 5683
 PORTS = (TELNET_PORT, FTP_PORT, DIGEST_PORT, FORM_PORT, SSH_PORT)
 # What each planted login is, for the checks (never in the report).
 TELNET_LOGIN = ("root", "xmhdipc")
@@ -113,6 +115,8 @@ def start(lab, start_daemon, wait_listening):
         (start_daemon(["dropbear", "-F", "-E", "-s", "-p",
                        "127.0.0.1:%d" % SSH_PORT, "-r", key], "dropbear"),
          [SSH_PORT]),
+        (start_daemon(["coap-server-notls", "-A", "127.0.0.1", "-p",
+                       str(COAP_PORT)], "coap-server"), [COAP_PORT]),
     ]
     for proc, ports in started:
         for port in ports:

@@ -252,7 +252,8 @@ class ConformingDevice(AssessTestCase):
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
                         "tls.%d.compression" % p,
                         "disclosure.%d.security_txt" % p,
-                        "support.period", "disclosure.declared"]:
+                        "support.period", "disclosure.declared",
+                        "services.udp.scan"]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -551,6 +552,18 @@ def check_login_findings(test, found, text):
                   ssh["finding"])
     test.assertIn("SSH-2.0-dropbear", ssh["evidence"]["received"][0])
     test.assertNotIn("credentials.%d.throttle" % lab.SSH_PORT, found)
+
+    # UDP: the CoAP server answers and was not declared; SSDP and mDNS are
+    # closed, and said so.
+    coap = found["services.udp.%d.declared" % lab.COAP_PORT]
+    test.assertEqual(coap["verdict"], "FAIL", coap)
+    test.assertIn("coap answers on UDP 5683 but is not declared",
+                  coap["finding"])
+    test.assertIn("CoAP 2.05", coap["evidence"]["received"][0])
+    udp = found["services.udp.scan"]
+    test.assertEqual(udp["verdict"], "PASS", udp)
+    test.assertIn("UDP 1900: closed (ICMP port unreachable)",
+                  udp["evidence"]["received"])
 
     # The passwords that cannot be mistaken for a login name.
     for _, password in (lab.TELNET_LOGIN, lab.FTP_LOGIN, lab.FORM_LOGIN):
