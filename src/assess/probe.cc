@@ -21,6 +21,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "assess/parallel.h"
 #include "assess/report.h"
 
 namespace warden::assess {
@@ -431,7 +432,26 @@ PortFacts IdentifyPort(const asio::ip::address& address, uint16_t port,
     if (facts.service != Service::kUnknown) return facts;
   }
 
-  HandshakeResult tls = RunHandshake(ep, TlsConfig{}, options);
+  // The three handshakes go out at once, each on its own connection: a
+  // silent service that ignores all of them then costs one deadline, not
+  // three. The evidence keeps the order below, stopping where it stopped.
+  HandshakeResult tls;
+  Fetch plain;
+  Exchange mqtt = failure;
+  plain.error = "probe failed";
+  ParallelMap<int>(3, [&](size_t i) {
+    asio::io_context io;
+    if (i == 0) {
+      tls = RunHandshake(ep, TlsConfig{}, options);
+    } else if (i == 1) {
+      plain = RunAwaitable(io, FetchAwaitable(ep, false, "/", options), plain);
+    } else {
+      mqtt = RunAwaitable(
+          io, SendProbe(ep, "MQTT CONNECT", MqttConnectProbe(), 64, options),
+          failure);
+    }
+    return 0;
+  });
   facts.exchanges.push_back({"TLS ClientHello",
                              "ClientHello offering TLS 1.0 to 1.3",
                              {},
@@ -457,29 +477,20 @@ PortFacts IdentifyPort(const asio::ip::address& address, uint16_t port,
   }
 
   {
-    asio::io_context io;
-    Fetch fail;
-    fail.error = "probe failed";
-    Fetch f = RunAwaitable(io, FetchAwaitable(ep, false, "/", options), fail);
-    Result<HttpReply> reply = ParseHttpReply(f.raw);
+    Result<HttpReply> reply = ParseHttpReply(plain.raw);
     facts.exchanges.push_back(
-        {"HTTP GET /", Printable(AsBytes(f.request), 256), std::move(f.raw),
+        {"HTTP GET /", Printable(AsBytes(plain.request), 256),
+         std::move(plain.raw),
          reply.ok() ? "HTTP " + std::to_string(reply->status)
-                    : (f.error.empty() ? "no HTTP reply" : f.error)});
+                    : (plain.error.empty() ? "no HTTP reply" : plain.error)});
     if (reply.ok()) {
       facts.service = Service::kHttp;
       return facts;
     }
   }
 
-  {
-    asio::io_context io;
-    Exchange mqtt = RunAwaitable(
-        io, SendProbe(ep, "MQTT CONNECT", MqttConnectProbe(), 64, options),
-        failure);
-    if (IsMqttConnack(mqtt.received)) facts.service = Service::kMqtt;
-    facts.exchanges.push_back(std::move(mqtt));
-  }
+  if (IsMqttConnack(mqtt.received)) facts.service = Service::kMqtt;
+  facts.exchanges.push_back(std::move(mqtt));
   return facts;
 }
 

@@ -4,9 +4,11 @@ daemons each started with a configuration of its own (no system service):
   TELNET_PORT  busybox telnetd; its login program takes the Mirai pair
                root/xmhdipc and echoes what is typed (the password too)
   FTP_PORT     pyftpdlib with the login root/xc3511
-  DIGEST_PORT  lighttpd, HTTP Digest (SHA-256) with root/admin
+  DIGEST_PORT  lighttpd, HTTP Digest (MD5, as cameras use it) with
+               root/admin
   FORM_PORT    lighttpd, a login form (a CGI) taking admin/admin1234, with a
-               hidden token it checks
+               hidden token it checks, then sending the browser on to its
+               status page
   SSH_PORT     dropbear with password logins disabled (a surface that must
                not be reported as weak)
   COAP_PORT    libcoap's coap-server (UDP, and TCP), not declared
@@ -68,7 +70,7 @@ auth.backend = "plain"
 auth.backend.plain.userfile = "{dir}/digest.users"
 $SERVER["socket"] == "127.0.0.1:{digest}" {{
   auth.require = ("/" => ("method" => "digest", "realm" => "ipcam",
-                          "algorithm" => "SHA-256", "require" => "valid-user"))
+                          "algorithm" => "MD5", "require" => "valid-user"))
 }}
 $SERVER["socket"] == "127.0.0.1:{form}" {{
   server.document-root = "{dir}/form"
@@ -85,6 +87,8 @@ def start(lab, start_daemon, wait_listening):
         os.makedirs(os.path.join(lab, d), exist_ok=True)
     with open(os.path.join(lab, "www", "index.html"), "w") as f:
         f.write("<html><body>IP camera</body></html>\n")
+    with open(os.path.join(lab, "form", "status.html"), "w") as f:
+        f.write("<html><body>Camera status: recording</body></html>\n")
     login = os.path.join(lab, "telnet-login.sh")
     with open(login, "w") as f:
         f.write(TELNET_LOGIN_PROGRAM.format(user=TELNET_LOGIN[0],

@@ -527,9 +527,9 @@ def check_login_findings(test, found, text):
     test.assertEqual(digest["verdict"], "FAIL", digest)
     test.assertIn('accepted login "root" (password found, 5 characters) at '
                   'attempt 3', digest["finding"])
-    test.assertIn('HTTP Digest on /: realm "ipcam", SHA-256',
+    test.assertIn('HTTP Digest on /: realm "ipcam", MD5, qop auth',
                   digest["evidence"]["sent"][0])
-    test.assertIn("1: HTTP 401 (Digest SHA-256)",
+    test.assertIn("1: HTTP 401 (Digest MD5)",
                   digest["evidence"]["received"])
 
     form = unit(lab.FORM_PORT, "default")
