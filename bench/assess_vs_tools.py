@@ -15,7 +15,7 @@ form), dropbear and coap-server, in a network namespace this script
 creates (so every tool sees only the lab), stopped and removed at the end.
 Prints one JSON line with each tool's time, the sum, the ratio sum / warden,
 and the findings compared: open ports, the TLS versions accepted, and the
-logins found. Needs root (network namespaces), nmap, testssl.sh and hydra
+logins found against the ones the lab planted. Needs root (network namespaces), nmap, testssl.sh and hydra
 (scripts/install-deps.sh)."""
 import argparse
 import json
@@ -183,6 +183,18 @@ def main():
 
         others = nmap_s + nmap_udp_s + testssl_s + hydra_s
         hydra_logins = {p: (u, len(pw)) for p, (u, pw) in hydra_found.items()}
+        # What the lab planted: a find is right only if it is this pair
+        # (warden shows the login and the password's length, hydra both).
+        planted = {login_lab.TELNET_PORT: login_lab.TELNET_LOGIN,
+                   login_lab.FTP_PORT: login_lab.FTP_LOGIN,
+                   login_lab.DIGEST_PORT: login_lab.DIGEST_LOGIN,
+                   login_lab.FORM_PORT: login_lab.FORM_LOGIN,
+                   T.DEFAULT_PORT: ("admin", "admin")}
+        warden_right = sorted(p for p, (u, n) in warden_logins.items()
+                              if planted.get(p, (None, ""))[0] == u and
+                              len(planted[p][1]) == n)
+        hydra_right = sorted(p for p, pair in hydra_found.items()
+                             if planted.get(p) == pair)
         record = {
             "figure": "assess_vs_tools",
             "warden_assess_s": round(warden_s, 2),
@@ -207,14 +219,19 @@ def main():
                               sorted(warden_logins.items())},
             "hydra_logins": {str(k): list(v) for k, v in
                              sorted(hydra_logins.items())},
+            "planted_logins_ports": sorted(planted),
+            "warden_right_ports": warden_right,
+            "hydra_right_ports": hydra_right,
         }
         print(json.dumps(record), flush=True)
         print("warden assess %.1f s; nmap -sV -p- %.1f s + nmap -sU %.1f s + "
               "testssl.sh %.1f s + hydra %.1f s = %.1f s: %.1fx; same open "
-              "ports: %s, same TLS versions: %s, same logins: %s"
+              "ports: %s, same TLS versions: %s; planted logins found: "
+              "warden %d of %d, hydra %d of %d"
               % (warden_s, nmap_s, nmap_udp_s, testssl_s, hydra_s, others,
                  others / warden_s, record["same_open_tcp_ports"],
-                 record["same_tls_versions"], record["same_logins_found"]))
+                 record["same_tls_versions"], len(warden_right), len(planted),
+                 len(hydra_right), len(planted)))
         return 0
     finally:
         for p in reversed(started):
