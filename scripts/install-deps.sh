@@ -34,7 +34,7 @@ packages=(
   nlohmann-json3-dev
   libcli11-dev
   libfmt-dev
-  libqrencode-dev
+  libqrencode-dev libssh-dev
   librsvg2-dev libcairo2-dev
   libpwquality-dev cracklib-runtime
   libsystemd-dev
@@ -45,6 +45,8 @@ packages=(
   nginx-light curl python3 procps iproute2
   python3-cryptography nmap
   mosquitto zbar-tools chromium
+  busybox-static python3-pyftpdlib lighttpd dropbear-bin libcoap3-bin
+  hydra testssl.sh
 )
 
 missing=()
@@ -67,3 +69,15 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The assessor's lab starts lighttpd itself, with a configuration of its
+# own; Debian's package also installs a system web server on port 80,
+# enabled, which nothing here wants running.
+if dpkg-query -W -f='${Status}' lighttpd 2>/dev/null | grep -q "install ok installed"; then
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    $SUDO systemctl disable --now lighttpd >/dev/null 2>&1 || true
+  else
+    $SUDO update-rc.d lighttpd disable >/dev/null 2>&1 || true
+    $SUDO invoke-rc.d lighttpd stop >/dev/null 2>&1 || true
+  fi
+fi

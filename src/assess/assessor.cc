@@ -9,7 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "assess/credentials.h"
+#include "assess/logins.h"
+#include "assess/parallel.h"
 #include "assess/security_txt.h"
+#include "assess/udp.h"
 #include "base/time_format.h"
 
 namespace warden::assess {
@@ -674,15 +677,25 @@ Result<Report> Assess(const Target& target,
              : "");
     services.units.push_back(std::move(u));
   }
-  std::vector<PortFacts> ports;
-  for (uint16_t p : scan.open) {
-    ports.push_back(IdentifyPort(address, p, probe));
-    services.units.push_back(JudgePlaintext(ports.back()));
-    services.units.push_back(
-        JudgeDeclared(p, ports.back().service, declaration));
+  const std::vector<PortFacts> ports = ParallelMap<PortFacts>(
+      scan.open.size(),
+      [&](size_t i) { return IdentifyPort(address, scan.open[i], probe); });
+  for (const PortFacts& f : ports) {
+    services.units.push_back(JudgePlaintext(f));
+    services.units.push_back(JudgeDeclared(f.port, f.service, declaration));
   }
   report.groups.push_back(std::move(services));
+  report.groups.push_back(JudgeUdp(ProbeUdp(address, probe), declaration));
 
+  // The logins of logins.h, every port at once: a device's delay after a
+  // failed login (lighttpd's and dropbear's are about half a second) then
+  // costs once, not once per port.
+  const std::vector<std::vector<TestUnit>> more_logins =
+      ParallelMap<std::vector<TestUnit>>(ports.size(), [&](size_t i) {
+        std::vector<TestUnit> units;
+        AddLoginUnits(address, ports[i], probe, ShippedCredentials(), units);
+        return units;
+      });
   for (const PortFacts& f : ports) {
     TestGroup group{"credentials." + PortText(f.port),
                     "Login on port " + PortText(f.port),
@@ -713,6 +726,8 @@ Result<Report> Assess(const Target& target,
         group.units.push_back(JudgeThrottling(run));
       }
     }
+    const std::vector<TestUnit>& more = more_logins[&f - ports.data()];
+    group.units.insert(group.units.end(), more.begin(), more.end());
     if (!group.units.empty()) report.groups.push_back(std::move(group));
   }
   for (const PortFacts& f : ports) {

@@ -14,9 +14,24 @@ constexpr std::string_view kClientId = "warden-assess";
 std::string PortText(uint16_t port) { return std::to_string(port); }
 
 std::string SurfaceName(const CredentialRun& run) {
-  return run.surface == LoginSurface::kMqtt
-             ? "MQTT CONNECT"
-             : std::string(run.tls ? "HTTPS" : "HTTP") + " Basic";
+  const std::string http = run.tls ? "HTTPS" : "HTTP";
+  switch (run.surface) {
+    case LoginSurface::kMqtt:
+      return "MQTT CONNECT";
+    case LoginSurface::kTelnet:
+      return "telnet login";
+    case LoginSurface::kFtp:
+      return "FTP login";
+    case LoginSurface::kSsh:
+      return "SSH password login";
+    case LoginSurface::kHttpDigest:
+      return http + " Digest";
+    case LoginSurface::kHttpForm:
+      return http + " login form";
+    case LoginSurface::kHttpBasic:
+      break;
+  }
+  return http + " Basic";
 }
 
 std::string Hidden(const CredentialPair& p) {
@@ -42,7 +57,6 @@ struct Attempt {
 Attempt TryOne(const boost::asio::ip::address& address, uint16_t port,
                LoginSurface surface, bool tls, const CredentialPair& pair,
                const ProbeOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
   Attempt a{AttemptOutcome::kNoAnswer, "", 0};
   if (surface == LoginSurface::kHttpBasic) {
     const std::string token =
@@ -62,9 +76,6 @@ Attempt TryOne(const boost::asio::ip::address& address, uint16_t port,
       a.why = x.outcome;
     }
   }
-  a.millis = std::chrono::duration<double, std::milli>(
-                 std::chrono::steady_clock::now() - start)
-                 .count();
   return a;
 }
 
@@ -198,6 +209,18 @@ CredentialRun TryCredentials(const boost::asio::ip::address& address,
                              uint16_t port, LoginSurface surface, bool tls,
                              const std::vector<CredentialPair>& pairs,
                              const ProbeOptions& options) {
+  return RunCredentials(surface, port, tls, pairs,
+                        [&](const CredentialPair& pair, std::string* why) {
+                          Attempt a = TryOne(address, port, surface, tls, pair,
+                                             options);
+                          *why = std::move(a.why);
+                          return a.outcome;
+                        });
+}
+
+CredentialRun RunCredentials(LoginSurface surface, uint16_t port, bool tls,
+                             const std::vector<CredentialPair>& pairs,
+                             const LoginAttempt& attempt) {
   CredentialRun run;
   run.surface = surface;
   run.port = port;
@@ -205,7 +228,12 @@ CredentialRun TryCredentials(const boost::asio::ip::address& address,
   double baseline = 0;
   bool answered = false;
   auto step = [&](const CredentialPair& pair, std::string_view phase) {
-    Attempt a = TryOne(address, port, surface, tls, pair, options);
+    const auto start = std::chrono::steady_clock::now();
+    Attempt a{AttemptOutcome::kNoAnswer, "", 0};
+    a.outcome = attempt(pair, &a.why);
+    a.millis = std::chrono::duration<double, std::milli>(
+                   std::chrono::steady_clock::now() - start)
+                   .count();
     ++run.attempts;
     const std::string n = std::to_string(run.attempts);
     run.sent.push_back(n + " (" + std::string(phase) + "): " + Hidden(pair));

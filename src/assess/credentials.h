@@ -18,6 +18,7 @@
 #ifndef WARDEN_ASSESS_CREDENTIALS_H_
 #define WARDEN_ASSESS_CREDENTIALS_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +50,16 @@ Result<std::vector<CredentialPair>> ParseCredentialList(std::string_view text);
 // The shipped list, parsed once.
 const std::vector<CredentialPair>& ShippedCredentials();
 
-enum class LoginSurface { kHttpBasic, kMqtt };
+// The surfaces beyond HTTP Basic and MQTT are tried by assess/logins.h.
+enum class LoginSurface {
+  kHttpBasic,
+  kMqtt,
+  kTelnet,
+  kFtp,
+  kHttpDigest,
+  kHttpForm,
+  kSsh
+};
 
 // What the attempts showed.
 struct CredentialRun {
@@ -97,6 +107,18 @@ CredentialRun TryCredentials(const boost::asio::ip::address& address,
                              uint16_t port, LoginSurface surface, bool tls,
                              const std::vector<CredentialPair>& pairs,
                              const ProbeOptions& options);
+
+// One login attempt with `pair` on some surface: its outcome, with `why`
+// set to what the device answered (printable, never the password).
+using LoginAttempt =
+    std::function<AttemptOutcome(const CredentialPair& pair, std::string* why)>;
+
+// The bounded run TryCredentials makes, over any surface: `attempt` is
+// called once per pair, in order, then for the throttling probe, with the
+// same stopping rules.
+CredentialRun RunCredentials(LoginSurface surface, uint16_t port, bool tls,
+                             const std::vector<CredentialPair>& pairs,
+                             const LoginAttempt& attempt);
 
 // Verdict rules (guideline 1): a pair accepted FAILs 5.1-1; the whole list
 // refused PASSes it; cut short by throttling is INCONCLUSIVE.

@@ -21,6 +21,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "assess/parallel.h"
 #include "assess/report.h"
 
 namespace warden::assess {
@@ -284,26 +285,33 @@ awaitable<Exchange> SendProbe(tcp::endpoint ep, std::string name, Bytes data,
   co_return ex;
 }
 
-std::string HttpRequestText(const std::string& path,
+std::string HttpRequestText(const std::string& method, const std::string& path,
                             const ProbeOptions& options,
                             const tcp::endpoint& ep,
-                            const std::string& extra_headers) {
+                            const std::string& extra_headers,
+                            const std::string& body) {
   std::string host = options.host;
   if (host.empty()) {
     host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
                                 : ep.address().to_string();
   }
-  return "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" +
+  const std::string length =
+      body.empty() && method == "GET"
+          ? ""
+          : "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return method + " " + path + " HTTP/1.1\r\nHost: " + host + ":" +
          std::to_string(ep.port()) +
          "\r\nUser-Agent: warden-assess\r\nAccept: */*\r\n" + extra_headers +
-         "Connection: close\r\n\r\n";
+         length + "Connection: close\r\n\r\n" + body;
 }
 
 awaitable<Fetch> FetchAwaitable(tcp::endpoint ep, bool tls, std::string path,
                                 ProbeOptions options,
-                                std::string extra_headers = "") {
+                                std::string extra_headers = "",
+                                std::string method = "GET",
+                                std::string body = "") {
   Fetch out;
-  out.request = HttpRequestText(path, options, ep, extra_headers);
+  out.request = HttpRequestText(method, path, options, ep, extra_headers, body);
   auto executor = co_await asio::this_coro::executor;
   if (!tls) {
     beast::tcp_stream stream(executor);
@@ -424,7 +432,26 @@ PortFacts IdentifyPort(const asio::ip::address& address, uint16_t port,
     if (facts.service != Service::kUnknown) return facts;
   }
 
-  HandshakeResult tls = RunHandshake(ep, TlsConfig{}, options);
+  // The three handshakes go out at once, each on its own connection: a
+  // silent service that ignores all of them then costs one deadline, not
+  // three. The evidence keeps the order below, stopping where it stopped.
+  HandshakeResult tls;
+  Fetch plain;
+  Exchange mqtt = failure;
+  plain.error = "probe failed";
+  ParallelMap<int>(3, [&](size_t i) {
+    asio::io_context io;
+    if (i == 0) {
+      tls = RunHandshake(ep, TlsConfig{}, options);
+    } else if (i == 1) {
+      plain = RunAwaitable(io, FetchAwaitable(ep, false, "/", options), plain);
+    } else {
+      mqtt = RunAwaitable(
+          io, SendProbe(ep, "MQTT CONNECT", MqttConnectProbe(), 64, options),
+          failure);
+    }
+    return 0;
+  });
   facts.exchanges.push_back({"TLS ClientHello",
                              "ClientHello offering TLS 1.0 to 1.3",
                              {},
@@ -450,29 +477,20 @@ PortFacts IdentifyPort(const asio::ip::address& address, uint16_t port,
   }
 
   {
-    asio::io_context io;
-    Fetch fail;
-    fail.error = "probe failed";
-    Fetch f = RunAwaitable(io, FetchAwaitable(ep, false, "/", options), fail);
-    Result<HttpReply> reply = ParseHttpReply(f.raw);
+    Result<HttpReply> reply = ParseHttpReply(plain.raw);
     facts.exchanges.push_back(
-        {"HTTP GET /", Printable(AsBytes(f.request), 256), std::move(f.raw),
+        {"HTTP GET /", Printable(AsBytes(plain.request), 256),
+         std::move(plain.raw),
          reply.ok() ? "HTTP " + std::to_string(reply->status)
-                    : (f.error.empty() ? "no HTTP reply" : f.error)});
+                    : (plain.error.empty() ? "no HTTP reply" : plain.error)});
     if (reply.ok()) {
       facts.service = Service::kHttp;
       return facts;
     }
   }
 
-  {
-    asio::io_context io;
-    Exchange mqtt = RunAwaitable(
-        io, SendProbe(ep, "MQTT CONNECT", MqttConnectProbe(), 64, options),
-        failure);
-    if (IsMqttConnack(mqtt.received)) facts.service = Service::kMqtt;
-    facts.exchanges.push_back(std::move(mqtt));
-  }
+  if (IsMqttConnack(mqtt.received)) facts.service = Service::kMqtt;
+  facts.exchanges.push_back(std::move(mqtt));
   return facts;
 }
 
@@ -485,6 +503,19 @@ Fetch HttpGet(const asio::ip::address& address, uint16_t port, bool tls,
   return RunAwaitable(io,
                       FetchAwaitable(tcp::endpoint(address, port), tls, path,
                                      options, extra_headers),
+                      fail);
+}
+
+Fetch HttpRequest(const asio::ip::address& address, uint16_t port, bool tls,
+                  const std::string& method, const std::string& path,
+                  const ProbeOptions& options, const std::string& extra_headers,
+                  const std::string& body) {
+  asio::io_context io;
+  Fetch fail;
+  fail.error = "probe failed";
+  return RunAwaitable(io,
+                      FetchAwaitable(tcp::endpoint(address, port), tls, path,
+                                     options, extra_headers, method, body),
                       fail);
 }
 

@@ -93,6 +93,14 @@ Fetch HttpGet(const boost::asio::ip::address& address, uint16_t port, bool tls,
               const std::string& path, const ProbeOptions& options,
               const std::string& extra_headers = "");
 
+// As HttpGet, with any `method` and a `body` (sent with its
+// Content-Length). `Fetch::request` holds the body too: a caller sending a
+// secret in it must not put the request in evidence.
+Fetch HttpRequest(const boost::asio::ip::address& address, uint16_t port,
+                  bool tls, const std::string& method, const std::string& path,
+                  const ProbeOptions& options, const std::string& extra_headers,
+                  const std::string& body);
+
 // Sends `data` on a fresh plain TCP connection and reads the reply, at most
 // `max` bytes, until the peer closes or the deadline passes.
 Exchange SendRaw(const boost::asio::ip::address& address, uint16_t port,

@@ -18,6 +18,7 @@ import time
 import unittest
 
 import harness
+import login_lab
 from harness import WARDEN
 
 
@@ -251,7 +252,8 @@ class ConformingDevice(AssessTestCase):
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
                         "tls.%d.compression" % p,
                         "disclosure.%d.security_txt" % p,
-                        "support.period", "disclosure.declared"]:
+                        "support.period", "disclosure.declared",
+                        "services.udp.scan"]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -392,6 +394,8 @@ class InsecureLab(AssessTestCase):
             f.write(MOSQUITTO_CONF.format(port=MQTT_PORT))
         broker = self.start(["mosquitto", "-c", mqtt_conf], "mosquitto")
         wait_listening(self.ns.name, MQTT_PORT, broker)
+        login_lab.start(lab, self.start,
+                        lambda port, p: wait_listening(self.ns.name, port, p))
 
     def test_every_planted_weakness_is_found_with_evidence(self):
         decl = self.declaration([{"port": TLS_PORT, "protocol": "https"}])
@@ -486,7 +490,84 @@ class InsecureLab(AssessTestCase):
         self.assertEqual((guidelines[1], guidelines[2], guidelines[5],
                           guidelines[6]), ("FAIL", "FAIL", "FAIL", "FAIL"))
         self.assertIn("result: not conforming", proc.stdout)
+        check_login_findings(self, found, text)
         self.check_outputs(report, level=0)
+
+
+def check_login_findings(test, found, text):
+    """The login surfaces of login_lab: each planted default login found,
+    with the attempt that found it and what the device answered; no
+    password in the report, not even the one the telnet service echoed."""
+    lab = login_lab
+
+    def unit(port, kind):
+        unit_id = "credentials.%d.%s" % (port, kind)
+        test.assertIn(unit_id, found, sorted(found))
+        return found[unit_id]
+
+    telnet = unit(lab.TELNET_PORT, "default")
+    test.assertEqual(telnet["verdict"], "FAIL", telnet)
+    test.assertIn('accepted login "root" (password found, 7 characters) at '
+                  'attempt 6', telnet["finding"])
+    received = " ".join(telnet["evidence"]["received"])
+    test.assertIn("refused after the password", received)
+    test.assertIn("Login incorrect", received)
+    test.assertIn("6: shell prompt", received)
+    test.assertIn("(password)", received)  # the echo, blanked
+    test.assertEqual(
+        found["services.%d.encryption" % lab.TELNET_PORT]["verdict"], "FAIL")
+
+    ftp = unit(lab.FTP_PORT, "default")
+    test.assertEqual(ftp["verdict"], "FAIL", ftp)
+    test.assertIn('accepted login "root" (password found, 6 characters) at '
+                  'attempt 1', ftp["finding"])
+    test.assertIn("PASS: 230", " ".join(ftp["evidence"]["received"]))
+
+    digest = unit(lab.DIGEST_PORT, "default")
+    test.assertEqual(digest["verdict"], "FAIL", digest)
+    test.assertIn('accepted login "root" (password found, 5 characters) at '
+                  'attempt 3', digest["finding"])
+    test.assertIn('HTTP Digest on /: realm "ipcam", MD5, qop auth',
+                  digest["evidence"]["sent"][0])
+    test.assertIn("1: HTTP 401 (Digest MD5)",
+                  digest["evidence"]["received"])
+
+    form = unit(lab.FORM_PORT, "default")
+    test.assertEqual(form["verdict"], "FAIL", form)
+    test.assertIn('accepted login "admin" (password found, 9 characters) at '
+                  'attempt 19', form["finding"])
+    test.assertIn('posting to /index.py (fields "username" and "pwd")',
+                  form["evidence"]["sent"][0])
+    test.assertIn("1: HTTP 200, the login form again",
+                  form["evidence"]["received"])
+    test.assertIn("19: HTTP 302 to /status.html",
+                  form["evidence"]["received"])
+    throttle = unit(lab.FORM_PORT, "throttle")
+    test.assertEqual(throttle["verdict"], "FAIL", throttle)
+
+    # SSH without password logins: nothing to guess, and no finding.
+    ssh = unit(lab.SSH_PORT, "default")
+    test.assertEqual(ssh["verdict"], "PASS", ssh)
+    test.assertIn("offers no password authentication (publickey)",
+                  ssh["finding"])
+    test.assertIn("SSH-2.0-dropbear", ssh["evidence"]["received"][0])
+    test.assertNotIn("credentials.%d.throttle" % lab.SSH_PORT, found)
+
+    # UDP: the CoAP server answers and was not declared; SSDP and mDNS are
+    # closed, and said so.
+    coap = found["services.udp.%d.declared" % lab.COAP_PORT]
+    test.assertEqual(coap["verdict"], "FAIL", coap)
+    test.assertIn("coap answers on UDP 5683 but is not declared",
+                  coap["finding"])
+    test.assertIn("CoAP 2.05", coap["evidence"]["received"][0])
+    udp = found["services.udp.scan"]
+    test.assertEqual(udp["verdict"], "PASS", udp)
+    test.assertIn("UDP 1900: closed (ICMP port unreachable)",
+                  udp["evidence"]["received"])
+
+    # The passwords that cannot be mistaken for a login name.
+    for _, password in (lab.TELNET_LOGIN, lab.FTP_LOGIN, lab.FORM_LOGIN):
+        test.assertNotIn(password, text)
 
 
 HOSTILE_BANNER = ("220 <script>alert(1)</script><img src=\"http://evil.example"
