@@ -72,8 +72,10 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # The assessor's lab starts lighttpd itself, with a configuration of its
 # own; Debian's package also installs a system web server on port 80,
-# enabled, which nothing here wants running.
-if dpkg-query -W -f='${Status}' lighttpd 2>/dev/null | grep -q "install ok installed"; then
+# enabled, which nothing here wants running. Only a lighttpd this script
+# has just installed is disabled: one the machine already had is left as
+# it was.
+if [[ " ${missing[*]} " == *" lighttpd "* ]]; then
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
     $SUDO systemctl disable --now lighttpd >/dev/null 2>&1 || true
   else
