@@ -10,6 +10,7 @@
 
 #include "assess/credentials.h"
 #include "assess/security_txt.h"
+#include "assess/warden_probes.h"
 #include "base/time_format.h"
 
 namespace warden::assess {
@@ -762,6 +763,14 @@ Result<Report> Assess(const Target& target,
       shown = std::move(*info);
       info_port = f.port;
     }
+  }
+  if (shown.has_value()) {
+    bool info_tls = false;
+    for (const PortFacts& f : ports) {
+      if (f.port == info_port) info_tls = f.service == Service::kHttps;
+    }
+    report.groups.push_back(
+        JudgeWarden(ProbeWarden(address, info_port, info_tls, probe)));
   }
   report.groups.push_back(
       {"support",

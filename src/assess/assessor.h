@@ -9,6 +9,9 @@
 //   tls.PORT       per TLS port: versions accepted, finite-field-only key
 //                  exchange, certificate, compression (guideline 5)
 //   disclosure.PORT per web service: RFC 9116 security.txt (guideline 2)
+//   warden.PORT    on a Warden device: pairing closed when owned, unconfirmed
+//                  pairings counted, nothing secret or personal shown
+//                  without a session (warden_probes.h)
 // Traffic goes only to the one address the target names; every probe is
 // bounded (probe.h). A declaration never makes a PASS by itself: it is only
 // compared with what the device shows.

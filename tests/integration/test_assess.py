@@ -21,9 +21,10 @@ import harness
 from harness import WARDEN
 
 
-def run_in(ns, *cmd, timeout=120):
+def run_in(ns, *cmd, timeout=120, input_text=None):
     return subprocess.run(["ip", "netns", "exec", ns] + list(cmd),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          input=input_text)
 
 
 class Namespace:
@@ -251,7 +252,11 @@ class ConformingDevice(AssessTestCase):
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
                         "tls.%d.compression" % p,
                         "disclosure.%d.security_txt" % p,
-                        "support.period", "disclosure.declared"]:
+                        "support.period", "disclosure.declared",
+                        "warden.%d.pairing_attempts" % p,
+                        "warden.%d.public_secrets" % p,
+                        "warden.%d.public_personal" % p,
+                        "warden.%d.owner_routes" % p]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -263,7 +268,8 @@ class ConformingDevice(AssessTestCase):
         self.assertEqual(len(cert["sha256"]), 64)
         self.assertIn("PASS", proc.stdout)
         self.assertIn("result: conforming", proc.stdout)
-        self.check_outputs(report, level=1)
+        # Guideline 1 is judged by the pairing probe, so 1, 2 and 3 PASS.
+        self.check_outputs(report, level=2)
         with open(os.path.join(self.root, "report", "label.svg")) as f:
             svg = f.read()
         self.assertEqual(found["support.period"]["finding"],
@@ -623,6 +629,150 @@ class BrowserChecks(AssessTestCase):
         self.assertLess(dark, 0.7)
         self.assertGreater(near(rows, (0x1f, 0x23, 0x28), 10), 20000)  # header
         self.assertGreater(near(rows, (0xcf, 0x22, 0x2e)), 2000)  # FAIL
+
+
+FAKE_WARDEN_PORT = 8080
+
+# A device that calls itself a Warden device on plain HTTP and lacks the
+# defences the Warden probes look for: it answers every pairing exchange
+# without counting it, says too much at /v1/info, serves the owner list to
+# anyone, and (when "owned") still starts a pairing.
+FAKE_WARDEN = """
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+OWNED = sys.argv[1] == "owned"
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/v1/info":
+            self.reply(200, {"api": "warden/1", "serial": "FAKE-1",
+                             "maker": "Fake", "model": "Leaky",
+                             "paired": OWNED, "owner": "alice",
+                             "debug": {"session_token": "c2VjcmV0"}})
+        elif self.path == "/v1/owners":
+            self.reply(200, {"owners": [{"name": "alice"}]})
+        else:
+            self.reply(404, {"error": {"code": "not_found"}})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        self.rfile.read(min(length, 65536))
+        if self.path == "/v1/pair/begin":
+            self.reply(200, {"suite": "P256-SHA256-HKDF-SHA256-HMAC-SHA256",
+                             "salt": "AAAAAAAAAAAAAAAAAAAAAA==",
+                             "iterations": 1000, "id_verifier": "FAKE-1"})
+        elif self.path == "/v1/pair/exchange":
+            self.reply(200, {"share_v": "AA==", "confirm_v": "AA=="})
+        else:
+            self.reply(404, {"error": {"code": "not_found"}})
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", %d), Handler).serve_forever()
+""" % FAKE_WARDEN_PORT
+
+
+class WardenDevice(AssessTestCase):
+    """The Warden-specific probes against wardend with the thermostat, owned
+    and unowned, and against a fake Warden device that lacks each defence
+    (the same probes must fail it)."""
+
+    def start_device(self):
+        self.maker = harness.Maker(self.root)
+        self.unit = self.maker.provision()
+        daemon = harness.Daemon(self.unit["dir"], port=8443,
+                                prefix=self.ns.prefix)
+        self.addCleanup(daemon.stop)
+        return daemon
+
+    def pair(self, daemon, owner):
+        home = os.path.join(self.root, "home-" + owner)
+        return run_in(self.ns.name, WARDEN, "--home", home, "pair", daemon.url,
+                      "--name", "dev", "--owner", owner, "--code", "-",
+                      input_text=str(self.unit["manual_code"]) + "\n"), home
+
+    def warden_units(self, port, *extra):
+        proc, report = self.assess("127.0.0.1", "--ports",
+                                   "%d-%d" % (port, port), *extra)
+        self.assertIsNotNone(report, proc.stdout + proc.stderr)
+        found = units(report)
+        return proc, report, {k[len("warden.%d." % port):]: u
+                              for k, u in found.items()
+                              if k.startswith("warden.%d." % port)}
+
+    def test_unowned_device_delays_unconfirmed_pairings_and_owner_pairs_after(self):
+        daemon = self.start_device()
+        _, _, w = self.warden_units(daemon.port)
+        attempts = w["pairing_attempts"]
+        self.assertEqual(attempts["verdict"], "PASS", attempts)
+        self.assertIn("HTTP 429", attempts["finding"])
+        self.assertNotIn("pairing_closed", w)
+        for name in ["public_secrets", "public_personal", "owner_routes"]:
+            self.assertEqual(w[name]["verdict"], "PASS", w[name])
+        # The probe stopped at the first delay: the device is not locked,
+        # and its first owner pairs once the delay has passed.
+        self.assertNotIn("pairing_locked", daemon.read_log())
+        import re
+        retry = max(int(m) for r in attempts["evidence"]["received"]
+                    for m in re.findall(r"Retry-After (\d+)", r))
+        time.sleep(retry + 0.5)
+        paired, home = self.pair(daemon, "first-owner")
+        self.assertEqual(paired.returncode, 0, paired.stdout + paired.stderr)
+
+    def test_owned_device_refuses_pairing_and_shows_no_owner(self):
+        daemon = self.start_device()
+        owner = "alice-the-owner"
+        paired, home = self.pair(daemon, owner)
+        self.assertEqual(paired.returncode, 0, paired.stdout + paired.stderr)
+        proc, report, w = self.warden_units(daemon.port)
+        self.assertEqual(w["pairing_closed"]["verdict"], "PASS",
+                         w["pairing_closed"])
+        self.assertIn("already_paired", w["pairing_closed"]["finding"])
+        self.assertEqual(w["pairing_attempts"]["verdict"], "NOT APPLICABLE")
+        for name in ["public_secrets", "public_personal", "owner_routes"]:
+            self.assertEqual(w[name]["verdict"], "PASS", w[name])
+        self.assertIn("/v1/owners 401", w["owner_routes"]["finding"])
+        # Nothing the device answered without a session names its owner.
+        self.assertNotIn(owner, json.dumps(report))
+        # The owner still controls the device after the assessment.
+        status = run_in(self.ns.name, WARDEN, "--home", home, "status", "dev")
+        self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+
+    def test_fake_device_without_the_defences_fails_each_probe(self):
+        fake = self.start([sys.executable, "-c", FAKE_WARDEN, "unowned"],
+                          "fake")
+        wait_listening(self.ns.name, FAKE_WARDEN_PORT, fake)
+        proc, report, w = self.warden_units(FAKE_WARDEN_PORT)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertEqual(w["pairing_attempts"]["verdict"], "FAIL")
+        self.assertIn("6 pairing exchanges answered",
+                      w["pairing_attempts"]["finding"])
+        self.assertEqual(w["public_secrets"]["verdict"], "FAIL")
+        self.assertIn('member "session_token"', w["public_secrets"]["finding"])
+        self.assertEqual(w["public_personal"]["verdict"], "FAIL")
+        self.assertIn('/v1/info: member "owner"',
+                      w["public_personal"]["finding"])
+        self.assertEqual(w["owner_routes"]["verdict"], "FAIL")
+        self.assertIn("/v1/owners", w["owner_routes"]["finding"])
+
+    def test_fake_owned_device_that_still_pairs_fails(self):
+        fake = self.start([sys.executable, "-c", FAKE_WARDEN, "owned"],
+                          "fake")
+        wait_listening(self.ns.name, FAKE_WARDEN_PORT, fake)
+        _, _, w = self.warden_units(FAKE_WARDEN_PORT)
+        self.assertEqual(w["pairing_closed"]["verdict"], "FAIL")
+        self.assertIn("admits a stranger", w["pairing_closed"]["finding"])
 
 
 class NothingToAssess(AssessTestCase):
