@@ -10,6 +10,7 @@
 
 #include "assess/credentials.h"
 #include "assess/security_txt.h"
+#include "assess/tls_suites.h"
 #include "assess/warden_probes.h"
 #include "base/time_format.h"
 
@@ -725,6 +726,9 @@ Result<Report> Assess(const Target& target,
          "TLS on port " + PortText(f.port),
          {JudgeTlsVersions(f.port, tls), JudgeFfdhe(f.port, tls),
           JudgeCertificate(f.port, tls, now), JudgeCompression(f.port, tls)}});
+    const SuiteFacts suites = ProbeSuites(address, f.port, probe);
+    report.groups.back().units.push_back(JudgeCipherSuites(f.port, suites));
+    report.groups.back().units.push_back(JudgeRenegotiation(f.port, suites));
   }
   // Contact and Policy values of the first valid security.txt.
   std::vector<std::string> shown_disclosure;

@@ -6,7 +6,8 @@
 //                  the service named by banner or handshake, plaintext
 //                  flagged (guideline 5), compared with the declaration
 //                  (guideline 6)
-//   tls.PORT       per TLS port: versions accepted, finite-field-only key
+//   tls.PORT       per TLS port: versions accepted, cipher suites per version
+//                  (tls_suites.h), secure renegotiation, finite-field-only key
 //                  exchange, certificate, compression (guideline 5)
 //   disclosure.PORT per web service: RFC 9116 security.txt (guideline 2)
 //   warden.PORT    on a Warden device: pairing closed when owned, unconfirmed

@@ -250,7 +250,8 @@ class ConformingDevice(AssessTestCase):
         for unit_id in ["services.scan", "services.%d.encryption" % p,
                         "services.%d.declared" % p, "tls.%d.versions" % p,
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
-                        "tls.%d.compression" % p,
+                        "tls.%d.compression" % p, "tls.%d.suites" % p,
+                        "tls.%d.renegotiation" % p,
                         "disclosure.%d.security_txt" % p,
                         "support.period", "disclosure.declared",
                         "warden.%d.pairing_attempts" % p,
@@ -262,6 +263,9 @@ class ConformingDevice(AssessTestCase):
             found["services.scan"]["evidence"]["received"]))
         self.assertEqual(found["tls.%d.versions" % p]["finding"],
                          "accepts TLS 1.3")
+        self.assertEqual(found["tls.%d.suites" % p]["finding"],
+                         "none weak; TLS 1.3: TLS_AES_256_GCM_SHA384, "
+                         "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256")
         self.assertIn("mailto:security@acme.example",
                       found["disclosure.%d.security_txt" % p]["finding"])
         cert = found["tls.%d.certificate" % p]["evidence"]["artefacts"][0]
@@ -426,6 +430,20 @@ class InsecureLab(AssessTestCase):
             versions["evidence"]["received"]))
         self.assertEqual(verdict("tls.%d.ffdhe" % TLS_PORT), "FAIL")
         self.assertIn("ffdhe", found["tls.%d.ffdhe" % TLS_PORT]["finding"])
+        # Suites nginx accepts that testssl.sh flags too: static RSA (no
+        # forward secrecy), and CBC with SHA-1 under TLS 1.0.
+        suites = found["tls.%d.suites" % TLS_PORT]
+        self.assertEqual(suites["verdict"], "FAIL")
+        self.assertIn("TLS 1.0 TLS_RSA_WITH_AES_128_CBC_SHA (no forward "
+                      "secrecy, CBC with SHA-1 under TLS 1.0)",
+                      suites["finding"])
+        self.assertIn("TLS 1.2 TLS_RSA_WITH_AES_128_GCM_SHA256 (no forward "
+                      "secrecy)", suites["finding"])
+        self.assertNotIn("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (",
+                         suites["finding"])
+        self.assertIn("TLS 1.3 accepts: TLS_AES_128_GCM_SHA256",
+                      " ".join(suites["evidence"]["received"]))
+        self.assertEqual(verdict("tls.%d.renegotiation" % TLS_PORT), "PASS")
         cert = found["tls.%d.certificate" % TLS_PORT]
         self.assertEqual(cert["verdict"], "FAIL")
         self.assertIn("expired", cert["finding"])
