@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assess/credentials.h"
+#include "assess/input_probes.h"
 #include "assess/security_txt.h"
 #include "assess/tls_suites.h"
 #include "assess/warden_probes.h"
@@ -811,6 +812,27 @@ Result<Report> Assess(const Target& target,
          "The declared disclosure contact",
          {JudgeDeclaredDisclosure(declaration->disclosure_url,
                                   shown_disclosure)}});
+  }
+  // Last, so that a device a broken message takes down has given every
+  // other unit its answer first.
+  for (const PortFacts& f : ports) {
+    const std::string json_path =
+        shown.has_value() && f.port == info_port ? "/v1/pair/begin" : "/";
+    std::vector<InputProtocol> protocols;
+    if (f.service == Service::kHttp) protocols = {InputProtocol::kHttp};
+    if (f.service == Service::kHttps) {
+      protocols = {InputProtocol::kHttps, InputProtocol::kTls};
+    }
+    if (f.service == Service::kTls) protocols = {InputProtocol::kTls};
+    if (f.service == Service::kMqtt) protocols = {InputProtocol::kMqtt};
+    TestGroup group{"input." + PortText(f.port),
+                    "Malformed input on port " + PortText(f.port),
+                    {}};
+    for (InputProtocol p : protocols) {
+      group.units.push_back(
+          JudgeInput(ProbeInput(address, f.port, p, json_path, probe)));
+    }
+    if (!group.units.empty()) report.groups.push_back(std::move(group));
   }
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -13,6 +13,8 @@
 //   warden.PORT    on a Warden device: pairing closed when owned, unconfirmed
 //                  pairings counted, nothing secret or personal shown
 //                  without a session (warden_probes.h)
+//   input.PORT     malformed HTTP, TLS and MQTT messages, the service still
+//                  serving after each (guideline 13, input_probes.h)
 // Traffic goes only to the one address the target names; every probe is
 // bounded (probe.h). A declaration never makes a PASS by itself: it is only
 // compared with what the device shows.

@@ -257,7 +257,8 @@ class ConformingDevice(AssessTestCase):
                         "warden.%d.pairing_attempts" % p,
                         "warden.%d.public_secrets" % p,
                         "warden.%d.public_personal" % p,
-                        "warden.%d.owner_routes" % p]:
+                        "warden.%d.owner_routes" % p,
+                        "input.%d.http" % p, "input.%d.tls" % p]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -444,6 +445,10 @@ class InsecureLab(AssessTestCase):
         self.assertIn("TLS 1.3 accepts: TLS_AES_128_GCM_SHA256",
                       " ".join(suites["evidence"]["received"]))
         self.assertEqual(verdict("tls.%d.renegotiation" % TLS_PORT), "PASS")
+        # nginx refuses each malformed message and keeps serving.
+        for unit_id in ["input.%d.http" % HTTP_PORT, "input.%d.http" % TLS_PORT,
+                        "input.%d.tls" % TLS_PORT, "input.%d.mqtt" % MQTT_PORT]:
+            self.assertEqual(verdict(unit_id), "PASS", found[unit_id])
         cert = found["tls.%d.certificate" % TLS_PORT]
         self.assertEqual(cert["verdict"], "FAIL")
         self.assertIn("expired", cert["finding"])
@@ -791,6 +796,73 @@ class WardenDevice(AssessTestCase):
         _, _, w = self.warden_units(FAKE_WARDEN_PORT)
         self.assertEqual(w["pairing_closed"]["verdict"], "FAIL")
         self.assertIn("admits a stranger", w["pairing_closed"]["finding"])
+
+
+FRAGILE_PORT = 8090
+
+# A web service with the input handling the malformed-input probes look
+# for missing: "crash" exits on a header field longer than 8 KiB (as a
+# fixed-size buffer overrun would), "hang" never answers a chunked body.
+FRAGILE_HTTP = """
+import os, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+MODE = sys.argv[1]
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 5
+
+    def ok(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def do_GET(self):
+        if MODE == "crash" and any(len(v) > 8192
+                                   for v in self.headers.values()):
+            os._exit(3)
+        self.ok()
+
+    def do_POST(self):
+        if MODE == "hang" and "chunked" in self.headers.get(
+                "Transfer-Encoding", ""):
+            time.sleep(30)
+        self.send_error(400)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("127.0.0.1", %d), Handler).serve_forever()
+""" % FRAGILE_PORT
+
+
+class MalformedInput(AssessTestCase):
+    """The malformed-input probes fail a service that crashes or hangs on
+    one of them (a test-only fake: the Debian daemons of the lab answer
+    them all sanely, as InsecureLab's input units show)."""
+
+    def input_unit(self, mode):
+        fake = self.start([sys.executable, "-c", FRAGILE_HTTP, mode], mode)
+        wait_listening(self.ns.name, FRAGILE_PORT, fake)
+        proc, report = self.assess("127.0.0.1", "--ports",
+                                   "%d-%d" % (FRAGILE_PORT, FRAGILE_PORT))
+        self.assertIsNotNone(report, proc.stdout + proc.stderr)
+        return units(report)["input.%d.http" % FRAGILE_PORT]
+
+    def test_service_that_dies_on_an_oversized_header_fails(self):
+        u = self.input_unit("crash")
+        self.assertEqual(u["verdict"], "FAIL", u)
+        self.assertIn("stopped serving after the oversized header field",
+                      u["finding"])
+
+    def test_service_that_hangs_on_bad_chunking_fails(self):
+        u = self.input_unit("hang")
+        self.assertEqual(u["verdict"], "FAIL", u)
+        self.assertIn("chunk size that is not hex: neither answered nor "
+                      "closed", u["finding"])
+        self.assertNotIn("stopped serving", u["finding"])
 
 
 class NothingToAssess(AssessTestCase):
