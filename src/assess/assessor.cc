@@ -10,6 +10,7 @@
 
 #include "assess/credentials.h"
 #include "assess/input_probes.h"
+#include "assess/robustness.h"
 #include "assess/security_txt.h"
 #include "assess/tls_suites.h"
 #include "assess/warden_probes.h"
@@ -833,6 +834,13 @@ Result<Report> Assess(const Target& target,
           JudgeInput(ProbeInput(address, f.port, p, json_path, probe)));
     }
     if (!group.units.empty()) report.groups.push_back(std::move(group));
+    if (!protocols.empty()) {
+      report.groups.push_back(
+          {"robustness." + PortText(f.port),
+           "Robustness on port " + PortText(f.port),
+           {JudgeHeldConnections(ProbeHeldConnections(
+               address, f.port, protocols.front(), probe))}});
+    }
   }
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

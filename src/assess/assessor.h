@@ -15,6 +15,8 @@
 //                  without a session (warden_probes.h)
 //   input.PORT     malformed HTTP, TLS and MQTT messages, the service still
 //                  serving after each (guideline 13, input_probes.h)
+//   robustness.PORT served while a few connections are held (guideline 9,
+//                  robustness.h)
 // Traffic goes only to the one address the target names; every probe is
 // bounded (probe.h). A declaration never makes a PASS by itself: it is only
 // compared with what the device shows.

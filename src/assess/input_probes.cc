@@ -203,9 +203,11 @@ awaitable<MalformedOutcome> SendProbe(tcp::endpoint ep, Probe p, bool tls,
   co_return out;
 }
 
-// A legitimate request on a fresh connection: true when the device serves.
-bool Healthy(const asio::ip::address& address, uint16_t port,
-             InputProtocol protocol, const ProbeOptions& o, std::string& what) {
+}  // namespace
+
+bool ServesLegitimately(const asio::ip::address& address, uint16_t port,
+                        InputProtocol protocol, const ProbeOptions& o,
+                        std::string& what) {
   if (protocol == InputProtocol::kMqtt) {
     // Four bytes are a whole 3.1.1 CONNACK: reading stops there instead of
     // waiting for a broker that keeps the session open to close it.
@@ -232,6 +234,8 @@ bool Healthy(const asio::ip::address& address, uint16_t port,
                           (f.error.empty() ? "no HTTP reply" : f.error) + ")";
   return reply.ok();
 }
+
+namespace {
 
 const char* UnitSuffix(InputProtocol p) {
   switch (p) {
@@ -287,7 +291,7 @@ InputFacts ProbeInput(const asio::ip::address& address, uint16_t port,
   facts.port = port;
   facts.protocol = protocol;
   facts.healthy_before =
-      Healthy(address, port, protocol, options, facts.health_before);
+      ServesLegitimately(address, port, protocol, options, facts.health_before);
   if (!facts.healthy_before) return facts;
   const tcp::endpoint ep(address, port);
   std::vector<Probe> probes;
@@ -310,7 +314,8 @@ InputFacts ProbeInput(const asio::ip::address& address, uint16_t port,
     failure.error = "probe failed";
     MalformedOutcome o =
         Run(SendProbe(ep, std::move(p), over_tls, options), failure);
-    o.healthy_after = Healthy(address, port, protocol, options, o.health);
+    o.healthy_after =
+        ServesLegitimately(address, port, protocol, options, o.health);
     facts.outcomes.push_back(std::move(o));
   }
   return facts;

@@ -56,6 +56,13 @@ struct InputFacts {
   std::vector<MalformedOutcome> outcomes;
 };
 
+// A legitimate request on a fresh connection: GET / (an HTTP reply of any
+// status), a TLS handshake, or an MQTT CONNECT (a CONNACK). True when the
+// device served it; `what` says what came back.
+bool ServesLegitimately(const boost::asio::ip::address& address, uint16_t port,
+                        InputProtocol protocol, const ProbeOptions& options,
+                        std::string& what);
+
 // How a reply to a broken message reads: "sane" (an HTTP status of 400 or
 // more, a TLS alert, an MQTT CONNACK refusing, or a close), "accepted" (an
 // HTTP status below 400, a ServerHello, a CONNACK accepting), "hung" (a

@@ -258,7 +258,8 @@ class ConformingDevice(AssessTestCase):
                         "warden.%d.public_secrets" % p,
                         "warden.%d.public_personal" % p,
                         "warden.%d.owner_routes" % p,
-                        "input.%d.http" % p, "input.%d.tls" % p]:
+                        "input.%d.http" % p, "input.%d.tls" % p,
+                        "robustness.%d.held_connections" % p]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
@@ -273,6 +274,9 @@ class ConformingDevice(AssessTestCase):
         self.assertEqual(len(cert["sha256"]), 64)
         self.assertIn("PASS", proc.stdout)
         self.assertIn("result: conforming", proc.stdout)
+        # Served while 12 connections were held from the assessor's one
+        # address, over the 8 a source gets: wardend evicted silent ones.
+        self.assertIn("connection_evicted", daemon.read_log())
         # Guideline 1 is judged by the pairing probe, so 1, 2 and 3 PASS.
         self.check_outputs(report, level=2)
         with open(os.path.join(self.root, "report", "label.svg")) as f:
@@ -445,6 +449,10 @@ class InsecureLab(AssessTestCase):
         self.assertIn("TLS 1.3 accepts: TLS_AES_128_GCM_SHA256",
                       " ".join(suites["evidence"]["received"]))
         self.assertEqual(verdict("tls.%d.renegotiation" % TLS_PORT), "PASS")
+        # nginx serves while a few connections sit idle or stop half-way.
+        for port in (HTTP_PORT, TLS_PORT):
+            self.assertEqual(
+                verdict("robustness.%d.held_connections" % port), "PASS")
         # nginx refuses each malformed message and keeps serving.
         for unit_id in ["input.%d.http" % HTTP_PORT, "input.%d.http" % TLS_PORT,
                         "input.%d.tls" % TLS_PORT, "input.%d.mqtt" % MQTT_PORT]:
@@ -802,7 +810,9 @@ FRAGILE_PORT = 8090
 
 # A web service with the input handling the malformed-input probes look
 # for missing: "crash" exits on a header field longer than 8 KiB (as a
-# fixed-size buffer overrun would), "hang" never answers a chunked body.
+# fixed-size buffer overrun would), "hang" never answers a chunked body,
+# "single" serves one connection at a time with no timeout (so one idle
+# connection shuts everyone out).
 FRAGILE_HTTP = """
 import os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -833,9 +843,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+if MODE == "single":
+    from http.server import HTTPServer
+    Handler.timeout = None
+    HTTPServer(("127.0.0.1", %d), Handler).serve_forever()
 ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer(("127.0.0.1", %d), Handler).serve_forever()
-""" % FRAGILE_PORT
+""" % (FRAGILE_PORT, FRAGILE_PORT)
 
 
 class MalformedInput(AssessTestCase):
@@ -843,13 +857,19 @@ class MalformedInput(AssessTestCase):
     one of them (a test-only fake: the Debian daemons of the lab answer
     them all sanely, as InsecureLab's input units show)."""
 
-    def input_unit(self, mode):
+    def input_unit(self, mode, kind="input.%d.http"):
         fake = self.start([sys.executable, "-c", FRAGILE_HTTP, mode], mode)
         wait_listening(self.ns.name, FRAGILE_PORT, fake)
         proc, report = self.assess("127.0.0.1", "--ports",
                                    "%d-%d" % (FRAGILE_PORT, FRAGILE_PORT))
         self.assertIsNotNone(report, proc.stdout + proc.stderr)
-        return units(report)["input.%d.http" % FRAGILE_PORT]
+        return units(report)[kind % FRAGILE_PORT]
+
+    def test_service_that_idle_connections_shut_out_fails(self):
+        u = self.input_unit("single", "robustness.%d.held_connections")
+        self.assertEqual(u["verdict"], "FAIL", u)
+        self.assertIn("not served while 12 connections were held",
+                      u["finding"])
 
     def test_service_that_dies_on_an_oversized_header_fails(self):
         u = self.input_unit("crash")
