@@ -380,15 +380,24 @@ std::string Outcome(const WardenCall& c) {
   if (!c.retry_after.empty()) {
     s += ", Retry-After " + Printable(AsBytes(c.retry_after), 16);
   }
-  if (!c.reply_body.empty()) {
-    s += ": " + Printable(AsBytes(c.reply_body), 300);
+  if (c.reply_body.empty()) return s;
+  // A reply that exposes something is not copied into the report, which
+  // would pass the secret or the owner's data on to every reader of it:
+  // the finding names what it holds, and its hash is an artefact.
+  if (!FindExposures(c.reply_body).empty()) {
+    return s + ": (body of " + std::to_string(c.reply_body.size()) +
+           " bytes withheld; its SHA-256 is an artefact)";
   }
-  return s;
+  return s + ": " + Printable(AsBytes(c.reply_body), 300);
 }
 
 void AddCall(Evidence& e, const WardenCall& c) {
   e.sent.push_back(Printable(AsBytes(Describe(c)), 300));
   e.received.push_back(Outcome(c));
+  if (!c.reply_body.empty() && !FindExposures(c.reply_body).empty()) {
+    e.artefacts.push_back(
+        MakeArtefact("reply to GET " + c.path, AsBytes(c.reply_body)));
+  }
 }
 
 TestUnit MakeUnit(const WardenProbeFacts& f, std::string_view name,

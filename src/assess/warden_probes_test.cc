@@ -126,8 +126,17 @@ TEST(WardenProbes, LeaksInPublicRepliesFail) {
   const TestUnit& p = u.at("warden.8443.public_personal");
   EXPECT_EQ(p.verdict, Verdict::kFail);
   EXPECT_NE(p.finding.find("/v1/info: member \"owner\""), std::string::npos);
-  // The finding names where, never the value itself.
+  // The finding names where, never the value itself, and the evidence
+  // keeps only the hash of a reply that exposes something.
   EXPECT_EQ(p.finding.find("alice"), std::string::npos);
+  for (const std::string& r : p.evidence.received) {
+    EXPECT_EQ(r.find("alice"), std::string::npos) << r;
+  }
+  for (const std::string& r : s.evidence.received) {
+    EXPECT_EQ(r.find("abc"), std::string::npos) << r;
+  }
+  ASSERT_FALSE(s.evidence.artefacts.empty());
+  EXPECT_EQ(s.evidence.artefacts[0].name, "reply to GET /v1/info");
 }
 
 TEST(WardenProbes, OwnerRoutesServedWithoutCredentialsFail) {

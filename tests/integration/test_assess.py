@@ -796,6 +796,10 @@ class WardenDevice(AssessTestCase):
                       w["public_personal"]["finding"])
         self.assertEqual(w["owner_routes"]["verdict"], "FAIL")
         self.assertIn("/v1/owners", w["owner_routes"]["finding"])
+        # What leaked is named, not copied into the report.
+        text = json.dumps(report)
+        self.assertNotIn("alice", text)
+        self.assertNotIn("c2VjcmV0", text)
 
     def test_fake_owned_device_that_still_pairs_fails(self):
         fake = self.start([sys.executable, "-c", FAKE_WARDEN, "owned"],
