@@ -43,8 +43,9 @@ HeldFacts ProbeHeldConnections(const boost::asio::ip::address& address,
 // robustness.PORT.held_connections (guideline 9, 5.9-1, the closest
 // provision): PASS when the legitimate request was served while
 // kHeldConnections were held; FAIL when it was served before but not while
-// they were held; INCONCLUSIVE when it was not served even before, or fewer
-// connections could be opened than the probe needs.
+// they (or as many as the device let open) were held; INCONCLUSIVE when it
+// was not served even before, no connection could be held, or it was served
+// with fewer than kHeldConnections held.
 TestUnit JudgeHeldConnections(const HeldFacts& facts);
 
 }  // namespace warden::assess

@@ -21,8 +21,16 @@ TEST(Robustness, HeldConnectionsVerdicts) {
   f.while_held = "GET / not answered (no more within the deadline)";
   EXPECT_EQ(JudgeHeldConnections(f).verdict, Verdict::kFail);
 
-  f.held = 3;  // the probe could not hold what it needs: no finding
+  // A device that stops accepting after 3 and then serves nobody fails;
+  // one that serves with only 3 held proves nothing about 12.
+  f.held = 3;
+  f.hold_error = "The socket was closed due to a timeout";
+  EXPECT_EQ(JudgeHeldConnections(f).verdict, Verdict::kFail);
+  f.served_while_held = true;
   EXPECT_EQ(JudgeHeldConnections(f).verdict, Verdict::kInconclusive);
+  f.held = 0;
+  EXPECT_EQ(JudgeHeldConnections(f).verdict, Verdict::kInconclusive);
+  f.held = kHeldConnections;
   f.served_before = false;
   EXPECT_EQ(JudgeHeldConnections(f).verdict, Verdict::kInconclusive);
 }
