@@ -9,10 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "assess/credentials.h"
+#include "assess/input_probes.h"
 #include "assess/logins.h"
 #include "assess/parallel.h"
+#include "assess/robustness.h"
 #include "assess/security_txt.h"
+#include "assess/tls_suites.h"
 #include "assess/udp.h"
+#include "assess/warden_probes.h"
 #include "base/time_format.h"
 
 namespace warden::assess {
@@ -739,6 +743,9 @@ Result<Report> Assess(const Target& target,
          "TLS on port " + PortText(f.port),
          {JudgeTlsVersions(f.port, tls), JudgeFfdhe(f.port, tls),
           JudgeCertificate(f.port, tls, now), JudgeCompression(f.port, tls)}});
+    const SuiteFacts suites = ProbeSuites(address, f.port, probe);
+    report.groups.back().units.push_back(JudgeCipherSuites(f.port, suites));
+    report.groups.back().units.push_back(JudgeRenegotiation(f.port, suites));
   }
   // Contact and Policy values of the first valid security.txt.
   std::vector<std::string> shown_disclosure;
@@ -778,6 +785,14 @@ Result<Report> Assess(const Target& target,
       info_port = f.port;
     }
   }
+  if (shown.has_value()) {
+    bool info_tls = false;
+    for (const PortFacts& f : ports) {
+      if (f.port == info_port) info_tls = f.service == Service::kHttps;
+    }
+    report.groups.push_back(
+        JudgeWarden(ProbeWarden(address, info_port, info_tls, probe)));
+  }
   report.groups.push_back(
       {"support",
        "Support period and updates",
@@ -813,6 +828,34 @@ Result<Report> Assess(const Target& target,
          "The declared disclosure contact",
          {JudgeDeclaredDisclosure(declaration->disclosure_url,
                                   shown_disclosure)}});
+  }
+  // Last, so that a device a broken message takes down has given every
+  // other unit its answer first.
+  for (const PortFacts& f : ports) {
+    const std::string json_path =
+        shown.has_value() && f.port == info_port ? "/v1/pair/begin" : "/";
+    std::vector<InputProtocol> protocols;
+    if (f.service == Service::kHttp) protocols = {InputProtocol::kHttp};
+    if (f.service == Service::kHttps) {
+      protocols = {InputProtocol::kHttps, InputProtocol::kTls};
+    }
+    if (f.service == Service::kTls) protocols = {InputProtocol::kTls};
+    if (f.service == Service::kMqtt) protocols = {InputProtocol::kMqtt};
+    TestGroup group{"input." + PortText(f.port),
+                    "Malformed input on port " + PortText(f.port),
+                    {}};
+    for (InputProtocol p : protocols) {
+      group.units.push_back(
+          JudgeInput(ProbeInput(address, f.port, p, json_path, probe)));
+    }
+    if (!group.units.empty()) report.groups.push_back(std::move(group));
+    if (!protocols.empty()) {
+      report.groups.push_back(
+          {"robustness." + PortText(f.port),
+           "Robustness on port " + PortText(f.port),
+           {JudgeHeldConnections(ProbeHeldConnections(
+               address, f.port, protocols.front(), probe))}});
+    }
   }
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -6,9 +6,17 @@
 //                  the service named by banner or handshake, plaintext
 //                  flagged (guideline 5), compared with the declaration
 //                  (guideline 6)
-//   tls.PORT       per TLS port: versions accepted, finite-field-only key
+//   tls.PORT       per TLS port: versions accepted, cipher suites per version
+//                  (tls_suites.h), secure renegotiation, finite-field-only key
 //                  exchange, certificate, compression (guideline 5)
 //   disclosure.PORT per web service: RFC 9116 security.txt (guideline 2)
+//   warden.PORT    on a Warden device: pairing closed when owned, unconfirmed
+//                  pairings counted, nothing secret or personal shown
+//                  without a session (warden_probes.h)
+//   input.PORT     malformed HTTP, TLS and MQTT messages, the service still
+//                  serving after each (guideline 13, input_probes.h)
+//   robustness.PORT served while a few connections are held (guideline 9,
+//                  robustness.h)
 // Traffic goes only to the one address the target names; every probe is
 // bounded (probe.h). A declaration never makes a PASS by itself: it is only
 // compared with what the device shows.

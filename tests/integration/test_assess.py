@@ -22,9 +22,10 @@ import login_lab
 from harness import WARDEN
 
 
-def run_in(ns, *cmd, timeout=120):
+def run_in(ns, *cmd, timeout=120, input_text=None):
     return subprocess.run(["ip", "netns", "exec", ns] + list(cmd),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          input=input_text)
 
 
 class Namespace:
@@ -250,22 +251,36 @@ class ConformingDevice(AssessTestCase):
         for unit_id in ["services.scan", "services.%d.encryption" % p,
                         "services.%d.declared" % p, "tls.%d.versions" % p,
                         "tls.%d.ffdhe" % p, "tls.%d.certificate" % p,
-                        "tls.%d.compression" % p,
+                        "tls.%d.compression" % p, "tls.%d.suites" % p,
+                        "tls.%d.renegotiation" % p,
                         "disclosure.%d.security_txt" % p,
                         "support.period", "disclosure.declared",
-                        "services.udp.scan"]:
+                        "services.udp.scan",
+                        "warden.%d.pairing_attempts" % p,
+                        "warden.%d.public_secrets" % p,
+                        "warden.%d.public_personal" % p,
+                        "warden.%d.owner_routes" % p,
+                        "input.%d.http" % p, "input.%d.tls" % p,
+                        "robustness.%d.held_connections" % p]:
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
         self.assertEqual(found["tls.%d.versions" % p]["finding"],
                          "accepts TLS 1.3")
+        self.assertEqual(found["tls.%d.suites" % p]["finding"],
+                         "none weak; TLS 1.3: TLS_AES_256_GCM_SHA384, "
+                         "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256")
         self.assertIn("mailto:security@acme.example",
                       found["disclosure.%d.security_txt" % p]["finding"])
         cert = found["tls.%d.certificate" % p]["evidence"]["artefacts"][0]
         self.assertEqual(len(cert["sha256"]), 64)
         self.assertIn("PASS", proc.stdout)
         self.assertIn("result: conforming", proc.stdout)
-        self.check_outputs(report, level=1)
+        # Served while 12 connections were held from the assessor's one
+        # address, over the 8 a source gets: wardend evicted silent ones.
+        self.assertIn("connection_evicted", daemon.read_log())
+        # Guideline 1 is judged by the pairing probe, so 1, 2 and 3 PASS.
+        self.check_outputs(report, level=2)
         with open(os.path.join(self.root, "report", "label.svg")) as f:
             svg = f.read()
         self.assertEqual(found["support.period"]["finding"],
@@ -424,6 +439,28 @@ class InsecureLab(AssessTestCase):
             versions["evidence"]["received"]))
         self.assertEqual(verdict("tls.%d.ffdhe" % TLS_PORT), "FAIL")
         self.assertIn("ffdhe", found["tls.%d.ffdhe" % TLS_PORT]["finding"])
+        # Suites nginx accepts that testssl.sh flags too: static RSA (no
+        # forward secrecy), and CBC with SHA-1 under TLS 1.0.
+        suites = found["tls.%d.suites" % TLS_PORT]
+        self.assertEqual(suites["verdict"], "FAIL")
+        self.assertIn("TLS 1.0 TLS_RSA_WITH_AES_128_CBC_SHA (no forward "
+                      "secrecy, CBC with SHA-1 under TLS 1.0)",
+                      suites["finding"])
+        self.assertIn("TLS 1.2 TLS_RSA_WITH_AES_128_GCM_SHA256 (no forward "
+                      "secrecy)", suites["finding"])
+        self.assertNotIn("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (",
+                         suites["finding"])
+        self.assertIn("TLS 1.3 accepts: TLS_AES_128_GCM_SHA256",
+                      " ".join(suites["evidence"]["received"]))
+        self.assertEqual(verdict("tls.%d.renegotiation" % TLS_PORT), "PASS")
+        # nginx serves while a few connections sit idle or stop half-way.
+        for port in (HTTP_PORT, TLS_PORT):
+            self.assertEqual(
+                verdict("robustness.%d.held_connections" % port), "PASS")
+        # nginx refuses each malformed message and keeps serving.
+        for unit_id in ["input.%d.http" % HTTP_PORT, "input.%d.http" % TLS_PORT,
+                        "input.%d.tls" % TLS_PORT, "input.%d.mqtt" % MQTT_PORT]:
+            self.assertEqual(verdict(unit_id), "PASS", found[unit_id])
         cert = found["tls.%d.certificate" % TLS_PORT]
         self.assertEqual(cert["verdict"], "FAIL")
         self.assertIn("expired", cert["finding"])
@@ -704,6 +741,236 @@ class BrowserChecks(AssessTestCase):
         self.assertLess(dark, 0.7)
         self.assertGreater(near(rows, (0x1f, 0x23, 0x28), 10), 20000)  # header
         self.assertGreater(near(rows, (0xcf, 0x22, 0x2e)), 2000)  # FAIL
+
+
+FAKE_WARDEN_PORT = 8080
+
+# A device that calls itself a Warden device on plain HTTP and lacks the
+# defences the Warden probes look for: it answers every pairing exchange
+# without counting it, says too much at /v1/info, serves the owner list to
+# anyone, and (when "owned") still starts a pairing.
+FAKE_WARDEN = """
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+OWNED = sys.argv[1] == "owned"
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/v1/info":
+            self.reply(200, {"api": "warden/1", "serial": "FAKE-1",
+                             "maker": "Fake", "model": "Leaky",
+                             "paired": OWNED, "owner": "alice",
+                             "debug": {"session_token": "c2VjcmV0"}})
+        elif self.path == "/v1/owners":
+            self.reply(200, {"owners": [{"name": "alice"}]})
+        else:
+            self.reply(404, {"error": {"code": "not_found"}})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        self.rfile.read(min(length, 65536))
+        if self.path == "/v1/pair/begin":
+            self.reply(200, {"suite": "P256-SHA256-HKDF-SHA256-HMAC-SHA256",
+                             "salt": "AAAAAAAAAAAAAAAAAAAAAA==",
+                             "iterations": 1000, "id_verifier": "FAKE-1"})
+        elif self.path == "/v1/pair/exchange":
+            self.reply(200, {"share_v": "AA==", "confirm_v": "AA=="})
+        else:
+            self.reply(404, {"error": {"code": "not_found"}})
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", %d), Handler).serve_forever()
+""" % FAKE_WARDEN_PORT
+
+
+class WardenDevice(AssessTestCase):
+    """The Warden-specific probes against wardend with the thermostat, owned
+    and unowned, and against a fake Warden device that lacks each defence
+    (the same probes must fail it)."""
+
+    def start_device(self):
+        self.maker = harness.Maker(self.root)
+        self.unit = self.maker.provision()
+        daemon = harness.Daemon(self.unit["dir"], port=8443,
+                                prefix=self.ns.prefix)
+        self.addCleanup(daemon.stop)
+        return daemon
+
+    def pair(self, daemon, owner):
+        home = os.path.join(self.root, "home-" + owner)
+        return run_in(self.ns.name, WARDEN, "--home", home, "pair", daemon.url,
+                      "--name", "dev", "--owner", owner, "--code", "-",
+                      input_text=str(self.unit["manual_code"]) + "\n"), home
+
+    def warden_units(self, port, *extra):
+        proc, report = self.assess("127.0.0.1", "--ports",
+                                   "%d-%d" % (port, port), *extra)
+        self.assertIsNotNone(report, proc.stdout + proc.stderr)
+        found = units(report)
+        return proc, report, {k[len("warden.%d." % port):]: u
+                              for k, u in found.items()
+                              if k.startswith("warden.%d." % port)}
+
+    def test_unowned_device_delays_unconfirmed_pairings_and_owner_pairs_after(self):
+        daemon = self.start_device()
+        _, _, w = self.warden_units(daemon.port)
+        attempts = w["pairing_attempts"]
+        self.assertEqual(attempts["verdict"], "PASS", attempts)
+        self.assertIn("HTTP 429", attempts["finding"])
+        self.assertNotIn("pairing_closed", w)
+        for name in ["public_secrets", "public_personal", "owner_routes"]:
+            self.assertEqual(w[name]["verdict"], "PASS", w[name])
+        # The probe stopped at the first delay: the device is not locked,
+        # and its first owner pairs once the delay has passed.
+        self.assertNotIn("pairing_locked", daemon.read_log())
+        import re
+        retry = max(int(m) for r in attempts["evidence"]["received"]
+                    for m in re.findall(r"Retry-After (\d+)", r))
+        time.sleep(retry + 0.5)
+        paired, home = self.pair(daemon, "first-owner")
+        self.assertEqual(paired.returncode, 0, paired.stdout + paired.stderr)
+
+    def test_owned_device_refuses_pairing_and_shows_no_owner(self):
+        daemon = self.start_device()
+        owner = "alice-the-owner"
+        paired, home = self.pair(daemon, owner)
+        self.assertEqual(paired.returncode, 0, paired.stdout + paired.stderr)
+        proc, report, w = self.warden_units(daemon.port)
+        self.assertEqual(w["pairing_closed"]["verdict"], "PASS",
+                         w["pairing_closed"])
+        self.assertIn("already_paired", w["pairing_closed"]["finding"])
+        self.assertEqual(w["pairing_attempts"]["verdict"], "NOT APPLICABLE")
+        for name in ["public_secrets", "public_personal", "owner_routes"]:
+            self.assertEqual(w[name]["verdict"], "PASS", w[name])
+        self.assertIn("/v1/owners 401", w["owner_routes"]["finding"])
+        # Nothing the device answered without a session names its owner.
+        self.assertNotIn(owner, json.dumps(report))
+        # The owner still controls the device after the assessment.
+        status = run_in(self.ns.name, WARDEN, "--home", home, "status", "dev")
+        self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+
+    def test_fake_device_without_the_defences_fails_each_probe(self):
+        fake = self.start([sys.executable, "-c", FAKE_WARDEN, "unowned"],
+                          "fake")
+        wait_listening(self.ns.name, FAKE_WARDEN_PORT, fake)
+        proc, report, w = self.warden_units(FAKE_WARDEN_PORT)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertEqual(w["pairing_attempts"]["verdict"], "FAIL")
+        self.assertIn("6 pairing exchanges answered",
+                      w["pairing_attempts"]["finding"])
+        self.assertEqual(w["public_secrets"]["verdict"], "FAIL")
+        self.assertIn('member "session_token"', w["public_secrets"]["finding"])
+        self.assertEqual(w["public_personal"]["verdict"], "FAIL")
+        self.assertIn('/v1/info: member "owner"',
+                      w["public_personal"]["finding"])
+        self.assertEqual(w["owner_routes"]["verdict"], "FAIL")
+        self.assertIn("/v1/owners", w["owner_routes"]["finding"])
+        # What leaked is named, not copied into the report.
+        text = json.dumps(report)
+        self.assertNotIn("alice", text)
+        self.assertNotIn("c2VjcmV0", text)
+
+    def test_fake_owned_device_that_still_pairs_fails(self):
+        fake = self.start([sys.executable, "-c", FAKE_WARDEN, "owned"],
+                          "fake")
+        wait_listening(self.ns.name, FAKE_WARDEN_PORT, fake)
+        _, _, w = self.warden_units(FAKE_WARDEN_PORT)
+        self.assertEqual(w["pairing_closed"]["verdict"], "FAIL")
+        self.assertIn("admits a stranger", w["pairing_closed"]["finding"])
+
+
+FRAGILE_PORT = 8090
+
+# A web service with the input handling the malformed-input probes look
+# for missing: "crash" exits on a header field longer than 8 KiB (as a
+# fixed-size buffer overrun would), "hang" never answers a chunked body,
+# "single" serves one connection at a time with no timeout (so one idle
+# connection shuts everyone out).
+FRAGILE_HTTP = """
+import os, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+MODE = sys.argv[1]
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 5
+
+    def ok(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def do_GET(self):
+        if MODE == "crash" and any(len(v) > 8192
+                                   for v in self.headers.values()):
+            os._exit(3)
+        self.ok()
+
+    def do_POST(self):
+        if MODE == "hang" and "chunked" in self.headers.get(
+                "Transfer-Encoding", ""):
+            time.sleep(30)
+        self.send_error(400)
+
+    def log_message(self, *args):
+        pass
+
+if MODE == "single":
+    from http.server import HTTPServer
+    Handler.timeout = None
+    HTTPServer(("127.0.0.1", %d), Handler).serve_forever()
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("127.0.0.1", %d), Handler).serve_forever()
+""" % (FRAGILE_PORT, FRAGILE_PORT)
+
+
+class MalformedInput(AssessTestCase):
+    """The malformed-input probes fail a service that crashes or hangs on
+    one of them (a test-only fake: the Debian daemons of the lab answer
+    them all sanely, as InsecureLab's input units show)."""
+
+    def input_unit(self, mode, kind="input.%d.http"):
+        fake = self.start([sys.executable, "-c", FRAGILE_HTTP, mode], mode)
+        wait_listening(self.ns.name, FRAGILE_PORT, fake)
+        proc, report = self.assess("127.0.0.1", "--ports",
+                                   "%d-%d" % (FRAGILE_PORT, FRAGILE_PORT))
+        self.assertIsNotNone(report, proc.stdout + proc.stderr)
+        return units(report)[kind % FRAGILE_PORT]
+
+    def test_service_that_idle_connections_shut_out_fails(self):
+        u = self.input_unit("single", "robustness.%d.held_connections")
+        self.assertEqual(u["verdict"], "FAIL", u)
+        # However many of the 12 its listen queue let open before it
+        # stopped accepting, nobody else was served.
+        self.assertIn("not served while ", u["finding"])
+        self.assertIn("a few idle connections shut clients out",
+                      u["finding"])
+
+    def test_service_that_dies_on_an_oversized_header_fails(self):
+        u = self.input_unit("crash")
+        self.assertEqual(u["verdict"], "FAIL", u)
+        self.assertIn("stopped serving after the oversized header field",
+                      u["finding"])
+
+    def test_service_that_hangs_on_bad_chunking_fails(self):
+        u = self.input_unit("hang")
+        self.assertEqual(u["verdict"], "FAIL", u)
+        self.assertIn("chunk size that is not hex: neither answered nor "
+                      "closed", u["finding"])
+        self.assertNotIn("stopped serving", u["finding"])
 
 
 class NothingToAssess(AssessTestCase):
