@@ -21,7 +21,8 @@ constexpr size_t kSealOverhead = crypto::kAeadNonceSize + crypto::kAeadTagSize;
 constexpr char kUpV1[] =
     "CREATE TABLE kinds (name TEXT PRIMARY KEY, category TEXT NOT NULL, "
     "purpose TEXT NOT NULL, retention INTEGER NOT NULL, may_leave INTEGER "
-    "NOT NULL, epoch INTEGER NOT NULL, records INTEGER NOT NULL DEFAULT 0);"
+    "NOT NULL, epoch INTEGER NOT NULL, records INTEGER NOT NULL DEFAULT 0, "
+    "keyed INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE records (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT "
     "NOT NULL REFERENCES kinds(name), epoch INTEGER NOT NULL, created_at "
     "INTEGER NOT NULL, sealed BLOB NOT NULL);"
@@ -268,7 +269,8 @@ Result<std::optional<DataStore::KindRow>> DataStore::FindKind(
     std::string_view kind) {
   WARDEN_ASSIGN_OR_RETURN(
       auto s, db_->Prepare("SELECT name, category, purpose, retention, "
-                           "may_leave, epoch, records FROM kinds WHERE "
+                           "may_leave, epoch, records, keyed FROM kinds "
+                           "WHERE "
                            "name = ?1"));
   s.Bind(1, kind);
   WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -281,6 +283,7 @@ Result<std::optional<DataStore::KindRow>> DataStore::FindKind(
   k.declaration.may_leave_device = s.Int(4) != 0;
   k.epoch = s.Int(5);
   k.records = s.Int(6);
+  k.keyed = s.Int(7);
   return std::optional<KindRow>(std::move(k));
 }
 
@@ -309,16 +312,23 @@ Result<std::vector<KindInventory>> DataStore::Kinds() {
 }
 
 Result<crypto::SecretBytes> DataStore::DataKey(std::string_view kind,
-                                               int64_t epoch, bool create) {
+                                               int64_t epoch, bool make) {
   const std::string name = DataKeyName(kind, epoch);
   auto cached = keys_.find(name);
   if (cached == keys_.end()) {
-    auto key = keystore_.Unseal(name);
-    if (!key.ok() && key.status().code() == Code::kNotFound && create) {
+    Result<crypto::SecretBytes> key = NotFoundError(name);
+    if (make) {
+      // A key of this name that no committed write vouches for may be left
+      // by a Seal that failed after writing it, and may not be durable:
+      // nothing uses it, so it goes and a fresh one is made.
+      Status gone = keystore_.Destroy(name);
+      if (!gone.ok() && gone.code() != Code::kNotFound) return gone;
       WARDEN_ASSIGN_OR_RETURN(Bytes fresh, RandomBytes(rng_, kDataKeySize));
       crypto::SecretBytes made(std::move(fresh));
       WARDEN_TRY(keystore_.Seal(name, made.view()));
       key = std::move(made);
+    } else {
+      key = keystore_.Unseal(name);
     }
     if (!key.ok()) return key.status();
     if (key->size() != kDataKeySize) {
@@ -339,7 +349,7 @@ Result<int64_t> DataStore::Write(std::string_view kind, ByteView value) {
     return ResourceExhaustedError("kind " + std::string(kind) + " is full");
   }
   WARDEN_ASSIGN_OR_RETURN(crypto::SecretBytes key,
-                          DataKey(kind, k->epoch, /*create=*/true));
+                          DataKey(kind, k->epoch, k->keyed != k->epoch));
   int64_t id = 0;
   WARDEN_TRY(db_->InTransaction([&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(
@@ -357,9 +367,9 @@ Result<int64_t> DataStore::Write(std::string_view kind, ByteView value) {
                                   "?2"));
     WARDEN_TRY(update.Bind(1, ByteView(sealed)).Bind(2, id).Run());
     WARDEN_ASSIGN_OR_RETURN(
-        auto count, db_->Prepare("UPDATE kinds SET records = records + 1 "
-                                 "WHERE name = ?1"));
-    return count.Bind(1, kind).Run();
+        auto count, db_->Prepare("UPDATE kinds SET records = records + 1, "
+                                 "keyed = ?2 WHERE name = ?1"));
+    return count.Bind(1, kind).Bind(2, k->epoch).Run();
   }));
   return id;
 }
@@ -371,7 +381,7 @@ Result<Record> DataStore::OpenRow(std::string_view kind, int64_t id,
       sealed.size() > kMaxRecordSize + kSealOverhead) {
     return IntegrityError("record " + std::to_string(id) + " is damaged");
   }
-  auto key = DataKey(kind, epoch, /*create=*/false);
+  auto key = DataKey(kind, epoch, /*make=*/false);
   if (!key.ok()) {
     if (key.status().code() == Code::kNotFound) {
       return IntegrityError("the key of record " + std::to_string(id) +

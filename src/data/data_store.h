@@ -21,7 +21,9 @@
 // after it use a fresh key under a new name, and a copy of an old row that
 // survived somewhere (a flash block, a backup) has no key left to open it
 // even if the kind is used again. A key is made on a kind's first write in
-// an epoch.
+// an epoch, and sealed (durably) before any record uses it; the write's
+// transaction records that the epoch is keyed, so a key left by a Seal that
+// failed half-way is never trusted.
 //
 // Retention. Sweep(now) deletes every record older than its kind's
 // retention; the daemon runs it periodically with its clock.
@@ -221,12 +223,17 @@ class DataStore {
     KindDeclaration declaration;
     int64_t epoch = 0;
     int64_t records = 0;
+    // The epoch whose data key a committed write has used: that key's
+    // Seal returned, so it is durable. Any other key of the kind is not
+    // vouched for.
+    int64_t keyed = 0;
   };
   Result<std::optional<KindRow>> FindKind(std::string_view kind);
   Result<std::vector<KindRow>> AllKinds();
-  // The data key of `kind` in `epoch`, made when `create` and absent.
+  // The data key of `kind` in `epoch`: from the cache, else made afresh
+  // when `make`, else unsealed from the keystore.
   Result<crypto::SecretBytes> DataKey(std::string_view kind, int64_t epoch,
-                                      bool create);
+                                      bool make);
   Result<Record> OpenRow(std::string_view kind, int64_t id, int64_t epoch,
                          int64_t created_at, ByteView sealed);
   Status Checkpoint();
