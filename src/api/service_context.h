@@ -25,6 +25,9 @@
 namespace warden::app {
 class AppHost;
 }
+namespace warden::data {
+class DataStore;
+}
 namespace warden::updater {
 class UpdateService;
 }
@@ -88,6 +91,9 @@ struct ServiceContext {
   // The updater, or null when none is configured (/v1/info's support and
   // integrity state).
   updater::UpdateService* updater = nullptr;
+  // The personal-data store, or null when none is open (the data routes
+  // answer 503).
+  data::DataStore* data = nullptr;
 
   // True while an owner's consent lets one more owner pair.
   bool ConsentOpen() const {
