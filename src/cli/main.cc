@@ -571,6 +571,79 @@ int RunOwners(const std::string& home, const std::string& name,
   return kExitOk;
 }
 
+struct DataArgs {
+  std::string name;
+  bool yes = false;
+  bool json = false;
+};
+
+int RunDataInventory(const std::string& home, const DataArgs& a) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> inv = s->DataInventory();
+  if (!inv.ok()) return Fail(inv.status());
+  if (a.json) {
+    std::cout << MachineJson({{"name", a.name}, {"kinds", (*inv)["kinds"]}})
+              << "\n";
+    return kExitOk;
+  }
+  for (const Json& k : (*inv)["kinds"]) {
+    if (!k.is_object()) continue;
+    const int64_t retention = k.value("retention_seconds", int64_t{0});
+    std::cout << Printable(TextField(k, "name"), 64) << "  "
+              << Printable(TextField(k, "category"), 32) << "  kept "
+              << (retention >= 86400 ? std::to_string(retention / 86400) + " d"
+                                     : std::to_string(retention) + " s")
+              << (k.value("may_leave_device", false) ? "  may leave the device"
+                                                     : "  stays on the device")
+              << "\n    " << Printable(TextField(k, "purpose"), 256) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDataExport(const std::string& home, const DataArgs& a) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> out = s->DataExport();
+  if (!out.ok()) return Fail(out.status());
+  std::cout << MachineJson(*out) << "\n";
+  return kExitOk;
+}
+
+int RunDataDelete(const std::string& home, const DataArgs& a) {
+  if (!a.yes) {
+    if (!isatty(STDIN_FILENO)) {
+      return Usage("data delete erases all personal data on " + a.name +
+                   "; confirm with --yes");
+    }
+    std::cerr << "Delete all personal data on " << a.name
+              << "? It cannot be undone. [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cerr << "warden: deletion cancelled\n";
+      return kExitFailed;
+    }
+  }
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> done = s->DataDelete();
+  if (!done.ok()) return Fail(done.status());
+  if (a.json) {
+    std::cout << MachineJson({{"name", a.name}, {"deletion", *done}}) << "\n";
+    return kExitOk;
+  }
+  int64_t records = 0;
+  for (const Json& k : (*done)["kinds"]) {
+    if (k.is_object()) records += k.value("records", int64_t{0});
+  }
+  std::cout << "deleted " << records << " records of "
+            << (*done)["kinds"].size() << " kinds on " << a.name
+            << "; destroyed " << done->value("keys_destroyed", int64_t{0})
+            << " data keys\n";
+  return kExitOk;
+}
+
 struct AssessArgs {
   std::string target;
   std::string declaration;
@@ -902,6 +975,25 @@ int Main(int argc, char** argv) {
   owners_cmd->add_option("--remove", owners_remove, "owner to remove");
   owners_cmd->add_flag("--json", owners_json, "print JSON");
 
+  // data
+  DataArgs data_args;
+  CLI::App* data_cmd = app.add_subcommand(
+      "data", "the personal data a device keeps: inventory, export, delete");
+  data_cmd->require_subcommand(1);
+  CLI::App* data_inventory = data_cmd->add_subcommand(
+      "inventory", "what kinds of personal data the device keeps, and why");
+  CLI::App* data_export = data_cmd->add_subcommand(
+      "export", "print every personal record the device holds, as JSON");
+  CLI::App* data_delete = data_cmd->add_subcommand(
+      "delete", "erase all personal data (administrators)");
+  for (CLI::App* sub : {data_inventory, data_export, data_delete}) {
+    sub->add_option("name", data_args.name, "device name")->required();
+  }
+  data_inventory->add_flag("--json", data_args.json, "print JSON");
+  data_delete->add_flag("--json", data_args.json, "print JSON");
+  data_delete->add_flag("--yes,-y", data_args.yes,
+                        "do not ask for confirmation");
+
   // password
   std::string password_name;
   PasswordSource password_src;
@@ -1012,7 +1104,8 @@ int Main(int argc, char** argv) {
     }
     for (const std::string* n :
          {&status_name, &get_name, &set_name, &reset_name, &password_name,
-          &caps_name, &share_name, &owners_name, &update_args.name}) {
+          &caps_name, &share_name, &owners_name, &update_args.name,
+          &data_args.name}) {
       if (!n->empty()) {
         Status st = client::ValidateDeviceName(*n);
         if (!st.ok()) return UsageStatus(st);
@@ -1042,6 +1135,9 @@ int Main(int argc, char** argv) {
     if (owners_cmd->parsed()) {
       return RunOwners(*h, owners_name, owners_remove, owners_json);
     }
+    if (data_inventory->parsed()) return RunDataInventory(*h, data_args);
+    if (data_export->parsed()) return RunDataExport(*h, data_args);
+    if (data_delete->parsed()) return RunDataDelete(*h, data_args);
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.
     std::cerr << "warden: internal error: " << e.what() << "\n";

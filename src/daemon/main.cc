@@ -22,9 +22,12 @@
 #include "crypto/hash.h"
 #include "daemon/config.h"
 #include "daemon/updates.h"
+#include "data/data_store.h"
 #include "events/bus.h"
 #include "events/catalog.h"
 #include "events/log.h"
+#include "keystore/file_backend.h"
+#include "keystore/keystore.h"
 #include "platform/file.h"
 #include "platform/process.h"
 #include "provision/device.h"
@@ -91,6 +94,39 @@ constexpr int kExitReboot = 75;
 
 std::string StateDb(const std::string& state_dir) {
   return platform::JoinPath(state_dir, "state.db");
+}
+
+// The keystore that holds the data keys: the file backend under the state
+// directory (KEK in keystore.kek, blobs in keystore/).
+Result<std::unique_ptr<keystore::Keystore>> OpenKeystore(
+    const std::string& state_dir) {
+  platform::Env& env = platform::DefaultEnv();
+  keystore::FileBackendOptions options;
+  options.kek_path = platform::JoinPath(state_dir, "keystore.kek");
+  WARDEN_ASSIGN_OR_RETURN(auto backend,
+                          keystore::FileBackend::Open(env, options));
+  return keystore::Keystore::Open(
+      env, platform::JoinPath(state_dir, "keystore"), std::move(backend));
+}
+
+// How often records past their retention are looked for.
+constexpr std::chrono::minutes kRetentionSweepEvery{10};
+
+void ScheduleRetentionSweep(asio::steady_timer& timer, data::DataStore& data,
+                            events::Bus& bus) {
+  timer.expires_after(kRetentionSweepEvery);
+  timer.async_wait([&timer, &data, &bus](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto swept = data.Sweep(SystemClock().Now());
+    if (!swept.ok()) {
+      bus.Publish(events::Event(events::kStoreError)
+                      .Text("operation", "retention sweep")
+                      .Text("error", swept.status().ToString()));
+    } else if (*swept > 0) {
+      bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
+    }
+    ScheduleRetentionSweep(timer, data, bus);
+  });
 }
 
 int ResetOwner(const std::string& state_dir) {
@@ -254,6 +290,18 @@ int Run(const Options& options) {
     Log("error", store.status().ToString());
     return 1;
   }
+  auto keys = OpenKeystore(options.state_dir);
+  if (!keys.ok()) {
+    Log("error", keys.status().ToString());
+    return 1;
+  }
+  auto personal = data::DataStore::Open(
+      platform::DefaultEnv(), platform::JoinPath(options.state_dir, "data.db"),
+      **keys, SystemClock());
+  if (!personal.ok()) {
+    Log("error", personal.status().ToString());
+    return 1;
+  }
   auto tls =
       api::MakeServerTlsContext(device->key, device->certificate, device->ca);
   if (!tls.ok()) {
@@ -268,6 +316,30 @@ int Run(const Options& options) {
   bus.Subscribe([&log](const events::Event& e) { log.Write(e); });
   asio::steady_timer log_flush(io);
   ScheduleLogFlush(log_flush, log, events::RateLimitedLog::Policy{}.window);
+
+  // A deletion a power cut interrupted is finished before anything is
+  // served or the app runs; a device that cannot finish it does not start.
+  auto resumed = (*personal)->ResumeDeletion();
+  if (!resumed.ok()) {
+    Log("error", "resuming the deletion of personal data: " +
+                     resumed.status().ToString());
+    return 1;
+  }
+  if (resumed->has_value()) {
+    int64_t records = 0;
+    for (const auto& k : (*resumed)->kinds) records += k.records;
+    bus.Publish(events::Event(events::kDataDeletionResumed)
+                    .Int("records", records)
+                    .Int("keys_destroyed", (*resumed)->keys_destroyed));
+  }
+  auto swept = (*personal)->Sweep(SystemClock().Now());
+  if (!swept.ok()) {
+    Log("error", swept.status().ToString());
+  } else if (*swept > 0) {
+    bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
+  }
+  asio::steady_timer retention_timer(io);
+  ScheduleRetentionSweep(retention_timer, **personal, bus);
 
   // The boot step and the integrity of the booted slot come before the
   // app: a slot that does not verify is never run (safe mode).
@@ -342,6 +414,7 @@ int Run(const Options& options) {
         config->update->automatic);
     service.SetUpdater(runner.get());
   }
+  service.SetDataStore(personal->get());
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
@@ -442,6 +515,7 @@ int Run(const Options& options) {
     if (app) app->Stop();
     log_flush.cancel();
     update_timer.cancel();
+    retention_timer.cancel();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
