@@ -1,6 +1,7 @@
 #include "api/data_routes.h"
 
 #include "data/data_store.h"
+#include "data/receipt.h"
 #include "events/catalog.h"
 
 namespace warden::api {
@@ -33,6 +34,9 @@ Status DataRoutes::Register(Router& router) {
   WARDEN_TRY(
       router.Add({verb::get, "/v1/data/export", Access::kOwner, "", false,
                   Immediate([this](Call& c) { return Export(c); })}));
+  WARDEN_TRY(
+      router.Add({verb::get, "/v1/data/receipt", Access::kOwner, "", false,
+                  Immediate([this](Call& c) { return Receipt(c); })}));
   return router.Add({verb::post, "/v1/data/delete", Access::kAdmin,
                      std::string(kDeleteSchema), true,
                      Immediate([this](Call& c) { return Delete(c); })});
@@ -90,7 +94,36 @@ Response DataRoutes::Delete(Call& call) {
           .Int("records", records)
           .Int("keys_destroyed", result->keys_destroyed)
           .Personal("by", call.owner().name));
-  return call.Json(status::ok, DeletionJson(*result));
+  schema::Json reply = DeletionJson(*result);
+  reply["receipt"] = nullptr;
+  if (ctx_.identity_key != nullptr && ctx_.identity_certificate != nullptr) {
+    auto receipt =
+        data::MakeReceipt(*result, ctx_.facts.info.serial,
+                          *ctx_.identity_certificate, *ctx_.identity_key);
+    Status kept =
+        receipt.ok() ? ctx_.data->KeepReceipt(*receipt) : receipt.status();
+    if (kept.ok()) {
+      reply["receipt"] = schema::Json::parse(*receipt, nullptr, false);
+    } else {
+      ctx_.events.Publish(events::Event(events::kStoreError)
+                              .Text("operation", "deletion receipt")
+                              .Text("error", kept.ToString()));
+    }
+  }
+  return call.Json(status::ok, reply);
+}
+
+Response DataRoutes::Receipt(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto receipt = ctx_.data->LastReceipt();
+  if (!receipt.ok()) return call.Error(receipt.status());
+  if (!receipt->has_value()) {
+    return call.Error(MakeError(status::not_found, Code::kNotFound,
+                                "no deletion has been made"));
+  }
+  return call.Json(
+      status::ok,
+      {{"receipt", schema::Json::parse(**receipt, nullptr, false)}});
 }
 
 }  // namespace warden::api

@@ -11,7 +11,10 @@
 //                            Export gives it, with the counts.
 //   POST /v1/data/delete     administrator: deletes all personal data and
 //                            returns what was deleted, when, and the
-//                            requesting owner's fingerprint.
+//                            requesting owner's fingerprint, with the
+//                            signed receipt (data/receipt.h), which the
+//                            device keeps.
+//   GET  /v1/data/receipt    owner: the receipt of the last deletion.
 #ifndef WARDEN_API_DATA_ROUTES_H_
 #define WARDEN_API_DATA_ROUTES_H_
 
@@ -35,6 +38,7 @@ class DataRoutes {
   Response Inventory(Call& call);
   Response Export(Call& call);
   Response Delete(Call& call);
+  Response Receipt(Call& call);
   // A 503 reply when there is no data store, else nullopt.
   std::optional<Response> Unavailable(Call& call);
 

@@ -56,8 +56,12 @@ void DeviceService::SetUpdater(UpdateRunner* runner) {
   groups_->context.updater = runner ? &runner->service() : nullptr;
 }
 
-void DeviceService::SetDataStore(data::DataStore* data) {
+void DeviceService::SetDataStore(data::DataStore* data,
+                                 const crypto::PrivateKey* key,
+                                 const crypto::Certificate* certificate) {
   groups_->context.data = data;
+  groups_->context.identity_key = key;
+  groups_->context.identity_certificate = certificate;
 }
 
 Status DeviceService::Init() {

@@ -55,9 +55,11 @@ class DeviceService {
   // The updater's runner, before Init; none: the update routes answer 503.
   // `runner` must outlive the service.
   void SetUpdater(class UpdateRunner* runner);
-  // The personal-data store, before Init; none: the data routes answer
-  // 503. `data` must outlive the service.
-  void SetDataStore(data::DataStore* data);
+  // The personal-data store and what signs its deletion receipts (the
+  // device's identity key and certificate), before Init; none: the data
+  // routes answer 503. All three must outlive the service.
+  void SetDataStore(data::DataStore* data, const crypto::PrivateKey* key,
+                    const crypto::Certificate* certificate);
 
   // Registers every route and restores login sessions saved by an earlier
   // run.

@@ -10,6 +10,7 @@
 #include "api/testing/test_facts.h"
 #include "crypto/spake2plus.h"
 #include "data/data_store.h"
+#include "data/receipt.h"
 #include "keystore/file_backend.h"
 #include "pairing/pairing_protocol.h"
 
@@ -47,7 +48,14 @@ class DeviceServiceTest : public ::testing::Test {
         std::move(*keystore::FileBackend::Open(platform::DefaultEnv(), kek))));
     data_ = std::move(*data::DataStore::Open(
         platform::DefaultEnv(), dir_ + "/data.db", *keystore_, clock_));
-    service_->SetDataStore(data_.get());
+    const WallTime now = std::chrono::system_clock::now();
+    device_cert_ = *crypto::IssueCertificate(
+        crypto::CertificateRequest{.common_name = "SN-TEST-1",
+                                   .subject_key = device_key_.public_key(),
+                                   .not_before = now,
+                                   .not_after = now + std::chrono::hours(1)},
+        device_key_, nullptr);
+    service_->SetDataStore(data_.get(), &device_key_, &*device_cert_);
     bus_.Subscribe([this](const events::Event& e) {
       Seen s{std::string(e.kind().name)};
       for (const auto& f : e.fields()) {
@@ -178,6 +186,9 @@ class DeviceServiceTest : public ::testing::Test {
   std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<keystore::Keystore> keystore_;
   std::unique_ptr<data::DataStore> data_;
+  crypto::PrivateKey device_key_ =
+      *crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256);
+  std::optional<crypto::Certificate> device_cert_;
   std::unique_ptr<DeviceService> service_;
   Bytes exporter_ = Bytes(32, 0x42);
   crypto::PrivateKey owner_key_ =
@@ -238,11 +249,12 @@ TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
                            "POST /v1/update/reinstall admin",
                            "GET /v1/data/inventory public",
                            "GET /v1/data/export owner",
+                           "GET /v1/data/receipt owner",
                            "POST /v1/data/delete admin"}) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
         << want;
   }
-  EXPECT_EQ(routes.size(), 26u);
+  EXPECT_EQ(routes.size(), 27u);
 }
 
 TEST_F(DeviceServiceTest, PersonalDataIsExportedByOwnersAndDeletedByAnAdmin) {
@@ -279,6 +291,16 @@ TEST_F(DeviceServiceTest, PersonalDataIsExportedByOwnersAndDeletedByAnAdmin) {
   EXPECT_EQ(Count("data_deleted"), 1u);
   auto after = Body(As(owner_key_, verb::get, "/v1/data/export"));
   EXPECT_TRUE(after["kinds"][0]["records"].empty());
+
+  // The receipt is signed by the device and kept for any owner to fetch.
+  auto verified = data::VerifyReceipt(d["receipt"].dump(), *device_cert_);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->deletion.requested_by,
+            owner_key_.public_key().Fingerprint());
+  EXPECT_EQ(verified->deletion.kinds[0].records, 1);
+  Response kept = As(bob_key_, verb::get, "/v1/data/receipt");
+  ASSERT_EQ(kept.result(), status::ok);
+  EXPECT_EQ(Body(kept)["receipt"], d["receipt"]);
 }
 
 TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersAnAdministratorOnce) {

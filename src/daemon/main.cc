@@ -23,6 +23,7 @@
 #include "daemon/config.h"
 #include "daemon/updates.h"
 #include "data/data_store.h"
+#include "data/receipt.h"
 #include "events/bus.h"
 #include "events/catalog.h"
 #include "events/log.h"
@@ -326,6 +327,11 @@ int Run(const Options& options) {
     return 1;
   }
   if (resumed->has_value()) {
+    auto receipt = data::MakeReceipt(**resumed, device->info.serial,
+                                     device->certificate, device->key);
+    Status kept =
+        receipt.ok() ? (*personal)->KeepReceipt(*receipt) : receipt.status();
+    if (!kept.ok()) Log("error", "deletion receipt: " + kept.ToString());
     int64_t records = 0;
     for (const auto& k : (*resumed)->kinds) records += k.records;
     bus.Publish(events::Event(events::kDataDeletionResumed)
@@ -414,7 +420,7 @@ int Run(const Options& options) {
         config->update->automatic);
     service.SetUpdater(runner.get());
   }
-  service.SetDataStore(personal->get());
+  service.SetDataStore(personal->get(), &device->key, &device->certificate);
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());

@@ -29,7 +29,7 @@ constexpr char kUpV1[] =
     "CREATE INDEX records_by_age ON records(kind, created_at);"
     "CREATE TABLE deletion (id INTEGER PRIMARY KEY CHECK (id = 1), state "
     "TEXT NOT NULL CHECK (state IN ('pending', 'done')), body TEXT NOT "
-    "NULL);";
+    "NULL, receipt TEXT);";
 constexpr char kDownV1[] =
     "DROP TABLE deletion; DROP TABLE records; DROP TABLE kinds;";
 
@@ -532,6 +532,26 @@ Result<std::optional<DeletionResult>> DataStore::LastDeletion() {
   return std::optional<DeletionResult>(std::move(in.result));
 }
 
+Status DataStore::KeepReceipt(std::string_view receipt) {
+  WARDEN_ASSIGN_OR_RETURN(
+      auto s, db_->Prepare("UPDATE deletion SET receipt = ?1 WHERE state = "
+                           "'done'"));
+  WARDEN_TRY(s.Bind(1, receipt).Run());
+  if (db_->Changes() == 0) {
+    return FailedPreconditionError("no deletion to keep a receipt for");
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> DataStore::LastReceipt() {
+  WARDEN_ASSIGN_OR_RETURN(
+      auto s, db_->Prepare("SELECT receipt FROM deletion WHERE state = 'done' "
+                           "AND receipt IS NOT NULL"));
+  WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
 Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by) {
   if (requested_by.empty() || requested_by.size() > kMaxRequesterSize ||
       !IsUtf8(AsBytes(requested_by)) || HasControl(requested_by)) {
@@ -619,8 +639,8 @@ Result<DeletionResult> DataStore::FinishDeletion(
   WARDEN_ASSIGN_OR_RETURN(std::string done, Dump(ResultJson(in.result)));
   WARDEN_TRY(db_->InTransaction([&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(
-        auto s, db_->Prepare("UPDATE deletion SET state = 'done', body = ?1 "
-                             "WHERE id = 1"));
+        auto s, db_->Prepare("UPDATE deletion SET state = 'done', body = ?1, "
+                             "receipt = NULL WHERE id = 1"));
     return s.Bind(1, done).Run();
   }));
   WARDEN_TRY(Checkpoint());

@@ -213,6 +213,12 @@ class DataStore {
   Result<bool> DeletionPending();
   // The last deletion completed, or nullopt when there has been none.
   Result<std::optional<DeletionResult>> LastDeletion();
+  // Keeps the signed receipt (data/receipt.h) of the last deletion, which
+  // the device then gives to whoever asks; a later deletion replaces it.
+  // kFailedPrecondition when no deletion has completed.
+  Status KeepReceipt(std::string_view receipt);
+  // The receipt kept for the last deletion, or nullopt.
+  Result<std::optional<std::string>> LastReceipt();
 
  private:
   DataStore(std::unique_ptr<db::Database> db, keystore::Keystore& keystore,
