@@ -30,6 +30,7 @@
 #include "client/owner.h"
 #include "client/registry.h"
 #include "crypto/secret.h"
+#include "data/receipt.h"
 #include "pairing/onboarding.h"
 #include "platform/file.h"
 #include "provision/maker.h"
@@ -575,6 +576,9 @@ struct DataArgs {
   std::string name;
   bool yes = false;
   bool json = false;
+  std::string receipt_out;  // delete: where to write the receipt
+  std::string receipt;      // verify-receipt: the file
+  std::string device_cert;  // verify-receipt: the device's certificate
 };
 
 int RunDataInventory(const std::string& home, const DataArgs& a) {
@@ -629,6 +633,16 @@ int RunDataDelete(const std::string& home, const DataArgs& a) {
   if (!s.ok()) return Fail(s.status());
   Result<Json> done = s->DataDelete();
   if (!done.ok()) return Fail(done.status());
+  const Json receipt = done->value("receipt", Json());
+  if (!a.receipt_out.empty()) {
+    if (!receipt.is_object()) {
+      return Fail(UnavailableError(
+          "the data was deleted, but the device gave no receipt"));
+    }
+    Status st =
+        platform::WriteFileAtomic(a.receipt_out, receipt.dump(2) + "\n", 0644);
+    if (!st.ok()) return Fail(st);
+  }
   if (a.json) {
     std::cout << MachineJson({{"name", a.name}, {"deletion", *done}}) << "\n";
     return kExitOk;
@@ -641,6 +655,49 @@ int RunDataDelete(const std::string& home, const DataArgs& a) {
             << (*done)["kinds"].size() << " kinds on " << a.name
             << "; destroyed " << done->value("keys_destroyed", int64_t{0})
             << " data keys\n";
+  return kExitOk;
+}
+
+int RunVerifyReceipt(const std::string& home_opt, const DataArgs& a) {
+  Result<std::string> text =
+      platform::ReadFile(a.receipt, data::kMaxReceiptSize);
+  if (!text.ok()) return Fail(text.status());
+  Result<data::Receipt> r = InvalidArgumentError("no device");
+  if (!a.device_cert.empty()) {
+    Result<std::string> pem = platform::ReadFile(a.device_cert, 64 * 1024);
+    if (!pem.ok()) return Fail(pem.status());
+    Result<crypto::Certificate> cert = crypto::Certificate::FromPem(*pem);
+    if (!cert.ok()) return Fail(cert.status().WithContext(a.device_cert));
+    r = data::VerifyReceipt(*text, *cert);
+  } else {
+    Result<std::string> home = Home(home_opt);
+    if (!home.ok()) return Fail(home.status());
+    Result<client::Registry> reg = client::Registry::Load(*home);
+    if (!reg.ok()) return Fail(reg.status());
+    Result<client::DeviceRecord> record = reg->Find(a.name);
+    if (!record.ok()) return Fail(record.status());
+    r = data::VerifyReceiptPinned(*text, record->fingerprint);
+  }
+  if (!r.ok()) return Fail(r.status());
+  int64_t records = 0;
+  for (const auto& k : r->deletion.kinds) records += k.records;
+  if (a.json) {
+    Json kinds = Json::array();
+    for (const auto& k : r->deletion.kinds) {
+      kinds.push_back({{"name", k.name}, {"records", k.records}});
+    }
+    std::cout << MachineJson({{"valid", true},
+                              {"serial", r->serial},
+                              {"kinds", kinds},
+                              {"requested_by", r->deletion.requested_by},
+                              {"completed_at", r->deletion.completed_at}})
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "valid: " << Printable(r->serial, 64) << " deleted " << records
+            << " records of " << r->deletion.kinds.size() << " kinds at "
+            << r->deletion.completed_at << " (unix time), asked by "
+            << Printable(r->deletion.requested_by, 128) << "\n";
   return kExitOk;
 }
 
@@ -989,6 +1046,20 @@ int Main(int argc, char** argv) {
   for (CLI::App* sub : {data_inventory, data_export, data_delete}) {
     sub->add_option("name", data_args.name, "device name")->required();
   }
+  data_delete->add_option("--receipt", data_args.receipt_out,
+                          "write the device's signed receipt to FILE");
+  CLI::App* data_verify = data_cmd->add_subcommand(
+      "verify-receipt",
+      "check a deletion receipt's signature against the device's "
+      "certificate (--device-cert) or the one pinned for device NAME");
+  data_verify->add_option("receipt", data_args.receipt, "receipt file")
+      ->required();
+  CLI::Option* verify_name =
+      data_verify->add_option("name", data_args.name, "device name");
+  CLI::Option* verify_cert = data_verify->add_option(
+      "--device-cert", data_args.device_cert, "the device's certificate (PEM)");
+  verify_name->excludes(verify_cert);
+  data_verify->add_flag("--json", data_args.json, "print JSON");
   data_inventory->add_flag("--json", data_args.json, "print JSON");
   data_delete->add_flag("--json", data_args.json, "print JSON");
   data_delete->add_flag("--yes,-y", data_args.yes,
@@ -1096,6 +1167,13 @@ int Main(int argc, char** argv) {
     if (pair_cmd->parsed()) {
       ScrubCodeArgument(argc, argv);
       return RunPair(home, pair);
+    }
+
+    if (data_verify->parsed()) {
+      if (data_args.name.empty() && data_args.device_cert.empty()) {
+        return Usage("data verify-receipt: give NAME or --device-cert CERT");
+      }
+      return RunVerifyReceipt(home, data_args);
     }
 
     // The remaining verbs act on the owner's home directory.
