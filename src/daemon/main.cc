@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "crypto/hash.h"
+#include "crypto/secret.h"
 #include "daemon/config.h"
 #include "daemon/updates.h"
 #include "data/data_store.h"
@@ -53,15 +54,22 @@ void Log(std::string_view event, std::string_view detail) {
 
 // Personal fields reach stderr (the journal, which the device cannot
 // erase) only as a keyed hash: the same value gives the same pseudonym
-// until wardend restarts, so lines can still be correlated.
-events::Pseudonymizer MakePseudonymizer() {
-  auto key = std::make_shared<Bytes>(
-      RandomBytes(SystemRng(), 32).value_or(Bytes(32, 0)));
+// until wardend restarts or personal data is deleted, so lines can still
+// be correlated. The key lives in `key`, which RotatePseudonymKey replaces.
+events::Pseudonymizer MakePseudonymizer(
+    std::shared_ptr<crypto::SecretBytes> key) {
   return [key](std::string_view value) {
-    Bytes mac = crypto::HmacSha256(*key, AsBytes(value));
+    Bytes mac = crypto::HmacSha256(key->view(), AsBytes(value));
     mac.resize(6);
     return "~" + HexEncode(mac);
   };
+}
+
+// A fresh pseudonym key: after a deletion of personal data, the pseudonyms
+// in the journal before it cannot be linked to those after it.
+void RotatePseudonymKey(crypto::SecretBytes& key) {
+  key =
+      crypto::SecretBytes(RandomBytes(SystemRng(), 32).value_or(Bytes(32, 0)));
 }
 
 // Reports suppressed log lines once a window, until the loop stops.
@@ -312,9 +320,16 @@ int Run(const Options& options) {
 
   asio::io_context io(1);
   events::Bus bus(SystemClock());
+  auto pseudonym_key = std::make_shared<crypto::SecretBytes>();
+  RotatePseudonymKey(*pseudonym_key);
   events::RateLimitedLog log(SystemClock(), events::RateLimitedLog::Policy{},
-                             WriteLine, MakePseudonymizer());
-  bus.Subscribe([&log](const events::Event& e) { log.Write(e); });
+                             WriteLine, MakePseudonymizer(pseudonym_key));
+  bus.Subscribe([&log, pseudonym_key](const events::Event& e) {
+    log.Write(e);
+    if (e.kind().name == events::kDataDeleted.name) {
+      RotatePseudonymKey(*pseudonym_key);
+    }
+  });
   asio::steady_timer log_flush(io);
   ScheduleLogFlush(log_flush, log, events::RateLimitedLog::Policy{}.window);
 

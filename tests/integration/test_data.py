@@ -5,6 +5,7 @@ deletion a power cut interrupted is finished when wardend starts again,
 leaving none of the rows' bytes in any file of the state directory."""
 import json
 import os
+import re
 import sqlite3
 import time
 import unittest
@@ -70,6 +71,29 @@ class DataTest(harness.DeviceTestCase):
         bad = run_cli("data", "verify-receipt", receipt, "--device-cert",
                       os.path.join(other["dir"], "identity.crt"), check=False)
         self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+
+    def pseudonyms(self, d):
+        return re.findall(r"login_failed peer=(~[0-9a-f]+)", d.read_log())
+
+    def test_a_deletion_unlinks_the_pseudonyms_in_the_log(self):
+        d = self.start(app=False)
+        self.pair(d)
+        bad = {"owner": "home", "password": "not the password at all 1"}
+        for _ in range(2):
+            harness.request(d.port, "POST", "/v1/login", bad)
+        before = self.pseudonyms(d)
+        self.assertEqual(len(before), 2, d.read_log())
+        # The same peer has the same pseudonym until a deletion...
+        self.assertEqual(before[0], before[1])
+        self.assertNotIn("127.0.0.1", "".join(
+            line for line in d.read_log().splitlines()
+            if "login_failed" in line))
+        run_cli("data", "delete", "home", "--yes", home=self.home)
+        harness.request(d.port, "POST", "/v1/login", bad)
+        after = self.pseudonyms(d)[2:]
+        self.assertEqual(len(after), 1, d.read_log())
+        # ...after which it cannot be linked to what came before.
+        self.assertNotEqual(after[0], before[0])
 
     def test_an_interrupted_deletion_is_finished_before_serving(self):
         d = self.start(app=False)
