@@ -139,14 +139,20 @@ void Throughput(const std::string& root, int ops) {
   }
   const double raw_write = ops / Seconds(t);
   t = Clock::now();
+  size_t bytes_read = 0;
   for (int i = 1; i <= ops; ++i) {
     sqlite3_bind_int64(sel, 1, i);
     if (sqlite3_step(sel) != SQLITE_ROW) {
       std::fprintf(stderr, "data_store_bench: raw read %d\n", i);
       std::exit(1);
     }
+    // The value copied out, as the store hands out its own copy.
+    const auto* blob = static_cast<const uint8_t*>(sqlite3_column_blob(sel, 0));
+    Bytes copy(blob, blob + sqlite3_column_bytes(sel, 0));
+    bytes_read += copy.size();
     sqlite3_reset(sel);
   }
+  if (bytes_read != static_cast<size_t>(ops) * value.size()) std::exit(1);
   const double raw_read = ops / Seconds(t);
   sqlite3_finalize(ins);
   sqlite3_finalize(count);
