@@ -1,5 +1,6 @@
 #include "api/device_service.h"
 
+#include "api/data_routes.h"
 #include "api/info_routes.h"
 #include "api/owner_directory.h"
 #include "api/owner_routes.h"
@@ -19,7 +20,8 @@ struct DeviceService::Groups {
         pairing(context, owners),
         owner_routes(context, owners),
         state(context),
-        update(nullptr) {}
+        update(nullptr),
+        data(context) {}
 
   ServiceContext context;
   OwnerDirectory owners;
@@ -29,6 +31,7 @@ struct DeviceService::Groups {
   OwnerRoutes owner_routes;
   StateRoutes state;
   UpdateRoutes update;
+  DataRoutes data;
 };
 
 DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
@@ -53,6 +56,14 @@ void DeviceService::SetUpdater(UpdateRunner* runner) {
   groups_->context.updater = runner ? &runner->service() : nullptr;
 }
 
+void DeviceService::SetDataStore(data::DataStore* data,
+                                 const crypto::PrivateKey* key,
+                                 const crypto::Certificate* certificate) {
+  groups_->context.data = data;
+  groups_->context.identity_key = key;
+  groups_->context.identity_certificate = certificate;
+}
+
 Status DeviceService::Init() {
   Groups& g = *groups_;
   WARDEN_TRY(g.info.Register(g.router));
@@ -60,6 +71,7 @@ Status DeviceService::Init() {
   WARDEN_TRY(g.owner_routes.Register(g.router));
   WARDEN_TRY(g.state.Register(g.router));
   WARDEN_TRY(g.update.Register(g.router));
+  WARDEN_TRY(g.data.Register(g.router));
   return g.owners.Init();
 }
 

@@ -33,6 +33,9 @@
 namespace warden::app {
 class AppHost;
 }
+namespace warden::data {
+class DataStore;
+}
 
 namespace warden::api {
 
@@ -52,6 +55,11 @@ class DeviceService {
   // The updater's runner, before Init; none: the update routes answer 503.
   // `runner` must outlive the service.
   void SetUpdater(class UpdateRunner* runner);
+  // The personal-data store and what signs its deletion receipts (the
+  // device's identity key and certificate), before Init; none: the data
+  // routes answer 503. All three must outlive the service.
+  void SetDataStore(data::DataStore* data, const crypto::PrivateKey* key,
+                    const crypto::Certificate* certificate);
 
   // Registers every route and restores login sessions saved by an earlier
   // run.

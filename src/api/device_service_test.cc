@@ -9,6 +9,9 @@
 
 #include "api/testing/test_facts.h"
 #include "crypto/spake2plus.h"
+#include "data/data_store.h"
+#include "data/receipt.h"
+#include "keystore/file_backend.h"
 #include "pairing/pairing_protocol.h"
 
 namespace warden::api {
@@ -38,6 +41,21 @@ class DeviceServiceTest : public ::testing::Test {
     options.password_hash = auth::MinimumHashParams();
     service_ = std::make_unique<DeviceService>(facts, *store_, nullptr, clock_,
                                                SystemRng(), options, bus_);
+    keystore::FileBackendOptions kek;
+    kek.kek_path = dir_ + "/kek";
+    keystore_ = std::move(*keystore::Keystore::Open(
+        platform::DefaultEnv(), dir_ + "/keystore",
+        std::move(*keystore::FileBackend::Open(platform::DefaultEnv(), kek))));
+    data_ = std::move(*data::DataStore::Open(
+        platform::DefaultEnv(), dir_ + "/data.db", *keystore_, clock_));
+    const WallTime now = std::chrono::system_clock::now();
+    device_cert_ = *crypto::IssueCertificate(
+        crypto::CertificateRequest{.common_name = "SN-TEST-1",
+                                   .subject_key = device_key_.public_key(),
+                                   .not_before = now,
+                                   .not_after = now + std::chrono::hours(1)},
+        device_key_, nullptr);
+    service_->SetDataStore(data_.get(), &device_key_, &*device_cert_);
     bus_.Subscribe([this](const events::Event& e) {
       Seen s{std::string(e.kind().name)};
       for (const auto& f : e.fields()) {
@@ -52,6 +70,8 @@ class DeviceServiceTest : public ::testing::Test {
   void TearDown() override {
     peer_ = Peer();  // ends its pairing attempt while the service is here
     service_.reset();
+    data_.reset();
+    keystore_.reset();
     std::filesystem::remove_all(dir_);
   }
 
@@ -164,6 +184,11 @@ class DeviceServiceTest : public ::testing::Test {
   events::Bus bus_{clock_};
   std::vector<Seen> events_;
   std::unique_ptr<store::StateStore> store_;
+  std::unique_ptr<keystore::Keystore> keystore_;
+  std::unique_ptr<data::DataStore> data_;
+  crypto::PrivateKey device_key_ =
+      *crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256);
+  std::optional<crypto::Certificate> device_cert_;
   std::unique_ptr<DeviceService> service_;
   Bytes exporter_ = Bytes(32, 0x42);
   crypto::PrivateKey owner_key_ =
@@ -221,11 +246,61 @@ TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
                            "POST /v1/update/install admin",
                            "POST /v1/update/defer admin",
                            "POST /v1/update/upload admin",
-                           "POST /v1/update/reinstall admin"}) {
+                           "POST /v1/update/reinstall admin",
+                           "GET /v1/data/inventory public",
+                           "GET /v1/data/export owner",
+                           "GET /v1/data/receipt owner",
+                           "POST /v1/data/delete admin"}) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
         << want;
   }
-  EXPECT_EQ(routes.size(), 23u);
+  EXPECT_EQ(routes.size(), 27u);
+}
+
+TEST_F(DeviceServiceTest, PersonalDataIsExportedByOwnersAndDeletedByAnAdmin) {
+  ASSERT_TRUE(data_
+                  ->Declare({"schedule", data::Category::kUsage,
+                             "heating times", 86400, false})
+                  .ok());
+  ASSERT_TRUE(data_->Write("schedule", AsBytes("weekdays 06:30")).ok());
+  PairAliceAndBob();
+
+  // What the device may keep is public; what it keeps is not.
+  Response inventory = Send(verb::get, "/v1/data/inventory");
+  ASSERT_EQ(inventory.result(), status::ok);
+  EXPECT_EQ(Body(inventory)["kinds"][0]["purpose"], "heating times");
+  EXPECT_EQ(inventory.body().find("weekdays"), std::string::npos);
+  EXPECT_EQ(Send(verb::get, "/v1/data/export").result(), status::unauthorized);
+  EXPECT_EQ(Send(verb::post, "/v1/data/delete").result(), status::unauthorized);
+
+  Response exported = As(bob_key_, verb::get, "/v1/data/export");
+  ASSERT_EQ(exported.result(), status::ok);
+  EXPECT_EQ(Body(exported)["kinds"][0]["records"][0]["text"], "weekdays 06:30");
+
+  // A member may read but not delete.
+  EXPECT_EQ(As(bob_key_, verb::post, "/v1/data/delete").result(),
+            status::forbidden);
+  EXPECT_EQ(data_->Kinds()->front().records, 1);
+
+  Response deleted = As(owner_key_, verb::post, "/v1/data/delete");
+  ASSERT_EQ(deleted.result(), status::ok) << deleted.body();
+  auto d = Body(deleted);
+  EXPECT_EQ(d["requested_by"], owner_key_.public_key().Fingerprint());
+  EXPECT_EQ(d["kinds"][0]["records"], 1);
+  EXPECT_EQ(d["keys_destroyed"], 1);
+  EXPECT_EQ(Count("data_deleted"), 1u);
+  auto after = Body(As(owner_key_, verb::get, "/v1/data/export"));
+  EXPECT_TRUE(after["kinds"][0]["records"].empty());
+
+  // The receipt is signed by the device and kept for any owner to fetch.
+  auto verified = data::VerifyReceipt(d["receipt"].dump(), *device_cert_);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->deletion.requested_by,
+            owner_key_.public_key().Fingerprint());
+  EXPECT_EQ(verified->deletion.kinds[0].records, 1);
+  Response kept = As(bob_key_, verb::get, "/v1/data/receipt");
+  ASSERT_EQ(kept.result(), status::ok);
+  EXPECT_EQ(Body(kept)["receipt"], d["receipt"]);
 }
 
 TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersAnAdministratorOnce) {

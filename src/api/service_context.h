@@ -15,6 +15,8 @@
 #include "auth/throttle.h"
 #include "base/clock.h"
 #include "base/rng.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
 #include "events/bus.h"
 #include "pairing/attempts.h"
 #include "pairing/pairing_session.h"
@@ -24,6 +26,9 @@
 
 namespace warden::app {
 class AppHost;
+}
+namespace warden::data {
+class DataStore;
 }
 namespace warden::updater {
 class UpdateService;
@@ -88,6 +93,13 @@ struct ServiceContext {
   // The updater, or null when none is configured (/v1/info's support and
   // integrity state).
   updater::UpdateService* updater = nullptr;
+  // The personal-data store, or null when none is open (the data routes
+  // answer 503).
+  data::DataStore* data = nullptr;
+  // What signs deletion receipts: the device's identity key (used only to
+  // sign, so it may live in a token) and its certificate.
+  const crypto::PrivateKey* identity_key = nullptr;
+  const crypto::Certificate* identity_certificate = nullptr;
 
   // True while an owner's consent lets one more owner pair.
   bool ConsentOpen() const {

@@ -30,6 +30,7 @@
 #include "client/owner.h"
 #include "client/registry.h"
 #include "crypto/secret.h"
+#include "data/receipt.h"
 #include "pairing/onboarding.h"
 #include "platform/file.h"
 #include "provision/maker.h"
@@ -571,6 +572,135 @@ int RunOwners(const std::string& home, const std::string& name,
   return kExitOk;
 }
 
+struct DataArgs {
+  std::string name;
+  bool yes = false;
+  bool json = false;
+  std::string receipt_out;  // delete: where to write the receipt
+  std::string receipt;      // verify-receipt: the file
+  std::string device_cert;  // verify-receipt: the device's certificate
+};
+
+int RunDataInventory(const std::string& home, const DataArgs& a) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> inv = s->DataInventory();
+  if (!inv.ok()) return Fail(inv.status());
+  if (a.json) {
+    std::cout << MachineJson({{"name", a.name}, {"kinds", (*inv)["kinds"]}})
+              << "\n";
+    return kExitOk;
+  }
+  for (const Json& k : (*inv)["kinds"]) {
+    if (!k.is_object()) continue;
+    const int64_t retention = k.value("retention_seconds", int64_t{0});
+    std::cout << Printable(TextField(k, "name"), 64) << "  "
+              << Printable(TextField(k, "category"), 32) << "  kept "
+              << (retention >= 86400 ? std::to_string(retention / 86400) + " d"
+                                     : std::to_string(retention) + " s")
+              << (k.value("may_leave_device", false) ? "  may leave the device"
+                                                     : "  stays on the device")
+              << "\n    " << Printable(TextField(k, "purpose"), 256) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDataExport(const std::string& home, const DataArgs& a) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> out = s->DataExport();
+  if (!out.ok()) return Fail(out.status());
+  std::cout << MachineJson(*out) << "\n";
+  return kExitOk;
+}
+
+int RunDataDelete(const std::string& home, const DataArgs& a) {
+  if (!a.yes) {
+    if (!isatty(STDIN_FILENO)) {
+      return Usage("data delete erases all personal data on " + a.name +
+                   "; confirm with --yes");
+    }
+    std::cerr << "Delete all personal data on " << a.name
+              << "? It cannot be undone. [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cerr << "warden: deletion cancelled\n";
+      return kExitFailed;
+    }
+  }
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> done = s->DataDelete();
+  if (!done.ok()) return Fail(done.status());
+  const Json receipt = done->value("receipt", Json());
+  if (!a.receipt_out.empty()) {
+    if (!receipt.is_object()) {
+      return Fail(UnavailableError(
+          "the data was deleted, but the device gave no receipt"));
+    }
+    Status st =
+        platform::WriteFileAtomic(a.receipt_out, receipt.dump(2) + "\n", 0644);
+    if (!st.ok()) return Fail(st);
+  }
+  if (a.json) {
+    std::cout << MachineJson({{"name", a.name}, {"deletion", *done}}) << "\n";
+    return kExitOk;
+  }
+  int64_t records = 0;
+  for (const Json& k : (*done)["kinds"]) {
+    if (k.is_object()) records += k.value("records", int64_t{0});
+  }
+  std::cout << "deleted " << records << " records of "
+            << (*done)["kinds"].size() << " kinds on " << a.name
+            << "; destroyed " << done->value("keys_destroyed", int64_t{0})
+            << " data keys\n";
+  return kExitOk;
+}
+
+int RunVerifyReceipt(const std::string& home_opt, const DataArgs& a) {
+  Result<std::string> text =
+      platform::ReadFile(a.receipt, data::kMaxReceiptSize);
+  if (!text.ok()) return Fail(text.status());
+  Result<data::Receipt> r = InvalidArgumentError("no device");
+  if (!a.device_cert.empty()) {
+    Result<std::string> pem = platform::ReadFile(a.device_cert, 64 * 1024);
+    if (!pem.ok()) return Fail(pem.status());
+    Result<crypto::Certificate> cert = crypto::Certificate::FromPem(*pem);
+    if (!cert.ok()) return Fail(cert.status().WithContext(a.device_cert));
+    r = data::VerifyReceipt(*text, *cert);
+  } else {
+    Result<std::string> home = Home(home_opt);
+    if (!home.ok()) return Fail(home.status());
+    Result<client::Registry> reg = client::Registry::Load(*home);
+    if (!reg.ok()) return Fail(reg.status());
+    Result<client::DeviceRecord> record = reg->Find(a.name);
+    if (!record.ok()) return Fail(record.status());
+    r = data::VerifyReceiptPinned(*text, record->fingerprint);
+  }
+  if (!r.ok()) return Fail(r.status());
+  int64_t records = 0;
+  for (const auto& k : r->deletion.kinds) records += k.records;
+  if (a.json) {
+    Json kinds = Json::array();
+    for (const auto& k : r->deletion.kinds) {
+      kinds.push_back({{"name", k.name}, {"records", k.records}});
+    }
+    std::cout << MachineJson({{"valid", true},
+                              {"serial", r->serial},
+                              {"kinds", kinds},
+                              {"requested_by", r->deletion.requested_by},
+                              {"completed_at", r->deletion.completed_at}})
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "valid: " << Printable(r->serial, 64) << " deleted " << records
+            << " records of " << r->deletion.kinds.size() << " kinds at "
+            << r->deletion.completed_at << " (unix time), asked by "
+            << Printable(r->deletion.requested_by, 128) << "\n";
+  return kExitOk;
+}
+
 struct AssessArgs {
   std::string target;
   std::string declaration;
@@ -902,6 +1032,39 @@ int Main(int argc, char** argv) {
   owners_cmd->add_option("--remove", owners_remove, "owner to remove");
   owners_cmd->add_flag("--json", owners_json, "print JSON");
 
+  // data
+  DataArgs data_args;
+  CLI::App* data_cmd = app.add_subcommand(
+      "data", "the personal data a device keeps: inventory, export, delete");
+  data_cmd->require_subcommand(1);
+  CLI::App* data_inventory = data_cmd->add_subcommand(
+      "inventory", "what kinds of personal data the device keeps, and why");
+  CLI::App* data_export = data_cmd->add_subcommand(
+      "export", "print every personal record the device holds, as JSON");
+  CLI::App* data_delete = data_cmd->add_subcommand(
+      "delete", "erase all personal data (administrators)");
+  for (CLI::App* sub : {data_inventory, data_export, data_delete}) {
+    sub->add_option("name", data_args.name, "device name")->required();
+  }
+  data_delete->add_option("--receipt", data_args.receipt_out,
+                          "write the device's signed receipt to FILE");
+  CLI::App* data_verify = data_cmd->add_subcommand(
+      "verify-receipt",
+      "check a deletion receipt's signature against the device's "
+      "certificate (--device-cert) or the one pinned for device NAME");
+  data_verify->add_option("receipt", data_args.receipt, "receipt file")
+      ->required();
+  CLI::Option* verify_name =
+      data_verify->add_option("name", data_args.name, "device name");
+  CLI::Option* verify_cert = data_verify->add_option(
+      "--device-cert", data_args.device_cert, "the device's certificate (PEM)");
+  verify_name->excludes(verify_cert);
+  data_verify->add_flag("--json", data_args.json, "print JSON");
+  data_inventory->add_flag("--json", data_args.json, "print JSON");
+  data_delete->add_flag("--json", data_args.json, "print JSON");
+  data_delete->add_flag("--yes,-y", data_args.yes,
+                        "do not ask for confirmation");
+
   // password
   std::string password_name;
   PasswordSource password_src;
@@ -1006,13 +1169,21 @@ int Main(int argc, char** argv) {
       return RunPair(home, pair);
     }
 
+    if (data_verify->parsed()) {
+      if (data_args.name.empty() && data_args.device_cert.empty()) {
+        return Usage("data verify-receipt: give NAME or --device-cert CERT");
+      }
+      return RunVerifyReceipt(home, data_args);
+    }
+
     // The remaining verbs act on the owner's home directory.
     if (password_cmd->parsed() && !password_src.given()) {
       return Usage("password: give --password-file FILE or --password-stdin");
     }
     for (const std::string* n :
          {&status_name, &get_name, &set_name, &reset_name, &password_name,
-          &caps_name, &share_name, &owners_name, &update_args.name}) {
+          &caps_name, &share_name, &owners_name, &update_args.name,
+          &data_args.name}) {
       if (!n->empty()) {
         Status st = client::ValidateDeviceName(*n);
         if (!st.ok()) return UsageStatus(st);
@@ -1042,6 +1213,9 @@ int Main(int argc, char** argv) {
     if (owners_cmd->parsed()) {
       return RunOwners(*h, owners_name, owners_remove, owners_json);
     }
+    if (data_inventory->parsed()) return RunDataInventory(*h, data_args);
+    if (data_export->parsed()) return RunDataExport(*h, data_args);
+    if (data_delete->parsed()) return RunDataDelete(*h, data_args);
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.
     std::cerr << "warden: internal error: " << e.what() << "\n";

@@ -154,6 +154,27 @@ Result<schema::Json> DeviceSession::Call(
   return j;
 }
 
+Result<schema::Json> DeviceSession::DataInventory() {
+  return Call(http::verb::get, "/v1/data/inventory", std::nullopt,
+              "device refused the data inventory");
+}
+
+Result<schema::Json> DeviceSession::DataExport() {
+  return Call(http::verb::get, "/v1/data/export", std::nullopt,
+              "device refused the data export");
+}
+
+Result<schema::Json> DeviceSession::DataDelete() {
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j, Call(http::verb::post, "/v1/data/delete",
+                           schema::Json::object(), "device refused deletion"));
+  if (!j.contains("kinds") || !j["kinds"].is_array() ||
+      !j.contains("completed_at")) {
+    return UnavailableError("device did not confirm the deletion");
+  }
+  return j;
+}
+
 Result<schema::Json> DeviceSession::UpdateStatus() {
   return Call(http::verb::get, "/v1/update", std::nullopt,
               "device refused the update status");

@@ -81,6 +81,16 @@ class DeviceSession {
   Result<schema::Json> UpdateAction(std::string_view action,
                                     const schema::Json& body);
 
+  // GET /v1/data/inventory: {"kinds": [{"name", "category", "purpose",
+  // "retention_seconds", "may_leave_device"}], ...}.
+  Result<schema::Json> DataInventory();
+  // GET /v1/data/export: every personal record the device holds
+  // (docs/PROTOCOLS.md, "Personal data"); bounded by the reply limits.
+  Result<schema::Json> DataExport();
+  // POST /v1/data/delete: deletes all personal data; returns what was
+  // deleted. Needs an administrator.
+  Result<schema::Json> DataDelete();
+
  private:
   DeviceSession(DeviceRecord record, Connection conn)
       : record_(std::move(record)), conn_(std::move(conn)) {}

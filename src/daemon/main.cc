@@ -20,11 +20,16 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "crypto/hash.h"
+#include "crypto/secret.h"
 #include "daemon/config.h"
 #include "daemon/updates.h"
+#include "data/data_store.h"
+#include "data/receipt.h"
 #include "events/bus.h"
 #include "events/catalog.h"
 #include "events/log.h"
+#include "keystore/file_backend.h"
+#include "keystore/keystore.h"
 #include "platform/file.h"
 #include "platform/process.h"
 #include "provision/device.h"
@@ -49,15 +54,22 @@ void Log(std::string_view event, std::string_view detail) {
 
 // Personal fields reach stderr (the journal, which the device cannot
 // erase) only as a keyed hash: the same value gives the same pseudonym
-// until wardend restarts, so lines can still be correlated.
-events::Pseudonymizer MakePseudonymizer() {
-  auto key = std::make_shared<Bytes>(
-      RandomBytes(SystemRng(), 32).value_or(Bytes(32, 0)));
+// until wardend restarts or personal data is deleted, so lines can still
+// be correlated. The key lives in `key`, which RotatePseudonymKey replaces.
+events::Pseudonymizer MakePseudonymizer(
+    std::shared_ptr<crypto::SecretBytes> key) {
   return [key](std::string_view value) {
-    Bytes mac = crypto::HmacSha256(*key, AsBytes(value));
+    Bytes mac = crypto::HmacSha256(key->view(), AsBytes(value));
     mac.resize(6);
     return "~" + HexEncode(mac);
   };
+}
+
+// A fresh pseudonym key: after a deletion of personal data, the pseudonyms
+// in the journal before it cannot be linked to those after it.
+void RotatePseudonymKey(crypto::SecretBytes& key) {
+  key =
+      crypto::SecretBytes(RandomBytes(SystemRng(), 32).value_or(Bytes(32, 0)));
 }
 
 // Reports suppressed log lines once a window, until the loop stops.
@@ -91,6 +103,39 @@ constexpr int kExitReboot = 75;
 
 std::string StateDb(const std::string& state_dir) {
   return platform::JoinPath(state_dir, "state.db");
+}
+
+// The keystore that holds the data keys: the file backend under the state
+// directory (KEK in keystore.kek, blobs in keystore/).
+Result<std::unique_ptr<keystore::Keystore>> OpenKeystore(
+    const std::string& state_dir) {
+  platform::Env& env = platform::DefaultEnv();
+  keystore::FileBackendOptions options;
+  options.kek_path = platform::JoinPath(state_dir, "keystore.kek");
+  WARDEN_ASSIGN_OR_RETURN(auto backend,
+                          keystore::FileBackend::Open(env, options));
+  return keystore::Keystore::Open(
+      env, platform::JoinPath(state_dir, "keystore"), std::move(backend));
+}
+
+// How often records past their retention are looked for.
+constexpr std::chrono::minutes kRetentionSweepEvery{10};
+
+void ScheduleRetentionSweep(asio::steady_timer& timer, data::DataStore& data,
+                            events::Bus& bus) {
+  timer.expires_after(kRetentionSweepEvery);
+  timer.async_wait([&timer, &data, &bus](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto swept = data.Sweep(SystemClock().Now());
+    if (!swept.ok()) {
+      bus.Publish(events::Event(events::kStoreError)
+                      .Text("operation", "retention sweep")
+                      .Text("error", swept.status().ToString()));
+    } else if (*swept > 0) {
+      bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
+    }
+    ScheduleRetentionSweep(timer, data, bus);
+  });
 }
 
 int ResetOwner(const std::string& state_dir) {
@@ -254,6 +299,18 @@ int Run(const Options& options) {
     Log("error", store.status().ToString());
     return 1;
   }
+  auto keys = OpenKeystore(options.state_dir);
+  if (!keys.ok()) {
+    Log("error", keys.status().ToString());
+    return 1;
+  }
+  auto personal = data::DataStore::Open(
+      platform::DefaultEnv(), platform::JoinPath(options.state_dir, "data.db"),
+      **keys, SystemClock());
+  if (!personal.ok()) {
+    Log("error", personal.status().ToString());
+    return 1;
+  }
   auto tls =
       api::MakeServerTlsContext(device->key, device->certificate, device->ca);
   if (!tls.ok()) {
@@ -263,11 +320,47 @@ int Run(const Options& options) {
 
   asio::io_context io(1);
   events::Bus bus(SystemClock());
+  auto pseudonym_key = std::make_shared<crypto::SecretBytes>();
+  RotatePseudonymKey(*pseudonym_key);
   events::RateLimitedLog log(SystemClock(), events::RateLimitedLog::Policy{},
-                             WriteLine, MakePseudonymizer());
-  bus.Subscribe([&log](const events::Event& e) { log.Write(e); });
+                             WriteLine, MakePseudonymizer(pseudonym_key));
+  bus.Subscribe([&log, pseudonym_key](const events::Event& e) {
+    log.Write(e);
+    if (e.kind().name == events::kDataDeleted.name) {
+      RotatePseudonymKey(*pseudonym_key);
+    }
+  });
   asio::steady_timer log_flush(io);
   ScheduleLogFlush(log_flush, log, events::RateLimitedLog::Policy{}.window);
+
+  // A deletion a power cut interrupted is finished before anything is
+  // served or the app runs; a device that cannot finish it does not start.
+  auto resumed = (*personal)->ResumeDeletion();
+  if (!resumed.ok()) {
+    Log("error", "resuming the deletion of personal data: " +
+                     resumed.status().ToString());
+    return 1;
+  }
+  if (resumed->has_value()) {
+    auto receipt = data::MakeReceipt(**resumed, device->info.serial,
+                                     device->certificate, device->key);
+    Status kept =
+        receipt.ok() ? (*personal)->KeepReceipt(*receipt) : receipt.status();
+    if (!kept.ok()) Log("error", "deletion receipt: " + kept.ToString());
+    int64_t records = 0;
+    for (const auto& k : (*resumed)->kinds) records += k.records;
+    bus.Publish(events::Event(events::kDataDeletionResumed)
+                    .Int("records", records)
+                    .Int("keys_destroyed", (*resumed)->keys_destroyed));
+  }
+  auto swept = (*personal)->Sweep(SystemClock().Now());
+  if (!swept.ok()) {
+    Log("error", swept.status().ToString());
+  } else if (*swept > 0) {
+    bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
+  }
+  asio::steady_timer retention_timer(io);
+  ScheduleRetentionSweep(retention_timer, **personal, bus);
 
   // The boot step and the integrity of the booted slot come before the
   // app: a slot that does not verify is never run (safe mode).
@@ -342,6 +435,7 @@ int Run(const Options& options) {
         config->update->automatic);
     service.SetUpdater(runner.get());
   }
+  service.SetDataStore(personal->get(), &device->key, &device->certificate);
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
@@ -442,6 +536,7 @@ int Run(const Options& options) {
     if (app) app->Stop();
     log_flush.cancel();
     update_timer.cancel();
+    retention_timer.cancel();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);

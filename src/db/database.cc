@@ -373,6 +373,16 @@ Status Database::InTransaction(const std::function<Status()>& body) {
   return st;
 }
 
+Status Database::Vacuum() {
+  if (!sqlite3_get_autocommit(db_)) {
+    return FailedPreconditionError("VACUUM within a transaction");
+  }
+  sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 1);
+  Status st = Exec("VACUUM");
+  sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
+  return st;
+}
+
 int64_t Database::LastInsertId() const {
   return sqlite3_last_insert_rowid(db_);
 }

@@ -127,6 +127,12 @@ class Database {
   // joins that one.
   Status InTransaction(const std::function<Status()>& body);
 
+  // Rebuilds the file without its free pages (VACUUM), so that what was
+  // deleted leaves no page behind. The one temporary database VACUUM
+  // attaches is allowed for this call only; ATTACH stays refused
+  // everywhere else. Not within a transaction (kFailedPrecondition).
+  Status Vacuum();
+
   // The rowid of the last row inserted, and the rows the last statement
   // changed.
   int64_t LastInsertId() const;

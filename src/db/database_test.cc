@@ -247,6 +247,26 @@ TEST_F(DatabaseTest, AStoredScriptCannotReachOtherFiles) {
   EXPECT_EQ(OpenDb(NewerBuild())->version(), 2);
 }
 
+TEST_F(DatabaseTest, VacuumDropsTheFreePagesAndAttachStaysRefused) {
+  auto db = OpenDb(OlderBuild());
+  ASSERT_NE(db, nullptr);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(db->Exec("INSERT INTO person(name) VALUES('" +
+                         std::string(1000, 'n') + "')")
+                    .ok());
+  }
+  ASSERT_TRUE(db->Exec("DELETE FROM person").ok());
+  EXPECT_GT(QueryInt(*db, "PRAGMA freelist_count"), 20);
+  ASSERT_TRUE(db->Vacuum().ok());
+  EXPECT_EQ(QueryInt(*db, "PRAGMA freelist_count"), 0);
+  EXPECT_FALSE(
+      db->Exec("ATTACH '" + dir_ + "/other.db' AS x; CREATE TABLE x.t (a);")
+          .ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/other.db"));
+  EXPECT_EQ(db->InTransaction([&] { return db->Vacuum(); }).code(),
+            Code::kFailedPrecondition);
+}
+
 TEST_F(DatabaseTest, ForeignFilesAreRefusedAndKept) {
   ASSERT_TRUE(
       platform::WriteFileAtomic(path_, std::string(4096, 'x'), 0600).ok());

@@ -53,6 +53,13 @@ inline constexpr Kind kTamper{"tamper", Severity::kError, Category::kSecurity};
 // An update was refused: a TUF check or an installer check failed ("code").
 inline constexpr Kind kUpdateRefused{"update_refused", Severity::kWarning,
                                      Category::kSecurity};
+// All personal data was deleted (crypto-erase and wipe): "kinds",
+// "records", "keys_destroyed", and who asked ("by", personal).
+inline constexpr Kind kDataDeleted{"data_deleted", Severity::kNotice,
+                                   Category::kSecurity};
+// A deletion a power cut interrupted was finished at start.
+inline constexpr Kind kDataDeletionResumed{
+    "data_deletion_resumed", Severity::kNotice, Category::kSecurity};
 // The running release is past its security support period.
 inline constexpr Kind kSupportEnded{"support_ended", Severity::kWarning,
                                     Category::kSecurity};
@@ -109,6 +116,9 @@ inline constexpr Kind kAppRestarting{"app_restarting", Severity::kNotice,
                                      Category::kApp};
 inline constexpr Kind kAppRestartFailed{"app_restart_failed", Severity::kError,
                                         Category::kApp};
+// Records past their kind's retention were deleted ("records").
+inline constexpr Kind kDataExpired{"data_expired", Severity::kInfo,
+                                   Category::kOperational};
 // One line the app wrote to its stdout or stderr.
 inline constexpr Kind kAppOutput{"app_output", Severity::kInfo, Category::kApp};
 

@@ -1,0 +1,129 @@
+#include "api/data_routes.h"
+
+#include "data/data_store.h"
+#include "data/receipt.h"
+#include "events/catalog.h"
+
+namespace warden::api {
+namespace {
+
+using http::status;
+using http::verb;
+
+constexpr std::string_view kDeleteSchema =
+    R"({"type": "object", "maxProperties": 0})";
+
+}  // namespace
+
+schema::Json DeletionJson(const data::DeletionResult& result) {
+  schema::Json kinds = schema::Json::array();
+  for (const auto& k : result.kinds) {
+    kinds.push_back({{"name", k.name}, {"records", k.records}});
+  }
+  return {{"kinds", kinds},
+          {"requested_by", result.requested_by},
+          {"started_at", result.started_at},
+          {"completed_at", result.completed_at},
+          {"keys_destroyed", result.keys_destroyed}};
+}
+
+Status DataRoutes::Register(Router& router) {
+  WARDEN_TRY(
+      router.Add({verb::get, "/v1/data/inventory", Access::kPublic, "", false,
+                  Immediate([this](Call& c) { return Inventory(c); })}));
+  WARDEN_TRY(
+      router.Add({verb::get, "/v1/data/export", Access::kOwner, "", false,
+                  Immediate([this](Call& c) { return Export(c); })}));
+  WARDEN_TRY(
+      router.Add({verb::get, "/v1/data/receipt", Access::kOwner, "", false,
+                  Immediate([this](Call& c) { return Receipt(c); })}));
+  return router.Add({verb::post, "/v1/data/delete", Access::kAdmin,
+                     std::string(kDeleteSchema), true,
+                     Immediate([this](Call& c) { return Delete(c); })});
+}
+
+std::optional<Response> DataRoutes::Unavailable(Call& call) {
+  if (ctx_.data != nullptr) return std::nullopt;
+  return call.Error(MakeError(status::service_unavailable, Code::kUnavailable,
+                              "the device keeps no personal-data store"));
+}
+
+Response DataRoutes::Inventory(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto kinds = ctx_.data->Kinds();
+  if (!kinds.ok()) return call.Error(kinds.status());
+  schema::Json list = schema::Json::array();
+  for (const auto& k : *kinds) {
+    const auto& d = k.declaration;
+    list.push_back({{"name", d.name},
+                    {"category", std::string(data::CategoryName(d.category))},
+                    {"purpose", d.purpose},
+                    {"retention_seconds", d.retention_seconds},
+                    {"may_leave_device", d.may_leave_device}});
+  }
+  return call.Json(status::ok, {{"kinds", list},
+                                {"encrypted_at_rest", "AES-256-GCM"},
+                                {"deletion", "/v1/data/delete"}});
+}
+
+Response DataRoutes::Export(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto text = ctx_.data->Export();
+  if (!text.ok()) return call.Error(text.status());
+  schema::Json body = schema::Json::parse(*text, nullptr, false);
+  if (body.is_discarded()) {
+    return call.Error(InternalError("the export is not JSON"));
+  }
+  return call.Json(status::ok, body);
+}
+
+Response DataRoutes::Delete(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto result = ctx_.data->DeleteAll(call.owner().fingerprint);
+  if (!result.ok()) {
+    ctx_.events.Publish(events::Event(events::kStoreError)
+                            .Text("operation", "delete personal data")
+                            .Text("error", result.status().ToString()));
+    return call.Error(result.status());
+  }
+  int64_t records = 0;
+  for (const auto& k : result->kinds) records += k.records;
+  ctx_.events.Publish(
+      events::Event(events::kDataDeleted)
+          .Int("kinds", static_cast<int64_t>(result->kinds.size()))
+          .Int("records", records)
+          .Int("keys_destroyed", result->keys_destroyed)
+          .Personal("by", call.owner().name));
+  schema::Json reply = DeletionJson(*result);
+  reply["receipt"] = nullptr;
+  if (ctx_.identity_key != nullptr && ctx_.identity_certificate != nullptr) {
+    auto receipt =
+        data::MakeReceipt(*result, ctx_.facts.info.serial,
+                          *ctx_.identity_certificate, *ctx_.identity_key);
+    Status kept =
+        receipt.ok() ? ctx_.data->KeepReceipt(*receipt) : receipt.status();
+    if (kept.ok()) {
+      reply["receipt"] = schema::Json::parse(*receipt, nullptr, false);
+    } else {
+      ctx_.events.Publish(events::Event(events::kStoreError)
+                              .Text("operation", "deletion receipt")
+                              .Text("error", kept.ToString()));
+    }
+  }
+  return call.Json(status::ok, reply);
+}
+
+Response DataRoutes::Receipt(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto receipt = ctx_.data->LastReceipt();
+  if (!receipt.ok()) return call.Error(receipt.status());
+  if (!receipt->has_value()) {
+    return call.Error(MakeError(status::not_found, Code::kNotFound,
+                                "no deletion has been made"));
+  }
+  return call.Json(
+      status::ok,
+      {{"receipt", schema::Json::parse(**receipt, nullptr, false)}});
+}
+
+}  // namespace warden::api

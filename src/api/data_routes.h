@@ -1,0 +1,53 @@
+// The owner's view of personal data (guidelines 8 and 11): what the device
+// keeps and why, everything it holds, and deletion in one request.
+//
+//   GET  /v1/data/inventory  public: the declared kinds (name, category,
+//                            purpose, retention, may leave the device),
+//                            without counts. It says what the device may
+//                            hold, as a privacy notice does, so anyone
+//                            (an assessor, a buyer) can read it; what it
+//                            does hold is the owner's.
+//   GET  /v1/data/export     owner: every record, as data/data_store.h's
+//                            Export gives it, with the counts.
+//   POST /v1/data/delete     administrator: deletes all personal data and
+//                            returns what was deleted, when, and the
+//                            requesting owner's fingerprint, with the
+//                            signed receipt (data/receipt.h), which the
+//                            device keeps.
+//   GET  /v1/data/receipt    owner: the receipt of the last deletion.
+#ifndef WARDEN_API_DATA_ROUTES_H_
+#define WARDEN_API_DATA_ROUTES_H_
+
+#include <optional>
+
+#include "api/router.h"
+#include "api/service_context.h"
+
+namespace warden::data {
+struct DeletionResult;
+}
+
+namespace warden::api {
+
+class DataRoutes {
+ public:
+  explicit DataRoutes(ServiceContext& context) : ctx_(context) {}
+  Status Register(Router& router);
+
+ private:
+  Response Inventory(Call& call);
+  Response Export(Call& call);
+  Response Delete(Call& call);
+  Response Receipt(Call& call);
+  // A 503 reply when there is no data store, else nullopt.
+  std::optional<Response> Unavailable(Call& call);
+
+  ServiceContext& ctx_;
+};
+
+// The JSON an API reply and the CLI show for a deletion.
+schema::Json DeletionJson(const data::DeletionResult& result);
+
+}  // namespace warden::api
+
+#endif  // WARDEN_API_DATA_ROUTES_H_
