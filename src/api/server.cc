@@ -110,8 +110,16 @@ std::string SourceKey(const asio::ip::address& address) {
 Result<std::unique_ptr<asio::ssl::context>> MakeServerTlsContext(
     const crypto::PrivateKey& key, const crypto::Certificate& certificate,
     const crypto::Certificate& ca) {
-  auto ctx =
-      std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  // In the key's library context: a key in a TPM is usable only from the
+  // context its provider was loaded in. There, everything but the key's
+  // own signatures comes from the default provider: the TPM's offers of
+  // key exchange and hashing would only be slower, and its key exchange
+  // does not cover the groups we use.
+  SSL_CTX* native =
+      SSL_CTX_new_ex(key.libctx(), key.libctx() ? "?provider=default" : nullptr,
+                     TLS_server_method());
+  if (native == nullptr) return InternalError("TLS: cannot make a context");
+  auto ctx = std::make_unique<asio::ssl::context>(native);
   SSL_CTX* raw = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(raw, TLS1_3_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION) != 1) {

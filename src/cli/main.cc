@@ -138,6 +138,7 @@ struct MfgProvisionArgs {
   std::string out;
   std::string firmware_version = "0.1.0";
   std::optional<std::string> label;
+  std::optional<std::string> identity_request;
   bool json = false;
 };
 
@@ -154,6 +155,12 @@ int RunMfgProvision(const MfgProvisionArgs& a) {
     if (!st.ok()) return UsageStatus(st);
   }
   provision::ProvisionRequest request{a.serial, a.model, a.firmware_version};
+  if (a.identity_request) {
+    // A request is a few hundred bytes; the limit keeps a wrong file out.
+    auto csr = platform::ReadFile(*a.identity_request, 16 * 1024);
+    if (!csr.ok()) return Fail(csr.status());
+    request.identity_request = std::move(*csr);
+  }
   Result<provision::ProvisionResult> r = provision::ProvisionUnit(
       a.maker, request, a.out, SystemClock(), SystemRng());
   if (!r.ok()) return Fail(r.status());
@@ -920,6 +927,10 @@ int Main(int argc, char** argv) {
                        "firmware version (default 0.1.0)");
   mfg_prov->add_option("--label", prov.label,
                        "write label.txt and qr.svg into this directory");
+  mfg_prov->add_option("--identity-request", prov.identity_request,
+                       "certify the key the unit made in its own keystore, "
+                       "from the request 'wardend --identity-request' wrote; "
+                       "no identity.key is written");
   mfg_prov->add_flag("--json", prov.json, "print the result as JSON");
 
   // pair

@@ -73,6 +73,11 @@ class PrivateKey {
   Result<Bytes> Sign(ByteView data) const;
 
   EVP_PKEY* raw() const { return pkey_.get(); }
+  // The OpenSSL library context raw() belongs to: null for the default
+  // one, a context of its own for a key of a provider loaded there
+  // (crypto/tpm.h). Whoever hands raw() to OpenSSL (a TLS context) must
+  // make its objects in this context, or OpenSSL cannot use the key.
+  OSSL_LIB_CTX* libctx() const { return libctx_; }
 
  private:
   PrivateKey(std::shared_ptr<EVP_PKEY> pkey, KeyType type,

@@ -410,4 +410,115 @@ Status VerifyCertificate(const Certificate& leaf, const Certificate& ca,
   }
 }
 
+namespace {
+
+using X509ReqPtr =
+    std::unique_ptr<X509_REQ, internal::Deleter<X509_REQ, X509_REQ_free>>;
+constexpr size_t kMaxSigningRequest = 16 * 1024;
+
+}  // namespace
+
+Result<std::string> MakeSigningRequest(std::string_view common_name,
+                                       std::string_view serial_number,
+                                       const PrivateKey& key) {
+  if (common_name.empty()) {
+    return InvalidArgumentError("signing request: empty common name");
+  }
+  X509ReqPtr req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1) {
+    return InternalError("signing request: out of memory");
+  }
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  WARDEN_TRY(AddNameEntry(name, NID_commonName, std::string(common_name),
+                          "signing request: common name"));
+  if (!serial_number.empty()) {
+    WARDEN_TRY(AddNameEntry(name, NID_serialNumber, std::string(serial_number),
+                            "signing request: serial number"));
+  }
+  // The public half in software: a key in hardware need not export even
+  // that through its own EVP_PKEY.
+  const PublicKey public_key = key.public_key();
+  if (X509_REQ_set_pubkey(req.get(), public_key.raw()) != 1) {
+    return InternalError(internal::TakeOpenSslError("signing request: key"));
+  }
+  const int nid =
+      key.type() == KeyType::kEd25519 ? NID_ED25519 : NID_ecdsa_with_SHA256;
+  X509_ALGOR* alg = X509_ALGOR_new();
+  if (alg == nullptr ||
+      X509_ALGOR_set0(alg, OBJ_nid2obj(nid), V_ASN1_UNDEF, nullptr) != 1 ||
+      X509_REQ_set1_signature_algo(req.get(), alg) != 1) {
+    X509_ALGOR_free(alg);
+    return InternalError("signing request: algorithm");
+  }
+  X509_ALGOR_free(alg);
+  // Signed over the encoded request info by PrivateKey::Sign, which runs
+  // where the key lives, rather than by X509_REQ_sign, which would look
+  // the algorithm up in the default library context.
+  unsigned char* tbs = nullptr;
+  const int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs);
+  if (tbs_len <= 0) {
+    return InternalError(internal::TakeOpenSslError("signing request: encode"));
+  }
+  auto sig = key.Sign(ByteView(tbs, static_cast<size_t>(tbs_len)));
+  OPENSSL_free(tbs);
+  if (!sig.ok()) return sig.status();
+  ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
+  if (bits == nullptr ||
+      ASN1_BIT_STRING_set(bits, sig->data(), static_cast<int>(sig->size())) !=
+          1) {
+    ASN1_BIT_STRING_free(bits);
+    return InternalError("signing request: out of memory");
+  }
+  bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+  bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+  X509_REQ_set0_signature(req.get(), bits);
+  internal::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) {
+    return InternalError(internal::TakeOpenSslError("signing request: PEM"));
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+Result<SigningRequest> ParseSigningRequest(std::string_view pem) {
+  if (pem.empty() || pem.size() > kMaxSigningRequest) {
+    return InvalidArgumentError("signing request: size out of range");
+  }
+  internal::BioPtr bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return InternalError("signing request: out of memory");
+  X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!req) {
+    return InvalidArgumentError(
+        internal::TakeOpenSslError("signing request: not a PEM request"));
+  }
+  EVP_PKEY* pkey = X509_REQ_get0_pubkey(req.get());
+  if (pkey == nullptr) {
+    return InvalidArgumentError(
+        internal::TakeOpenSslError("signing request: unreadable key"));
+  }
+  unsigned char* der = nullptr;
+  const int der_len = i2d_PUBKEY(pkey, &der);
+  if (der_len <= 0) {
+    return InvalidArgumentError(
+        internal::TakeOpenSslError("signing request: unreadable key"));
+  }
+  auto key = PublicKey::FromDer(ByteView(der, static_cast<size_t>(der_len)));
+  OPENSSL_free(der);
+  WARDEN_TRY(key.status());
+  if (X509_REQ_verify(req.get(), pkey) != 1) {
+    ERR_clear_error();
+    return BadSignatureError(
+        "signing request: not signed by the key it carries");
+  }
+  const X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  auto cn = NameEntry(name, NID_commonName);
+  if (!cn || cn->empty()) {
+    return InvalidArgumentError("signing request: no common name");
+  }
+  return SigningRequest{*cn, NameEntry(name, NID_serialNumber),
+                        std::move(*key)};
+}
+
 }  // namespace warden::crypto

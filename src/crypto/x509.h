@@ -75,6 +75,29 @@ Result<Certificate> IssueCertificate(const CertificateRequest& request,
 Status VerifyCertificate(const Certificate& leaf, const Certificate& ca,
                          WallTime now);
 
+// A PKCS#10 certificate signing request: what a unit whose key never
+// leaves its hardware hands the maker's station, which issues the
+// certificate from it.
+struct SigningRequest {
+  std::string common_name;
+  std::optional<std::string> serial_number;
+  PublicKey subject_key;
+};
+
+// A request for `common_name` (and subject serialNumber `serial_number`,
+// unless empty) with `key`'s public half, signed by `key` through
+// PrivateKey::Sign, so a key in hardware signs it there. PEM.
+// kInvalidArgument for an empty or unencodable name.
+Result<std::string> MakeSigningRequest(std::string_view common_name,
+                                       std::string_view serial_number,
+                                       const PrivateKey& key);
+
+// Parses a PEM request (at most 16 KiB) and checks its signature with the
+// key it carries: a request not signed by the holder of that key is
+// kBadSignature; a malformed one, or one for a key that is not ed25519 or
+// P-256, kInvalidArgument.
+Result<SigningRequest> ParseSigningRequest(std::string_view pem);
+
 }  // namespace warden::crypto
 
 #endif  // WARDEN_CRYPTO_X509_H_

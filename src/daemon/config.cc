@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include "platform/file.h"
 #include "schema/json.h"
 #include "schema/schema.h"
@@ -83,6 +85,24 @@ const schema::Schema& ConfigSchema() {
             "max_defer_hours": {"type": "integer", "minimum": 0, "maximum": 8760}
           }
         },
+        "keystore": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["backend"],
+          "properties": {
+            "backend": {"enum": ["file", "pkcs11", "tpm"]},
+            "dir": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "kek_file": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "binding_file":
+                {"type": "string", "minLength": 1, "maxLength": 4096},
+            "module": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "token": {"type": "string", "minLength": 1, "maxLength": 32},
+            "pin_env": {"type": "string", "pattern": "^[A-Z_][A-Z0-9_]{0,63}$"},
+            "tcti": {"type": "string", "minLength": 1, "maxLength": 256},
+            "tpm_keys_file":
+                {"type": "string", "minLength": 1, "maxLength": 4096}
+          }
+        },
         "server": {
           "type": "object",
           "additionalProperties": false,
@@ -109,8 +129,21 @@ const schema::Schema& ConfigSchema() {
 constexpr std::string_view kSecurityTxtPath = "/.well-known/security.txt";
 
 Result<UpdateConfig> ParseUpdate(const schema::Json& u);
+Result<KeystoreConfig> ParseKeystore(const schema::Json& k);
 
 }  // namespace
+
+std::string_view KeystoreBackendName(KeystoreConfig::Backend backend) {
+  switch (backend) {
+    case KeystoreConfig::Backend::kFile:
+      return "file";
+    case KeystoreConfig::Backend::kPkcs11:
+      return "pkcs11";
+    case KeystoreConfig::Backend::kTpm:
+      return "tpm";
+  }
+  return "file";
+}
 
 Status CheckAppEnvName(std::string_view name) {
   bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
@@ -256,6 +289,10 @@ Result<Config> ParseConfig(std::string_view text) {
   if (json->contains("update")) {
     WARDEN_ASSIGN_OR_RETURN(config.update, ParseUpdate((*json)["update"]));
   }
+  if (json->contains("keystore")) {
+    WARDEN_ASSIGN_OR_RETURN(config.keystore,
+                            ParseKeystore((*json)["keystore"]));
+  }
   return config;
 }
 
@@ -307,6 +344,57 @@ Result<UpdateConfig> ParseUpdate(const schema::Json& u) {
   }
   out.automatic = u.value("automatic", out.automatic);
   out.max_defer_hours = u.value("max_defer_hours", out.max_defer_hours);
+  return out;
+}
+
+// Each backend takes only its own settings: a setting of another backend
+// is a mistake that would otherwise be silently ignored (a "module" under
+// "file" leaves the keys in a file the operator thought was a token).
+Result<KeystoreConfig> ParseKeystore(const schema::Json& k) {
+  KeystoreConfig out;
+  const std::string backend = k["backend"].get<std::string>();
+  std::vector<std::string> own;
+  if (backend == "file") {
+    out.backend = KeystoreConfig::Backend::kFile;
+    own = {"kek_file", "binding_file"};
+  } else if (backend == "pkcs11") {
+    out.backend = KeystoreConfig::Backend::kPkcs11;
+    own = {"module", "token", "pin_env"};
+    for (const char* required : {"module", "token"}) {
+      if (!k.contains(required)) {
+        return InvalidArgumentError(std::string("config: /keystore/") +
+                                    required +
+                                    " is required for the pkcs11 backend");
+      }
+    }
+  } else {
+    out.backend = KeystoreConfig::Backend::kTpm;
+    own = {"tcti", "tpm_keys_file"};
+  }
+  for (const char* member : {"kek_file", "binding_file", "module", "token",
+                             "pin_env", "tcti", "tpm_keys_file"}) {
+    if (k.contains(member) &&
+        std::find(own.begin(), own.end(), member) == own.end()) {
+      return InvalidArgumentError(std::string("config: /keystore/") + member +
+                                  " is not a setting of the " + backend +
+                                  " backend");
+    }
+  }
+  for (const char* path :
+       {"dir", "kek_file", "binding_file", "module", "tpm_keys_file"}) {
+    if (k.contains(path) && k[path].get<std::string>()[0] != '/') {
+      return InvalidArgumentError(std::string("config: /keystore/") + path +
+                                  " must be an absolute path");
+    }
+  }
+  out.dir = k.value("dir", "");
+  out.kek_file = k.value("kek_file", "");
+  out.binding_file = k.value("binding_file", "");
+  out.module = k.value("module", "");
+  out.token = k.value("token", "");
+  out.pin_env = k.value("pin_env", out.pin_env);
+  out.tcti = k.value("tcti", out.tcti);
+  out.tpm_keys_file = k.value("tpm_keys_file", "");
   return out;
 }
 

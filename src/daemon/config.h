@@ -22,7 +22,11 @@
 //               "health_timeout_seconds": 60,
 //               "health_command": ["/usr/lib/acme/selftest"],
 //               "automatic": true,
-//               "max_defer_hours": 336}}
+//               "max_defer_hours": 336},
+//    "keystore": {"backend": "pkcs11",
+//                 "dir": "/var/lib/acme/keystore",
+//                 "module": "/usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1",
+//                 "token": "thermostat", "pin_env": "WARDEN_KEYSTORE_PIN"}}
 //
 // Every member is optional; "server" members default to the values shown.
 // In "update", "root", "hardware_model" and "slots" are required and the
@@ -32,6 +36,8 @@
 // the boot step itself at start, "simulate_boot", default true) or
 // {"uboot": "/etc/fw_env.config"}. With an update section the app's
 // program is the booted slot's image: app.command[0] is replaced by it.
+// "keystore" says where wardend's secrets are sealed (KeystoreConfig);
+// without it, the file backend under the state directory.
 #ifndef WARDEN_DAEMON_CONFIG_H_
 #define WARDEN_DAEMON_CONFIG_H_
 
@@ -94,6 +100,34 @@ struct UpdateConfig {
   int max_defer_hours = 336;  // 0..8760
 };
 
+// Where wardend seals its secrets (keystore/keystore.h): the backend and
+// its settings. Paths are absolute; an empty one takes the default shown,
+// under the unit's state directory.
+struct KeystoreConfig {
+  enum class Backend { kFile, kPkcs11, kTpm };
+  Backend backend = Backend::kFile;
+  std::string dir;  // the sealed items; default <state dir>/keystore
+  // "file": the key-encryption key (made when absent; default
+  // <state dir>/keystore.kek) and an optional file binding it to the
+  // device (such as /etc/machine-id).
+  std::string kek_file;
+  std::string binding_file;
+  // "pkcs11": the module, the token's label (both required) and the name
+  // of the environment variable holding the user PIN (which must be set
+  // when wardend starts).
+  std::string module;
+  std::string token;
+  std::string pin_env = "WARDEN_KEYSTORE_PIN";
+  // "tpm": how the TPM is reached and the file with the keystore's keys as
+  // the TPM wrapped them (made when absent; default
+  // <state dir>/keystore.tpm).
+  std::string tcti = "device:/dev/tpmrm0";
+  std::string tpm_keys_file;
+};
+
+// "file", "pkcs11" or "tpm".
+std::string_view KeystoreBackendName(KeystoreConfig::Backend backend);
+
 struct Config {
   std::string listen = "127.0.0.1:8443";
   // Where owners reach the device, "https://HOST[:PORT][/PATH]"; names
@@ -105,6 +139,7 @@ struct Config {
   std::optional<AppConfig> app;
   ServerConfig server;
   std::optional<UpdateConfig> update;
+  KeystoreConfig keystore;
 };
 
 // Parses and checks a configuration document. Unknown members, wrong types

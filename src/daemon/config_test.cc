@@ -172,5 +172,67 @@ TEST(ConfigTest, BadUpdateValuesAreRefusedNamingTheMember) {
   }
 }
 
+TEST(ConfigTest, KeystoreDefaultsToTheFileBackendUnderTheStateDirectory) {
+  auto c = ParseConfig("{}");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->keystore.backend, KeystoreConfig::Backend::kFile);
+  EXPECT_TRUE(c->keystore.dir.empty());
+  EXPECT_TRUE(c->keystore.kek_file.empty());
+}
+
+TEST(ConfigTest, KeystoreSettingsOfEachBackendAreRead) {
+  auto p = ParseConfig(R"({"keystore": {"backend": "pkcs11",
+      "dir": "/var/lib/k", "module": "/usr/lib/softhsm/libsofthsm2.so",
+      "token": "unit", "pin_env": "UNIT_PIN"}})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->keystore.backend, KeystoreConfig::Backend::kPkcs11);
+  EXPECT_EQ(p->keystore.dir, "/var/lib/k");
+  EXPECT_EQ(p->keystore.module, "/usr/lib/softhsm/libsofthsm2.so");
+  EXPECT_EQ(p->keystore.token, "unit");
+  EXPECT_EQ(p->keystore.pin_env, "UNIT_PIN");
+  auto t = ParseConfig(
+      R"({"keystore": {"backend": "tpm", "tcti": "swtpm:port=2321"}})");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->keystore.backend, KeystoreConfig::Backend::kTpm);
+  EXPECT_EQ(t->keystore.tcti, "swtpm:port=2321");
+  auto f = ParseConfig(R"({"keystore": {"backend": "file",
+      "kek_file": "/etc/warden/kek", "binding_file": "/etc/machine-id"}})");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->keystore.kek_file, "/etc/warden/kek");
+  EXPECT_EQ(f->keystore.binding_file, "/etc/machine-id");
+}
+
+// A setting the chosen backend does not use would be ignored: an operator
+// who named a token under "file" would believe the keys were in it.
+TEST(ConfigTest, BadKeystoreSettingsAreRefusedNamingTheMember) {
+  struct Case {
+    std::string keystore;
+    std::string member;
+  };
+  for (const Case& bad : std::vector<Case>{
+           {R"("backend": "hsm")", "/keystore/backend"},
+           {R"("dir": "/k")", "backend"},
+           {R"("backend": "file", "module": "/m.so")", "/keystore/module"},
+           {R"("backend": "file", "tcti": "device:/dev/tpm0")",
+            "/keystore/tcti"},
+           {R"("backend": "tpm", "kek_file": "/k")", "/keystore/kek_file"},
+           {R"("backend": "pkcs11", "token": "t")", "/keystore/module"},
+           {R"("backend": "pkcs11", "module": "/m.so")", "/keystore/token"},
+           {R"("backend": "pkcs11", "module": "m.so", "token": "t")",
+            "/keystore/module"},
+           {R"("backend": "pkcs11", "module": "/m.so", "token": "t",
+               "pin_env": "pin")",
+            "/keystore/pin_env"},
+           {R"("backend": "file", "dir": "keystore")", "/keystore/dir"},
+           {R"("backend": "file", "colour": "red")", "colour"},
+       }) {
+    auto c = ParseConfig("{\"keystore\": {" + bad.keystore + "}}");
+    ASSERT_FALSE(c.ok()) << bad.keystore;
+    EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(bad.member), std::string::npos)
+        << bad.keystore << ": " << c.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace warden::daemon

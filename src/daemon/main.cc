@@ -22,17 +22,18 @@
 #include "crypto/hash.h"
 #include "crypto/secret.h"
 #include "daemon/config.h"
+#include "daemon/keystore_setup.h"
 #include "daemon/updates.h"
 #include "data/data_store.h"
 #include "data/receipt.h"
 #include "events/bus.h"
 #include "events/catalog.h"
 #include "events/log.h"
-#include "keystore/file_backend.h"
 #include "keystore/keystore.h"
 #include "platform/file.h"
 #include "platform/process.h"
 #include "provision/device.h"
+#include "provision/sealed_device.h"
 #include "store/state_store.h"
 #include "worker/worker_pool.h"
 
@@ -94,6 +95,8 @@ struct Options {
   std::string public_url;
   bool reset_owner = false;
   std::string update_from;        // a repository copy to update from at start
+  std::string identity_request;   // write a signing request here, then exit
+  std::string serial;             // the serial the request is for
   std::vector<std::string> argv;  // for the re-exec that "reboots"
 };
 
@@ -103,19 +106,6 @@ constexpr int kExitReboot = 75;
 
 std::string StateDb(const std::string& state_dir) {
   return platform::JoinPath(state_dir, "state.db");
-}
-
-// The keystore that holds the data keys: the file backend under the state
-// directory (KEK in keystore.kek, blobs in keystore/).
-Result<std::unique_ptr<keystore::Keystore>> OpenKeystore(
-    const std::string& state_dir) {
-  platform::Env& env = platform::DefaultEnv();
-  keystore::FileBackendOptions options;
-  options.kek_path = platform::JoinPath(state_dir, "keystore.kek");
-  WARDEN_ASSIGN_OR_RETURN(auto backend,
-                          keystore::FileBackend::Open(env, options));
-  return keystore::Keystore::Open(
-      env, platform::JoinPath(state_dir, "keystore"), std::move(backend));
 }
 
 // How often records past their retention are looked for.
@@ -184,6 +174,51 @@ Result<Config> EffectiveConfig(const Options& options) {
   }
   WARDEN_TRY(ParseListenAddress(config.listen));
   return config;
+}
+
+// The unit's keystore and, loaded through it, its identity: every secret
+// wardend holds is taken from here.
+struct UnitSecrets {
+  std::unique_ptr<keystore::Keystore> keystore;
+  provision::DeviceIdentity device;
+};
+
+Result<UnitSecrets> OpenUnitSecrets(const Config& config,
+                                    const std::string& state_dir) {
+  platform::Env& env = platform::DefaultEnv();
+  WARDEN_ASSIGN_OR_RETURN(auto keystore,
+                          OpenKeystore(config.keystore, state_dir, env));
+  WARDEN_ASSIGN_OR_RETURN(
+      provision::DeviceIdentity device,
+      provision::LoadSealedDevice(state_dir, *keystore, env));
+  return UnitSecrets{std::move(keystore), std::move(device)};
+}
+
+// For a unit whose key is made in its keystore and never leaves it: makes
+// the key (or takes the one made before) and writes the signing request
+// the maker's station certifies (warden mfg provision
+// --identity-request).
+int WriteIdentityRequest(const Options& options) {
+  auto config = EffectiveConfig(options);
+  if (!config.ok()) {
+    Log("error", config.status().ToString());
+    return 2;
+  }
+  auto keystore =
+      OpenKeystore(config->keystore, options.state_dir, platform::DefaultEnv());
+  Result<std::string> request =
+      keystore.ok() ? provision::MakeIdentityRequest(**keystore, options.serial)
+                    : Result<std::string>(keystore.status());
+  Status written = request.ok() ? platform::WriteFileAtomic(
+                                      options.identity_request, *request, 0644)
+                                : request.status();
+  if (!written.ok()) {
+    Log("error", written.ToString());
+    return 1;
+  }
+  std::printf("identity request for %s written to %s\n", options.serial.c_str(),
+              options.identity_request.c_str());
+  return 0;
 }
 
 // The app gets a directory of its own for its settings, owned by the user
@@ -289,24 +324,21 @@ int Run(const Options& options) {
     return 2;
   }
   auto listen = ParseListenAddress(config->listen);
-  auto device = provision::LoadDevice(options.state_dir);
-  if (!device.ok()) {
-    Log("error", device.status().ToString());
+  auto secrets = OpenUnitSecrets(*config, options.state_dir);
+  if (!secrets.ok()) {
+    Log("error", secrets.status().ToString());
     return 1;
   }
+  provision::DeviceIdentity* device = &secrets->device;
   auto store = store::StateStore::Open(StateDb(options.state_dir));
   if (!store.ok()) {
     Log("error", store.status().ToString());
     return 1;
   }
-  auto keys = OpenKeystore(options.state_dir);
-  if (!keys.ok()) {
-    Log("error", keys.status().ToString());
-    return 1;
-  }
+  // The data keys live in the unit's keystore, beside its identity.
   auto personal = data::DataStore::Open(
       platform::DefaultEnv(), platform::JoinPath(options.state_dir, "data.db"),
-      **keys, SystemClock());
+      *secrets->keystore, SystemClock());
   if (!personal.ok()) {
     Log("error", personal.status().ToString());
     return 1;
@@ -590,6 +622,11 @@ int main(int argc, char** argv) {
   cli.add_option("--update-from", options.update_from,
                  "a copy of the update repository (the published layout) to "
                  "install from at start, with the same checks as online");
+  cli.add_option("--identity-request", options.identity_request,
+                 "make the unit's identity key in its keystore, write a "
+                 "certificate signing request for it to FILE, then exit");
+  cli.add_option("--serial", options.serial,
+                 "the unit's serial, for --identity-request");
   cli.add_flag("--reset-owner", options.reset_owner,
                "remove the owner's keys, password and sessions, then exit");
   try {
@@ -601,6 +638,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (options.reset_owner) return warden::daemon::ResetOwner(options.state_dir);
+  if (!options.identity_request.empty()) {
+    if (options.serial.empty()) {
+      std::fprintf(stderr, "wardend: --identity-request needs --serial\n");
+      return 2;
+    }
+    return warden::daemon::WriteIdentityRequest(options);
+  }
   // The re-exec that reboots starts wardend as the supervisor did: a copy
   // handed in once is not installed again.
   for (int i = 0; i < argc; ++i) {

@@ -389,6 +389,8 @@ Status Keystore::Destroy(std::string_view name) {
   return Retire(CurrentPath(name), name);
 }
 
+Status Keystore::Sync() { return env_.SyncDir(dir_); }
+
 Result<std::vector<ItemInfo>> Keystore::List() {
   WARDEN_ASSIGN_OR_RETURN(auto names, env_.ListDir(dir_));
   std::map<std::string, ItemInfo> items;

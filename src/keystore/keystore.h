@@ -140,6 +140,11 @@ class Keystore {
   // backend's header for how far that reaches). kNotFound when absent.
   Status Destroy(std::string_view name);
 
+  // Makes what the directory holds durable (syncs it). An item that opens
+  // after a write whose sync failed may not survive a power cut: a caller
+  // about to drop its own copy of a secret calls this first.
+  Status Sync();
+
   // Every item, sorted by name.
   Result<std::vector<ItemInfo>> List();
   // Whether `name` has a staged version (after a crash mid-change).

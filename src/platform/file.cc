@@ -188,6 +188,26 @@ Status RemoveFile(const std::string& path) {
   return RemoveFile(DefaultEnv(), path);
 }
 
+Status ScrubFile(Env& env, const std::string& path) {
+  Result<FileInfo> info = env.Stat(path);
+  if (info.status().code() == Code::kNotFound) return Status::Ok();
+  WARDEN_TRY(info.status());
+  if (info->type != FileType::kRegular) {
+    return InvalidArgumentError(path + " is not a regular file");
+  }
+  OpenOptions options;
+  options.write = true;
+  WARDEN_ASSIGN_OR_RETURN(auto file, env.Open(path, options));
+  const std::string zeros(static_cast<size_t>(info->size), '\0');
+  Status wiped = zeros.empty() ? Status::Ok() : file->WriteAt(0, zeros);
+  if (wiped.ok()) wiped = file->Sync();
+  Status closed = file->Close();
+  WARDEN_TRY(wiped);
+  WARDEN_TRY(closed);
+  WARDEN_TRY(RemoveFile(env, path));
+  return env.SyncDir(DirName(path));
+}
+
 Status RemoveTree(Env& env, const std::string& path) {
   Result<FileInfo> info = env.Stat(path);
   if (info.status().code() == Code::kNotFound) return Status::Ok();

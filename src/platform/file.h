@@ -68,6 +68,13 @@ bool IsEmptyDirectory(Env& env, const std::string& path);
 Status RemoveFile(Env& env, const std::string& path);
 Status RemoveFile(const std::string& path);
 
+// Overwrites the regular file at `path` with zeros in place, syncs it,
+// removes it and syncs its directory, so that what it held does not linger
+// in freed blocks of a file system that writes in place (a log-structured
+// or copy-on-write one keeps older blocks regardless). A missing file is
+// fine. A crash part way leaves the file partly zeroed or absent.
+Status ScrubFile(Env& env, const std::string& path);
+
 // Removes `path` and, when it is a directory, everything in it (symbolic
 // links are removed, never followed). A missing path is fine.
 Status RemoveTree(Env& env, const std::string& path);

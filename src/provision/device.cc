@@ -54,9 +54,9 @@ Status InFile(const std::string& path, const Status& st, bool as_data_loss) {
   return Status(code, path + ": " + st.message());
 }
 
-Result<std::string> ReadIn(const std::string& dir, const char* name,
-                           size_t max) {
-  return platform::ReadFile(platform::JoinPath(dir, name), max);
+Result<std::string> ReadIn(platform::Env& env, const std::string& dir,
+                           const char* name, size_t max) {
+  return platform::ReadFile(env, platform::JoinPath(dir, name), max);
 }
 
 Result<DeviceInfo> ParseDeviceInfo(std::string_view text) {
@@ -100,13 +100,6 @@ Result<DeviceInfo> ParseDeviceInfo(std::string_view text) {
   return info;
 }
 
-struct PairingRecord {
-  crypto::SecretBytes w0;
-  Bytes L;
-  Bytes salt;
-  uint32_t iterations = 0;
-};
-
 Result<Bytes> GetBase64(const json& j, const char* key) {
   WARDEN_ASSIGN_OR_RETURN(std::string text, GetString(j, key));
   auto bytes = Base64Decode(text);
@@ -117,13 +110,13 @@ Result<Bytes> GetBase64(const json& j, const char* key) {
   return bytes;
 }
 
-Result<PairingRecord> ParsePairing(std::string_view text) {
+Result<VerifierRecord> ParsePairingUnchecked(std::string_view text) {
   WARDEN_ASSIGN_OR_RETURN(json j, ParseObject(text));
   WARDEN_ASSIGN_OR_RETURN(std::string suite, GetString(j, "suite"));
   if (suite != pairing::kSuite) {
     return DataLossError("unsupported suite \"" + suite.substr(0, 64) + "\"");
   }
-  PairingRecord rec;
+  VerifierRecord rec;
   WARDEN_ASSIGN_OR_RETURN(rec.iterations, GetUint(j, "iterations", UINT32_MAX));
   if (rec.iterations < kMinIterations || rec.iterations > kMaxIterations) {
     return DataLossError("\"iterations\" must be " +
@@ -183,38 +176,37 @@ Result<DeviceInfo> DeviceInfoFromJson(std::string_view text) {
   }
 }
 
-Result<DeviceIdentity> LoadDevice(const std::string& dir) {
+Result<VerifierRecord> ParseVerifierRecord(std::string_view text) {
+  try {
+    auto rec = ParsePairingUnchecked(text);
+    if (!rec.ok()) return Status(Code::kDataLoss, rec.status().message());
+    return rec;
+  } catch (const std::exception& e) {
+    return DataLossError(std::string("malformed: ") + e.what());
+  }
+}
+
+Result<UnitCertificates> LoadUnitCertificates(const std::string& dir,
+                                              platform::Env& env) {
   const std::string device_path = platform::JoinPath(dir, kDeviceJsonFile);
-  const std::string pairing_path = platform::JoinPath(dir, kPairingJsonFile);
-  const std::string key_path = platform::JoinPath(dir, kIdentityKeyFile);
   const std::string cert_path = platform::JoinPath(dir, kIdentityCertFile);
   const std::string ca_path = platform::JoinPath(dir, kCaCertFile);
 
-  auto device_text = ReadIn(dir, kDeviceJsonFile, kMaxJsonFile);
+  auto device_text = ReadIn(env, dir, kDeviceJsonFile, kMaxJsonFile);
   if (!device_text.ok()) return device_text.status();
   auto info = DeviceInfoFromJson(*device_text);
   if (!info.ok()) return InFile(device_path, info.status(), true);
 
-  auto key_pem = ReadIn(dir, kIdentityKeyFile, kMaxPemFile);
-  if (!key_pem.ok()) return key_pem.status();
-  auto key = crypto::PrivateKey::FromPem(*key_pem);
-  crypto::Wipe(*key_pem);
-  if (!key.ok()) return InFile(key_path, key.status(), true);
-
-  auto cert_pem = ReadIn(dir, kIdentityCertFile, kMaxPemFile);
+  auto cert_pem = ReadIn(env, dir, kIdentityCertFile, kMaxPemFile);
   if (!cert_pem.ok()) return cert_pem.status();
   auto cert = crypto::Certificate::FromPem(*cert_pem);
   if (!cert.ok()) return InFile(cert_path, cert.status(), true);
 
-  auto ca_pem = ReadIn(dir, kCaCertFile, kMaxPemFile);
+  auto ca_pem = ReadIn(env, dir, kCaCertFile, kMaxPemFile);
   if (!ca_pem.ok()) return ca_pem.status();
   auto ca = crypto::Certificate::FromPem(*ca_pem);
   if (!ca.ok()) return InFile(ca_path, ca.status(), true);
 
-  if (!(cert->public_key() == key->public_key())) {
-    return IntegrityError(key_path + ": key does not match " +
-                          kIdentityCertFile);
-  }
   if (cert->subject_common_name() != info->serial ||
       cert->subject_serial_number() != info->serial) {
     return IntegrityError(cert_path + ": certificate is not for serial " +
@@ -230,22 +222,35 @@ Result<DeviceIdentity> LoadDevice(const std::string& dir) {
     return IntegrityError(cert_path + ": not issued by " + kCaCertFile + ": " +
                           chain.message());
   }
+  return UnitCertificates{std::move(*info), std::move(*cert), std::move(*ca)};
+}
 
-  auto pairing_text = ReadIn(dir, kPairingJsonFile, kMaxJsonFile);
-  if (!pairing_text.ok()) return pairing_text.status();
-  Result<PairingRecord> rec = DataLossError("unparsed");
-  try {
-    rec = ParsePairing(*pairing_text);
-  } catch (const std::exception& e) {
-    rec = DataLossError(std::string("malformed: ") + e.what());
+Result<DeviceIdentity> LoadDevice(const std::string& dir, platform::Env& env) {
+  const std::string pairing_path = platform::JoinPath(dir, kPairingJsonFile);
+  const std::string key_path = platform::JoinPath(dir, kIdentityKeyFile);
+  WARDEN_ASSIGN_OR_RETURN(UnitCertificates unit,
+                          LoadUnitCertificates(dir, env));
+
+  auto key_pem = ReadIn(env, dir, kIdentityKeyFile, kMaxPemFile);
+  if (!key_pem.ok()) return key_pem.status();
+  auto key = crypto::PrivateKey::FromPem(*key_pem);
+  crypto::Wipe(*key_pem);
+  if (!key.ok()) return InFile(key_path, key.status(), true);
+  if (!(unit.certificate.public_key() == key->public_key())) {
+    return IntegrityError(key_path + ": key does not match " +
+                          kIdentityCertFile);
   }
+
+  auto pairing_text = ReadIn(env, dir, kPairingJsonFile, kMaxJsonFile);
+  if (!pairing_text.ok()) return pairing_text.status();
+  auto rec = ParseVerifierRecord(*pairing_text);
   crypto::Wipe(*pairing_text);
   if (!rec.ok()) return InFile(pairing_path, rec.status(), true);
 
-  return DeviceIdentity{std::move(*info),     std::move(*key),
-                        std::move(*cert),     std::move(*ca),
-                        std::move(rec->w0),   std::move(rec->L),
-                        std::move(rec->salt), rec->iterations};
+  return DeviceIdentity{std::move(unit.info),        std::move(*key),
+                        std::move(unit.certificate), std::move(unit.ca),
+                        std::move(rec->w0),          std::move(rec->L),
+                        std::move(rec->salt),        rec->iterations};
 }
 
 std::string RenderSecurityTxt(const DeviceInfo& info, WallTime now,

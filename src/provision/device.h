@@ -25,6 +25,7 @@
 #include "crypto/keys.h"
 #include "crypto/secret.h"
 #include "crypto/x509.h"
+#include "platform/env.h"
 
 namespace warden::provision {
 
@@ -70,8 +71,33 @@ struct DeviceIdentity {
 // Certificate expiry is not judged here: the caller decides what a unit
 // past its support period does. Errors name the offending file: kNotFound
 // for a missing file, kDataLoss for a malformed one, kIntegrity for a key
-// or certificate that does not belong.
-Result<DeviceIdentity> LoadDevice(const std::string& state_dir);
+// or certificate that does not belong. wardend itself loads a unit through
+// its keystore (sealed_device.h); this reads the clear files provisioning
+// leaves.
+Result<DeviceIdentity> LoadDevice(const std::string& state_dir,
+                                  platform::Env& env = platform::DefaultEnv());
+
+// The public part of a unit: device.json, identity.crt and ca.crt, checked
+// as LoadDevice checks them (the certificate names the serial and chains
+// to ca.crt). Errors as LoadDevice.
+struct UnitCertificates {
+  DeviceInfo info;
+  crypto::Certificate certificate;
+  crypto::Certificate ca;
+};
+Result<UnitCertificates> LoadUnitCertificates(const std::string& state_dir,
+                                              platform::Env& env);
+
+// The SPAKE2+ verifier record as pairing.json holds it.
+struct VerifierRecord {
+  crypto::SecretBytes w0;
+  Bytes L;
+  Bytes salt;
+  uint32_t iterations = 0;
+};
+// Parses and checks pairing.json's content (as LoadDevice does).
+// kDataLoss saying what is wrong.
+Result<VerifierRecord> ParseVerifierRecord(std::string_view text);
 
 // device.json's content for `info` (the inverse of what LoadDevice reads).
 std::string DeviceInfoToJson(const DeviceInfo& info);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "crypto/spake2plus.h"
@@ -86,6 +87,8 @@ Status WriteUnitDir(platform::Env& env, const std::string& dir,
       {kPairingJsonFile, &f.pairing_json, 0600},
   };
   for (const auto& item : items) {
+    // A unit whose key lives in its own keystore gets no key file.
+    if (item.data->empty()) continue;
     WARDEN_TRY(platform::WriteNewFile(env, platform::JoinPath(dir, item.name),
                                       *item.data, item.mode));
   }
@@ -137,14 +140,34 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
                               "directory");
   }
 
-  // The unit's identity.
-  WARDEN_ASSIGN_OR_RETURN(
-      auto key, crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256));
+  // The unit's identity: a key made here, or the one the unit's request
+  // proves it holds.
+  std::optional<crypto::PrivateKey> key;
+  std::optional<crypto::PublicKey> subject_key;
+  if (request.identity_request.empty()) {
+    WARDEN_ASSIGN_OR_RETURN(
+        key, crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256));
+    subject_key = key->public_key();
+  } else {
+    WARDEN_ASSIGN_OR_RETURN(
+        crypto::SigningRequest csr,
+        crypto::ParseSigningRequest(request.identity_request));
+    if (csr.common_name != request.serial ||
+        (csr.serial_number && *csr.serial_number != request.serial)) {
+      return InvalidArgumentError("the identity request is for \"" +
+                                  csr.common_name.substr(0, 64) +
+                                  "\", not for serial " + request.serial);
+    }
+    if (csr.subject_key.type() != crypto::KeyType::kEcdsaP256) {
+      return InvalidArgumentError("the identity request's key is not P-256");
+    }
+    subject_key = std::move(csr.subject_key);
+  }
   crypto::CertificateRequest req{
       .common_name = request.serial,
       .organization = ms.name,
       .serial_number = request.serial,
-      .subject_key = key.public_key(),
+      .subject_key = *subject_key,
       .not_before = now - kBackdate,
       .not_after =
           std::min(AddYears(support_end, 1), maker.ca_cert.not_after()),
@@ -190,7 +213,7 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
   info.discriminator = discriminator;
 
   UnitFiles files;
-  files.key_pem = key.ToPem();
+  if (key) files.key_pem = key->ToPem();
   files.cert_pem = cert.ToPem();
   files.ca_pem = maker.ca_cert.ToPem();
   files.device_json = DeviceInfoToJson(info);

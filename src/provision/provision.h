@@ -33,6 +33,13 @@ struct ProvisionRequest {
   std::string serial;  // ^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$
   std::string model;   // 1..64 printable ASCII
   std::string firmware_version = "0.1.0";
+  // A PKCS#10 request (PEM) from a unit whose key was made in its own
+  // keystore and never leaves it (sealed_device.h MakeIdentityRequest).
+  // When given, the certificate is issued for the request's key, no
+  // identity.key is written, and a request that is not signed by its key
+  // (kBadSignature) or not for `serial` (kInvalidArgument) is refused.
+  // Empty: the key is generated here and written as identity.key.
+  std::string identity_request;
 };
 
 // What goes on the label. The passcode, manual code and QR payload exist

@@ -67,7 +67,8 @@ class Maker:
 class Daemon:
     """One wardend process on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, state_dir, app=True, extra=(), port=0, prefix=()):
+    def __init__(self, state_dir, app=True, extra=(), port=0, prefix=(),
+                 env=None):
         self.state_dir = state_dir
         # `prefix` runs wardend through another program that execs it
         # (ip netns exec), so the pid stays wardend's own.
@@ -80,7 +81,8 @@ class Daemon:
                                      os.path.basename(state_dir) + ".log")
         self.log = open(self.log_path, "a+")
         self.log_start = len(self.read_log())
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log,
+                                     env=env)
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:
