@@ -17,6 +17,12 @@ std::string Str(const Json& j, std::string_view key) {
   return "";
 }
 
+// Whether member `name` of `v` is true; false when absent or not a bool.
+bool Flag(const Json& v, std::string_view name) {
+  auto it = v.find(name);
+  return it != v.end() && it->is_boolean() && it->get<bool>();
+}
+
 std::string H(std::string_view text) { return XmlText(text, kMaxField); }
 
 std::string VerdictClass(std::string_view v) {
@@ -172,6 +178,7 @@ Result<std::string> RenderHtmlReport(const Json& report) {
         }
         h += "<tr><td><code>" + H(Str(u, "id")) + "</code><br>" +
              H(Str(u, "title")) + "</td><td>" + Badge(Str(u, "verdict")) +
+             (Flag(u, "partial") ? "<br><small>partial check</small>" : "") +
              "</td><td>" + H(Str(u, "guideline")) +
              (provisions.empty() ? "" : " (" + provisions + ")") + "</td><td>" +
              H(Str(u, "finding")) + "</td><td>" + evidence + "</td></tr>\n";

@@ -57,6 +57,7 @@ nlohmann::json UnitJson(const TestUnit& u) {
           {"provisions", u.provisions},
           {"title", u.title},
           {"verdict", std::string(VerdictName(u.verdict))},
+          {"partial", u.partial},
           {"finding", u.finding},
           {"evidence",
            {{"sent", u.evidence.sent},
@@ -100,8 +101,11 @@ Verdict GuidelineVerdict(const Report& report, int guideline) {
       if (u.guideline != guideline) continue;
       any = true;
       if (u.verdict == Verdict::kFail) return Verdict::kFail;
-      if (u.verdict == Verdict::kPass) pass = true;
-      if (u.verdict == Verdict::kInconclusive) inconclusive = true;
+      if (u.verdict == Verdict::kPass && !u.partial) pass = true;
+      if (u.verdict == Verdict::kInconclusive ||
+          (u.verdict == Verdict::kPass && u.partial)) {
+        inconclusive = true;
+      }
     }
   }
   if (!any) return Verdict::kNotApplicable;

@@ -71,6 +71,12 @@ struct TestUnit {
   Verdict verdict = Verdict::kInconclusive;
   std::string finding;  // one line: what was found
   Evidence evidence;
+  // The unit checks one narrow part of its guideline (what a Warden device
+  // shows a stranger, for guidelines 4 and 8; service under held
+  // connections, for 9). Its FAIL fails the guideline; its PASS alone does
+  // not make the guideline a PASS, because the guideline asks for more
+  // than was checked.
+  bool partial = false;
 };
 
 struct TestGroup {
@@ -99,9 +105,10 @@ struct Report {
 };
 
 // The verdict of a guideline over the report's units: FAIL when any unit
-// of it fails, PASS when at least one passes and none fails, INCONCLUSIVE
-// when its units are only inconclusive, NOT APPLICABLE when every unit is
-// or when there is none.
+// of it fails, PASS when at least one unit that is not `partial` passes
+// and none fails, INCONCLUSIVE when its units are only inconclusive or
+// only partial passes, NOT APPLICABLE when every unit is or when there is
+// none.
 Verdict GuidelineVerdict(const Report& report, int guideline);
 
 // Conforming: no unit FAILs and every guideline in kTestedGuidelines has a

@@ -66,6 +66,22 @@ TEST(Report, AGuidelineWithoutVerdictIsNotConforming) {
   EXPECT_FALSE(Conforming(r));
 }
 
+TEST(Report, APartialCheckFailsAGuidelineButCannotPassIt) {
+  Report r;
+  TestUnit narrow = Unit("warden.8443.public_secrets", 4, Verdict::kPass);
+  narrow.partial = true;
+  r.groups.push_back({"warden.8443", "Warden", {narrow}});
+  EXPECT_EQ(GuidelineVerdict(r, 4), Verdict::kInconclusive);
+  EXPECT_EQ(ToJson(r)["guidelines"][3]["verdict"], "INCONCLUSIVE");
+  EXPECT_EQ(ToJson(r)["groups"][0]["units"][0]["partial"], true);
+  r.groups[0].units[0].verdict = Verdict::kFail;
+  EXPECT_EQ(GuidelineVerdict(r, 4), Verdict::kFail);
+  TestUnit full = Unit("storage.declared", 4, Verdict::kPass);
+  r.groups[0].units[0].verdict = Verdict::kPass;
+  r.groups[0].units.push_back(full);
+  EXPECT_EQ(GuidelineVerdict(r, 4), Verdict::kPass);
+}
+
 TEST(Report, JsonCarriesVerdictsEvidenceAndCrosswalk) {
   Report r = AllPass();
   TestUnit& u = r.groups[0].units[0];

@@ -108,6 +108,8 @@ TestUnit JudgeHeldConnections(const HeldFacts& f) {
   u.id = "robustness." + std::to_string(f.port) + ".held_connections";
   u.guideline = 9;
   u.provisions = {"5.9-1"};
+  // Resilience asks for more (outages of the network and of power).
+  u.partial = true;
   u.title = "a legitimate client is served while " +
             std::to_string(kHeldConnections) +
             " connections sit idle or stop half-way";

@@ -523,6 +523,9 @@ TestUnit JudgeExposure(const WardenProbeFacts& f, Exposure::Kind kind) {
              : MakeUnit(f, "public_personal", 8, {"5.8-1", "5.8-2"},
                         "replies without a session carry no personal data "
                         "(owner names, contact details, location)");
+  // Nothing shown to a stranger says little of how the device stores its
+  // secrets or handles personal data.
+  u.partial = true;
   int answered = 0;
   for (const WardenCall& c : f.public_calls) {
     AddCall(u.evidence, c);
