@@ -25,6 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   f.info = c;
   f.public_calls = {c};
   f.owner_calls = {c};
+  WardenCall inventory = c;
+  inventory.path = "/v1/data/inventory";
+  f.public_calls.push_back(inventory);
   c.path = "/v1/pair/exchange";
   c.status = size % 5 == 0 ? 429 : 200;
   f.pairing = {c, c};

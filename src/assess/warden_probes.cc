@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <functional>
@@ -37,8 +38,15 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 
-constexpr std::array<std::string_view, 3> kPublicPaths = {
-    "/v1/info", "/.well-known/security.txt", "/"};
+constexpr std::array<std::string_view, 4> kPublicPaths = {
+    "/v1/info", "/.well-known/security.txt", "/", "/v1/data/inventory"};
+constexpr std::string_view kInventoryPath = "/v1/data/inventory";
+// The personal-data categories docs/PROTOCOLS.md names.
+constexpr std::array<std::string_view, 8> kDataCategories = {
+    "identity", "contact", "location",     "usage",
+    "sensor",   "health",  "audio_visual", "other"};
+// Kinds listed in the finding; the rest are counted.
+constexpr size_t kKindsNamed = 8;
 constexpr std::array<std::string_view, 3> kOwnerPaths = {
     "/v1/state", "/v1/owners", "/v1/capabilities"};
 // Deeper JSON than this is not walked (a reply is at most 64 KiB, so a
@@ -582,6 +590,89 @@ TestUnit JudgeOwnerRoutes(const WardenProbeFacts& f) {
   return u;
 }
 
+// Why kind `k` of an inventory is not well formed, or "" when it is.
+std::string KindProblem(const nlohmann::json& k) {
+  if (!k.is_object()) return "a kind that is not an object";
+  auto str = [&](const char* m) {
+    auto it = k.find(m);
+    return it != k.end() && it->is_string() && !it->get<std::string>().empty();
+  };
+  if (!str("name")) return "a kind without a name";
+  if (!str("purpose")) return "a kind without a purpose";
+  if (!str("category")) return "a kind without a category";
+  const std::string category = k["category"].get<std::string>();
+  if (std::find(kDataCategories.begin(), kDataCategories.end(), category) ==
+      kDataCategories.end()) {
+    return "a kind of unknown category";
+  }
+  auto r = k.find("retention_seconds");
+  if (r == k.end() || !r->is_number_integer() || r->get<int64_t>() <= 0) {
+    return "a kind without a retention period";
+  }
+  auto leave = k.find("may_leave_device");
+  if (leave == k.end() || !leave->is_boolean()) {
+    return "a kind that does not say whether it may leave the device";
+  }
+  return "";
+}
+
+TestUnit JudgeDataInventory(const WardenProbeFacts& f) {
+  TestUnit u = MakeUnit(f, "data_inventory", 8, {"5.8-3", "6-1"},
+                        "the device publishes what personal data it keeps, "
+                        "why, and for how long");
+  // What is declared is shown; that it is also encrypted and kept no
+  // longer is not visible from outside.
+  u.partial = true;
+  const WardenCall* call = nullptr;
+  for (const WardenCall& c : f.public_calls) {
+    if (c.path == kInventoryPath) call = &c;
+  }
+  if (call == nullptr || call->status == 0) {
+    if (call != nullptr) AddCall(u.evidence, *call);
+    u.verdict = Verdict::kInconclusive;
+    u.finding = "GET " + std::string(kInventoryPath) + " was not answered";
+    return u;
+  }
+  AddCall(u.evidence, *call);
+  std::optional<nlohmann::json> j = ParseJson(call->reply_body);
+  const nlohmann::json* kinds = nullptr;
+  if (call->status == 200 && j && j->is_object()) {
+    auto it = j->find("kinds");
+    if (it != j->end() && it->is_array()) kinds = &*it;
+  }
+  if (kinds == nullptr) {
+    u.verdict = Verdict::kFail;
+    u.finding = call->status == 200
+                    ? "the inventory is not a JSON object with \"kinds\""
+                    : "no inventory of personal data (status " +
+                          std::to_string(call->status) + ")";
+    return u;
+  }
+  std::string named;
+  for (size_t i = 0; i < kinds->size(); ++i) {
+    const nlohmann::json& k = (*kinds)[i];
+    if (std::string problem = KindProblem(k); !problem.empty()) {
+      u.verdict = Verdict::kFail;
+      u.finding = "the inventory lists " + problem;
+      return u;
+    }
+    if (i < kKindsNamed) {
+      named += (named.empty() ? "" : ", ") +
+               Printable(AsBytes(k["name"].get<std::string>()), 40) + " (" +
+               k["category"].get<std::string>() + ")";
+    }
+  }
+  u.verdict = Verdict::kPass;
+  if (kinds->empty()) {
+    u.finding = "keeps no personal data, and says so";
+  } else {
+    u.finding = "declares " + std::to_string(kinds->size()) + " kind" +
+                (kinds->size() == 1 ? "" : "s") + ": " + named +
+                (kinds->size() > kKindsNamed ? ", ..." : "");
+  }
+  return u;
+}
+
 }  // namespace
 
 std::vector<Exposure> FindExposures(std::string_view body) {
@@ -638,6 +729,7 @@ TestGroup JudgeWarden(const WardenProbeFacts& facts) {
   g.units.push_back(JudgeExposure(facts, Exposure::Kind::kSecret));
   g.units.push_back(JudgeExposure(facts, Exposure::Kind::kPersonal));
   g.units.push_back(JudgeOwnerRoutes(facts));
+  g.units.push_back(JudgeDataInventory(facts));
   return g;
 }
 

@@ -13,7 +13,9 @@
 //   - what answers without a session (/v1/info, security.txt, /) carries no
 //     secret (keys, tokens, codes) and no personal data (owner names,
 //     addresses), and the owner's routes refuse a request without
-//     credentials (guidelines 4, 8 and 5).
+//     credentials (guidelines 4, 8 and 5);
+//   - the device publishes its inventory of personal data: each kind, its
+//     category, purpose and retention (guideline 8).
 // Probing (ProbeWarden) is separate from judging (JudgeWarden) so that the
 // verdict rules are tested without a device; FindExposures is a pure
 // function over bytes a device sent, and fuzzed.
@@ -65,7 +67,7 @@ struct WardenProbeFacts {
 // Runs the probes above against `port` (TLS or plain HTTP). Each request is
 // bounded by `options` (io_timeout per step, replies cut at the body and
 // head limits of service_id.h); the whole probe sends at most
-// 2 * kMaxPairingProbes + 7 requests.
+// 2 * kMaxPairingProbes + 8 requests.
 WardenProbeFacts ProbeWarden(const boost::asio::ip::address& address,
                              uint16_t port, bool tls,
                              const ProbeOptions& options);
@@ -86,7 +88,11 @@ struct Exposure {
 std::vector<Exposure> FindExposures(std::string_view body);
 
 // The group "warden.PORT": pairing_closed (only when the device says it is
-// paired), pairing_attempts, public_secrets, public_personal, owner_routes.
+// paired), pairing_attempts, public_secrets, public_personal, owner_routes,
+// data_inventory (the public GET /v1/data/inventory: every kind with a
+// name, a known category, a purpose, a retention period and whether it may
+// leave the device; partial, since encryption at rest and retention kept
+// are not visible from outside).
 TestGroup JudgeWarden(const WardenProbeFacts& facts);
 
 }  // namespace warden::assess

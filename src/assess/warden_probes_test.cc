@@ -35,7 +35,12 @@ WardenProbeFacts Device(bool paired) {
       f.info,
       Reply("GET", "/.well-known/security.txt", 200,
             "Contact: mailto:security@acme.example\n"),
-      Reply("GET", "/", 404, R"({"error":{"code":"not_found"}})")};
+      Reply("GET", "/", 404, R"({"error":{"code":"not_found"}})"),
+      Reply(
+          "GET", "/v1/data/inventory", 200,
+          R"({"kinds":[{"name":"schedule","category":"usage",)"
+          R"("purpose":"heating times","retention_seconds":31536000,)"
+          R"("may_leave_device":false}],"encrypted_at_rest":"AES-256-GCM"})")};
   for (const char* p : {"/v1/state", "/v1/owners", "/v1/capabilities"}) {
     f.owner_calls.push_back(
         Reply("GET", p, 401, R"({"error":{"code":"unauthenticated"}})"));
@@ -149,6 +154,45 @@ TEST(WardenProbes, OwnerRoutesServedWithoutCredentialsFail) {
   f.owner_calls[1] = Reply("GET", "/v1/owners", 0);
   EXPECT_EQ(Units(JudgeWarden(f)).at("warden.8443.owner_routes").verdict,
             Verdict::kInconclusive);
+}
+
+TEST(WardenProbes, TheInventoryOfPersonalDataIsAPartialPass) {
+  auto units = Units(JudgeWarden(Device(true)));
+  const TestUnit& u = units.at("warden.8443.data_inventory");
+  EXPECT_EQ(u.verdict, Verdict::kPass) << u.finding;
+  EXPECT_TRUE(u.partial);
+  EXPECT_EQ(u.guideline, 8);
+  EXPECT_EQ(u.finding, "declares 1 kind: schedule (usage)");
+}
+
+TEST(WardenProbes, AMissingOrIncompleteInventoryFails) {
+  const std::vector<std::pair<int, std::string>> bad = {
+      {404, R"({"error":{"code":"not_found"}})"},
+      {200, "[]"},
+      {200, R"({"kinds":[{"name":"x","category":"usage","purpose":"y",)"
+            R"("may_leave_device":false}]})"},
+      {200, R"({"kinds":[{"name":"x","category":"gossip","purpose":"y",)"
+            R"("retention_seconds":60,"may_leave_device":false}]})"},
+      {200, R"({"kinds":[{"name":"x","category":"usage",)"
+            R"("retention_seconds":60,"may_leave_device":false}]})"},
+      {200, R"({"kinds":[{"name":"x","category":"usage","purpose":"y",)"
+            R"("retention_seconds":60}]})"}};
+  for (const auto& [status, body] : bad) {
+    WardenProbeFacts f = Device(true);
+    f.public_calls[3] = Reply("GET", "/v1/data/inventory", status, body);
+    EXPECT_EQ(Units(JudgeWarden(f)).at("warden.8443.data_inventory").verdict,
+              Verdict::kFail)
+        << body;
+  }
+  WardenProbeFacts silent = Device(true);
+  silent.public_calls[3] = Reply("GET", "/v1/data/inventory", 0, "");
+  EXPECT_EQ(Units(JudgeWarden(silent)).at("warden.8443.data_inventory").verdict,
+            Verdict::kInconclusive);
+  WardenProbeFacts none = Device(false);
+  none.public_calls[3] =
+      Reply("GET", "/v1/data/inventory", 200, R"({"kinds":[]})");
+  EXPECT_EQ(Units(JudgeWarden(none)).at("warden.8443.data_inventory").finding,
+            "keeps no personal data, and says so");
 }
 
 TEST(WardenProbes, FindExposuresIgnoresEmptyValuesAndBoundsDepth) {

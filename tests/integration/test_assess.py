@@ -260,6 +260,7 @@ class ConformingDevice(AssessTestCase):
                         "warden.%d.public_secrets" % p,
                         "warden.%d.public_personal" % p,
                         "warden.%d.owner_routes" % p,
+                        "warden.%d.data_inventory" % p,
                         "input.%d.http" % p, "input.%d.tls" % p,
                         "robustness.%d.held_connections" % p]:
             self.assertIn(unit_id, found)
@@ -830,8 +831,10 @@ class WardenDevice(AssessTestCase):
         self.assertEqual(attempts["verdict"], "PASS", attempts)
         self.assertIn("HTTP 429", attempts["finding"])
         self.assertNotIn("pairing_closed", w)
-        for name in ["public_secrets", "public_personal", "owner_routes"]:
+        for name in ["public_secrets", "public_personal", "owner_routes",
+                     "data_inventory"]:
             self.assertEqual(w[name]["verdict"], "PASS", w[name])
+        self.assertTrue(w["data_inventory"]["partial"])
         # The probe stopped at the first delay: the device is not locked,
         # and its first owner pairs once the delay has passed.
         self.assertNotIn("pairing_locked", daemon.read_log())
@@ -877,6 +880,10 @@ class WardenDevice(AssessTestCase):
                       w["public_personal"]["finding"])
         self.assertEqual(w["owner_routes"]["verdict"], "FAIL")
         self.assertIn("/v1/owners", w["owner_routes"]["finding"])
+        # It publishes no inventory of the personal data it keeps.
+        self.assertEqual(w["data_inventory"]["verdict"], "FAIL")
+        self.assertIn("no inventory of personal data",
+                      w["data_inventory"]["finding"])
         # What leaked is named, not copied into the report.
         text = json.dumps(report)
         self.assertNotIn("alice", text)
