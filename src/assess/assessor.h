@@ -17,6 +17,9 @@
 //                  serving after each (guideline 13, input_probes.h)
 //   robustness.PORT served while a few connections are held (guideline 9,
 //                  robustness.h)
+//   support        the support period shown and declared, and the update
+//                  metadata the declaration names (guideline 3,
+//                  update_metadata.h)
 // Traffic goes only to the one address the target names, and to the update
 // metadata URL the declaration names (update_metadata.h); every probe is
 // bounded (probe.h). A declaration never makes a PASS by itself: it is only
