@@ -44,7 +44,7 @@ packages=(
   libgtest-dev libgmock-dev
   nginx-light curl python3 procps iproute2
   python3-cryptography nmap
-  mosquitto zbar-tools chromium
+  mosquitto zbar-tools chromium faketime
   busybox-static python3-pyftpdlib lighttpd dropbear-bin libcoap3-bin
   hydra testssl.sh
 )

@@ -199,6 +199,25 @@ Result<Declaration> ParseDeclaration(std::string_view text) {
           "declaration: \"support_until\" must be a date YYYY-MM-DD");
     }
   }
+  if (auto m = j.find("updates"); m != j.end()) {
+    auto mech = m->is_object() ? m->find("mechanism") : m->end();
+    auto url = m->is_object() ? m->find("metadata_url") : m->end();
+    if (!m->is_object() || mech == m->end() || !mech->is_string() ||
+        mech->get<std::string>().size() > 32 || url == m->end() ||
+        !url->is_string()) {
+      return InvalidArgumentError(
+          "declaration: \"updates\" must be an object with text "
+          "\"mechanism\" and \"metadata_url\"");
+    }
+    DeclaredUpdates d;
+    d.mechanism = Lower(mech->get<std::string>());
+    d.metadata_url = url->get<std::string>();
+    Result<MetadataUrl> parsed = ParseMetadataUrl(d.metadata_url);
+    if (!parsed.ok()) {
+      return InvalidArgumentError("declaration: " + parsed.status().message());
+    }
+    out.updates = std::move(d);
+  }
   return out;
 }
 
@@ -797,6 +816,25 @@ Result<Report> Assess(const Target& target,
       {"support",
        "Support period and updates",
        {JudgeSupportPeriod(declaration, shown, info_port, clock.Now())}});
+  if (declaration.has_value() && declaration->updates.has_value()) {
+    const DeclaredUpdates& declared = *declaration->updates;
+    UpdateFacts facts;
+    facts.mechanism = declared.mechanism;
+    facts.url = declared.metadata_url;
+    Result<MetadataUrl> url = ParseMetadataUrl(declared.metadata_url);
+    if (declared.mechanism == "tuf" && url.ok()) {
+      Target host;
+      host.host = url->host;
+      Result<asio::ip::address> where = Resolve(host);
+      if (where.ok()) {
+        facts = ProbeUpdateMetadata(*where, *url, declared, probe);
+      } else {
+        facts.resolve_error = where.status().message();
+      }
+    }
+    report.groups.back().units.push_back(
+        JudgeUpdateMetadata(facts, clock.Now()));
+  }
   if (declaration.has_value()) {
     report.device.product = declaration->product;
     report.device.support_until = declaration->support_until;

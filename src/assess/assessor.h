@@ -17,7 +17,11 @@
 //                  serving after each (guideline 13, input_probes.h)
 //   robustness.PORT served while a few connections are held (guideline 9,
 //                  robustness.h)
-// Traffic goes only to the one address the target names; every probe is
+//   support        the support period shown and declared, and the update
+//                  metadata the declaration names (guideline 3,
+//                  update_metadata.h)
+// Traffic goes only to the one address the target names, and to the update
+// metadata URL the declaration names (update_metadata.h); every probe is
 // bounded (probe.h). A declaration never makes a PASS by itself: it is only
 // compared with what the device shows.
 #ifndef WARDEN_ASSESS_ASSESSOR_H_
@@ -30,6 +34,7 @@
 
 #include "assess/probe.h"
 #include "assess/report.h"
+#include "assess/update_metadata.h"
 #include "base/clock.h"
 #include "base/status.h"
 
@@ -50,8 +55,11 @@ Result<Target> ParseTarget(std::string_view text);
 // conformance statement); this slice reads the declared services:
 //   {"services": [{"port": 8443, "protocol": "https", "purpose": "..."}],
 //    ...}
-// and the facts the label shows: "product", "support_until",
-// "disclosure_url". Other members are not read.
+// the facts the label shows: "product", "support_until",
+// "disclosure_url"; and the update mechanism with its metadata URL:
+//   "updates": {"mechanism": "tuf",
+//               "metadata_url": "https://updates.example/metadata/"}
+// Other members are not read.
 struct DeclaredService {
   uint16_t port = 0;
   std::string protocol;
@@ -62,12 +70,15 @@ struct Declaration {
   std::string product;         // "product": maker and model, for the label
   std::string support_until;   // "support_until": YYYY-MM-DD
   std::string disclosure_url;  // "disclosure_url": where to report flaws
+  std::optional<DeclaredUpdates> updates;  // "updates"
 };
 inline constexpr size_t kMaxDeclarationBytes = 256 * 1024;
 // kInvalidArgument for malformed JSON, a missing or bad "services" array,
 // a port outside 1..65535, a "support_until" that is not YYYY-MM-DD, a
 // "product" or "disclosure_url" that is not a string of at most 256 bytes,
-// or text over kMaxDeclarationBytes.
+// an "updates" that is not an object with a "mechanism" of at most 32 bytes
+// and a "metadata_url" ParseMetadataUrl() takes, or text over
+// kMaxDeclarationBytes.
 Result<Declaration> ParseDeclaration(std::string_view text);
 
 struct AssessOptions {

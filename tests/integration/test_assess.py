@@ -226,6 +226,37 @@ def near(rows, colour, tolerance=40):
                if all(abs(p[i] - colour[i]) <= tolerance for i in range(3)))
 
 
+def publish_release(directory, *refresh):
+    """A repository made by `warden release` with one thermostat image,
+    published under directory/www as a maker serves it. `refresh` runs
+    `warden release refresh` under that command prefix (faketime, to sign a
+    timestamp that is already stale) before publishing."""
+    repo = os.path.join(directory, "release-repo")
+    www = os.path.join(directory, "www")
+    image = os.path.join(directory, "thermostat-1.0.0")
+    os.makedirs(directory, exist_ok=True)
+    with open(image, "w") as f:
+        f.write("#!/bin/sh\necho thermostat 1.0.0\n")
+    steps = [["init", repo, "--root-keys", os.path.join(directory, "keys")],
+             ["add", repo, image, "--hardware-model", "thermostat-v1",
+              "--version", "1.0.0"]]
+    for args in steps:
+        subprocess.run([WARDEN, "release"] + args, check=True,
+                       capture_output=True, timeout=120)
+    if refresh:
+        subprocess.run(list(refresh) + [WARDEN, "release", "refresh", repo],
+                       check=True, capture_output=True, timeout=120)
+    subprocess.run([WARDEN, "release", "publish", repo, www], check=True,
+                   capture_output=True, timeout=120)
+    return www
+
+
+def sha256_of(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 class ConformingDevice(AssessTestCase):
 
     def test_wardend_with_thermostat_passes_every_unit(self):
@@ -235,11 +266,21 @@ class ConformingDevice(AssessTestCase):
         self.addCleanup(daemon.stop)
         with open(os.path.join(unit["dir"], "device.json")) as f:
             support_end = json.load(f)["support_end"]
+        # The maker's update server: on 127.0.0.2, so that the scan of
+        # 127.0.0.1 does not see it as one of the device's services.
+        www = publish_release(self.root)
+        server = self.start(["python3", "-m", "http.server", "8080",
+                             "--bind", "127.0.0.2", "--directory", www],
+                            "update-server")
+        wait_listening(self.ns.name, 8080, server)
         decl = self.declaration([{"port": daemon.port, "protocol": "https",
                                   "purpose": "owner API"}],
                                 product="Acme Thermo One",
                                 support_until=support_end,
-                                disclosure_url="mailto:security@acme.example")
+                                disclosure_url="mailto:security@acme.example",
+                                updates={"mechanism": "tuf",
+                                         "metadata_url":
+                                         "http://127.0.0.2:8080/metadata/"})
         proc, report = self.assess("127.0.0.1", "--declaration", decl)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(report["result"], "conforming")
@@ -254,7 +295,8 @@ class ConformingDevice(AssessTestCase):
                         "tls.%d.compression" % p, "tls.%d.suites" % p,
                         "tls.%d.renegotiation" % p,
                         "disclosure.%d.security_txt" % p,
-                        "support.period", "disclosure.declared",
+                        "support.period", "updates.metadata",
+                        "disclosure.declared",
                         "services.udp.scan",
                         "warden.%d.pairing_attempts" % p,
                         "warden.%d.public_secrets" % p,
@@ -266,6 +308,13 @@ class ConformingDevice(AssessTestCase):
             self.assertIn(unit_id, found)
         self.assertIn("65535 tried", " ".join(
             found["services.scan"]["evidence"]["received"]))
+        updates = found["updates.metadata"]
+        self.assertIn("TUF root version 1", updates["finding"])
+        self.assertEqual(
+            {a["name"]: a["sha256"] for a in updates["evidence"]["artefacts"]},
+            {"root.json": sha256_of(os.path.join(www, "metadata", "root.json")),
+             "timestamp.json":
+             sha256_of(os.path.join(www, "metadata", "timestamp.json"))})
         self.assertEqual(found["tls.%d.versions" % p]["finding"],
                          "accepts TLS 1.3")
         self.assertEqual(found["tls.%d.suites" % p]["finding"],
@@ -401,6 +450,11 @@ class InsecureLab(AssessTestCase):
             f.write(NGINX_CONF.format(
                 dir=lab, http=HTTP_PORT, tls=TLS_PORT, default=DEFAULT_PORT,
                 limited=LIMITED_PORT, unlimited=UNLIMITED_PORT))
+        # Update metadata its maker stopped refreshing: a timestamp signed
+        # two days ago for one day.
+        published = publish_release(os.path.join(self.root, "release"),
+                                    "faketime", "-f", "-2d")
+        shutil.copytree(published, os.path.join(lab, "www", "updates"))
         nginx = self.start(["nginx", "-c", conf, "-p", lab], "nginx")
         for port in (TLS_PORT, HTTP_PORT, DEFAULT_PORT, LIMITED_PORT,
                      UNLIMITED_PORT):
@@ -414,7 +468,11 @@ class InsecureLab(AssessTestCase):
                         lambda port, p: wait_listening(self.ns.name, port, p))
 
     def test_every_planted_weakness_is_found_with_evidence(self):
-        decl = self.declaration([{"port": TLS_PORT, "protocol": "https"}])
+        decl = self.declaration(
+            [{"port": TLS_PORT, "protocol": "https"}],
+            updates={"mechanism": "tuf",
+                     "metadata_url":
+                     "http://127.0.0.1:%d/updates/metadata/" % HTTP_PORT})
         proc, report = self.assess("127.0.0.1", "--declaration", decl)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertEqual(report["result"], "not conforming")
@@ -431,6 +489,11 @@ class InsecureLab(AssessTestCase):
         self.assertEqual(verdict("services.%d.declared" % HTTP_PORT), "FAIL")
         self.assertEqual(verdict("services.%d.declared" % TLS_PORT), "PASS")
         self.assertEqual(verdict("services.%d.encryption" % TLS_PORT), "PASS")
+
+        # Stale update metadata (guideline 3), though correctly signed.
+        updates = found["updates.metadata"]
+        self.assertEqual(updates["verdict"], "FAIL", updates["finding"])
+        self.assertIn("timestamp.json expired on", updates["finding"])
 
         # TLS (guideline 5).
         versions = found["tls.%d.versions" % TLS_PORT]
