@@ -1,5 +1,6 @@
 #include "api/device_service.h"
 
+#include "api/app_data.h"
 #include "api/data_routes.h"
 #include "api/info_routes.h"
 #include "api/owner_directory.h"
@@ -32,6 +33,7 @@ struct DeviceService::Groups {
   StateRoutes state;
   UpdateRoutes update;
   DataRoutes data;
+  AppDataBridge app_data{context};
 };
 
 DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
@@ -63,6 +65,8 @@ void DeviceService::SetDataStore(data::DataStore* data,
   groups_->context.identity_key = key;
   groups_->context.identity_certificate = certificate;
 }
+
+app::AppData* DeviceService::AppData() { return &groups_->app_data; }
 
 Status DeviceService::Init() {
   Groups& g = *groups_;

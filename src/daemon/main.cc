@@ -429,13 +429,17 @@ int Run(const Options& options) {
         [&] {
           if (app || !config->app) return;
           Status started = make_app();
-          if (started.ok()) started = app->Start();
+          if (started.ok()) {
+            app->SetData(service.AppData());
+            started = app->Start();
+          }
           if (!started.ok()) Log("error", started.ToString());
         },
         config->update->automatic);
     service.SetUpdater(runner.get());
   }
   service.SetDataStore(personal->get(), &device->key, &device->certificate);
+  if (app) app->SetData(service.AppData());
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
