@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -502,6 +503,10 @@ asio::awaitable<void> AppHost::Impl::ReadLoop(std::shared_ptr<Impl> self,
       co_return;
     }
     Result<AppMessage> message = ParseAppMessage(body);
+    // The buffer is reused for the next frame, and a shorter one would
+    // leave this one's tail behind: it may be personal data the app just
+    // wrote or published.
+    std::fill(body.begin(), body.end(), '\0');
     if (!message.ok()) {
       if (message.status().code() == Code::kDataLoss) {
         self->EndRun(run, message.status().message(), true);

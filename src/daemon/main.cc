@@ -569,6 +569,14 @@ int Run(const Options& options) {
 }  // namespace warden::daemon
 
 int main(int argc, char** argv) {
+  // Before anything is allocated that matters: freed memory is then
+  // overwritten, so personal data deleted from the store does not linger
+  // in the heap (docs/THREAT_MODEL.md).
+  warden::Status scrubbed = warden::platform::ScrubFreedMemory(argv);
+  if (!scrubbed.ok()) {
+    std::fprintf(stderr, "wardend: %s\n", scrubbed.ToString().c_str());
+    return 1;
+  }
   warden::daemon::Options options;
   CLI::App cli("wardend: the Warden device runtime");
   cli.add_option("--state-dir", options.state_dir,
