@@ -131,10 +131,6 @@ class ForensicDeletionTest(harness.DeviceTestCase):
 
     # --- driving the device
 
-    def start_with_app(self):
-        d = self.start()
-        return d
-
     def set_schedule(self, d, tag):
         schedule = recognisable_schedule(tag)
         d.wait_app_ready(self.home, "home")
@@ -151,7 +147,7 @@ class ForensicDeletionTest(harness.DeviceTestCase):
         return []
 
     def test_deleted_schedule_leaves_no_bytes_in_files_or_memory(self):
-        d = self.start_with_app()
+        d = self.start()
         self.pair(d)
         schedule = self.set_schedule(d, 1)
         self.assertEqual(self.exported_schedule(),
@@ -180,7 +176,7 @@ class ForensicDeletionTest(harness.DeviceTestCase):
 
     def test_deletion_killed_at_random_points_leaves_no_bytes(self):
         rng = random.Random(self.seed)
-        d = self.start_with_app()
+        d = self.start()
         self.pair(d)
         for round_no in range(self.rounds):
             where = "seed %d round %d" % (self.seed, round_no)
@@ -206,6 +202,9 @@ class ForensicDeletionTest(harness.DeviceTestCase):
             self.assertEqual(self.exported_schedule(), [], where)
             self.assertEqual(self.scan_files(needles), {},
                              "%s, killed after %.3f s" % (where, delay))
+            if GCORE:
+                self.assertEqual(self.scan(self.core_of(d), needles), [],
+                                 "%s, killed after %.3f s" % (where, delay))
 
 
 if __name__ == "__main__":
