@@ -16,8 +16,10 @@
 //   temperature_history  (sensor) one reading a minute, {"t", "c"}, kept
 //                        for 30 days
 // so the owner can export it and delete it for good. When it is deleted
-// the schedule goes back to the default. The setpoint and mode, which say
-// nothing about the household, persist in
+// the schedule goes back to the default. SIGUSR1 stands for the device's
+// "forget me" button: it asks wardend to delete all personal data and
+// keeps the signed receipt in $WARDEN_APP_STATE_DIR/deletion-receipt.json. The
+// setpoint and mode, which say nothing about the household, persist in
 // $WARDEN_APP_STATE_DIR/thermostat.json (replaced atomically). The app
 // exits cleanly on SIGTERM or when wardend closes the socket.
 #include <signal.h>
@@ -50,8 +52,10 @@ constexpr const char* kScheduleKind = "schedule";
 constexpr const char* kHistoryKind = "temperature_history";
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_button = 0;
 
 void OnSignal(int) { g_stop = 1; }
+void OnButton(int) { g_button = 1; }
 
 Json SetpointSchema() {
   return {{"type", "number"},
@@ -347,6 +351,10 @@ int main() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction button {};
+  button.sa_handler = OnButton;
+  sigemptyset(&button.sa_mask);
+  sigaction(SIGUSR1, &button, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   std::string error;
@@ -442,6 +450,19 @@ int main() {
           !app->Publish("heating", thermostat.heating(), &error)) {
         std::fprintf(stderr, "thermostat: %s\n", error.c_str());
         break;
+      }
+    }
+    if (g_button) {
+      g_button = 0;
+      std::optional<std::string> receipt = app->DeleteAllPersonalData(&error);
+      std::optional<std::string> dir = warden::sdk::StateDir();
+      if (!receipt) {
+        std::fprintf(stderr, "thermostat: deletion: %s\n", error.c_str());
+      } else if (dir &&
+                 !warden::sdk::WriteFileAtomic(*dir + "/deletion-receipt.json",
+                                               *receipt, &error)) {
+        std::fprintf(stderr, "thermostat: keeping the receipt: %s\n",
+                     error.c_str());
       }
     }
     if (now - last_history >= kHistoryEvery) {

@@ -174,6 +174,35 @@ class ForensicDeletionTest(harness.DeviceTestCase):
         else:
             self.skipTest("gcore (gdb) is not installed: memory not scanned")
 
+    def app_pid(self, d):
+        with open("/proc/%d/task/%d/children" % (d.proc.pid, d.proc.pid)) as f:
+            return int(f.read().split()[0])
+
+    def test_the_device_button_deletes_and_gets_a_signed_receipt(self):
+        d = self.start()
+        self.pair(d)
+        schedule = self.set_schedule(d, 3)
+        needles = self.needles(schedule)
+        history = json.loads(run_cli("data", "export", "home",
+                                     home=self.home).stdout)
+        kinds = {k["name"]: k for k in history["kinds"]}
+        self.assertEqual(kinds["temperature_history"]["category"], "sensor")
+        self.assertTrue(kinds["temperature_history"]["records"])
+        # The thermostat's "forget me" button (SIGUSR1 in the example).
+        receipt = os.path.join(self.unit["dir"], "app", "deletion-receipt.json")
+        os.kill(self.app_pid(d), signal.SIGUSR1)
+        deadline = time.time() + 30
+        while not os.path.exists(receipt) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(os.path.exists(receipt), d.read_log())
+        ok = run_cli("data", "verify-receipt", receipt, "home", "--json",
+                     home=self.home)
+        self.assertEqual(json.loads(ok.stdout)["requested_by"],
+                         "device button")
+        self.assertEqual(self.exported_schedule(), [])
+        os.remove(receipt)
+        self.assertEqual(self.scan_files(needles), {})
+
     def test_deletion_killed_at_random_points_leaves_no_bytes(self):
         rng = random.Random(self.seed)
         d = self.start()
