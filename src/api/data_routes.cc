@@ -80,8 +80,8 @@ Response DataRoutes::Export(Call& call) {
 
 Result<schema::Json> DeletePersonalData(ServiceContext& ctx,
                                         std::string_view requested_by,
-                                        std::string_view who) {
-  auto result = ctx.data->DeleteAll(requested_by);
+                                        std::string_view who, bool unpair) {
+  auto result = ctx.data->DeleteAll(requested_by, unpair);
   if (!result.ok()) {
     ctx.events.Publish(events::Event(events::kStoreError)
                            .Text("operation", "delete personal data")
@@ -98,6 +98,7 @@ Result<schema::Json> DeletePersonalData(ServiceContext& ctx,
           .Personal("by", std::string(who)));
   if (ctx.app != nullptr) ctx.app->DataDeleted();
   schema::Json reply = DeletionJson(*result);
+  if (result->unpaired) reply["unpaired"] = true;
   reply["receipt"] = nullptr;
   if (ctx.identity_key != nullptr && ctx.identity_certificate != nullptr) {
     auto receipt =

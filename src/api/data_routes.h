@@ -56,9 +56,12 @@ schema::Json DeletionJson(const data::DeletionResult& result);
 // is DeletionJson with "receipt": the receipt object, or null when the
 // device has no identity key set or signing failed (a store_error event
 // says which). Errors from DataStore::DeleteAll, after a store_error event.
+// With `unpair` the same intent also unpairs the device (transfer of
+// ownership; DataStore::DeleteAll) and the reply has "unpaired": true.
 Result<schema::Json> DeletePersonalData(ServiceContext& ctx,
                                         std::string_view requested_by,
-                                        std::string_view who);
+                                        std::string_view who,
+                                        bool unpair = false);
 
 }  // namespace warden::api
 

@@ -9,6 +9,7 @@
 #include "api/router.h"
 #include "api/state_routes.h"
 #include "api/update_routes.h"
+#include "data/data_store.h"
 
 namespace warden::api {
 
@@ -62,6 +63,10 @@ void DeviceService::SetDataStore(data::DataStore* data,
                                  const crypto::PrivateKey* key,
                                  const crypto::Certificate* certificate) {
   groups_->context.data = data;
+  if (data != nullptr) {
+    store::StateStore& owners = groups_->context.store;
+    data->SetUnpair([&owners] { return owners.Reset(); });
+  }
   groups_->context.identity_key = key;
   groups_->context.identity_certificate = certificate;
 }

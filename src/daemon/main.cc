@@ -335,6 +335,8 @@ int Run(const Options& options) {
 
   // A deletion a power cut interrupted is finished before anything is
   // served or the app runs; a device that cannot finish it does not start.
+  // A transfer of ownership unpairs in the same intent.
+  (*personal)->SetUnpair([&store] { return (*store)->Reset(); });
   auto resumed = (*personal)->ResumeDeletion();
   if (!resumed.ok()) {
     Log("error", "resuming the deletion of personal data: " +
