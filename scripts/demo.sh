@@ -126,6 +126,14 @@ if show "$warden" --home "$home" set living-room setpoint 45; then
 fi
 show "$warden" --home "$home" get living-room setpoint
 
+step "owner: the personal data it keeps, exported, deleted, with a signed receipt"
+show "$warden" --home "$home" data inventory living-room
+show "$warden" --home "$home" data export living-room
+show "$warden" --home "$home" data delete living-room --yes \
+  --receipt "$work/receipt.json"
+show "$warden" --home "$home" data verify-receipt "$work/receipt.json" \
+  living-room
+
 step "a stranger cannot pair a second time"
 if "$warden" --home "$work/stranger" pair "$url" --code - <<<"$code" 2>&1; then
   echo "demo: a second pairing succeeded" >&2

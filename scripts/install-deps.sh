@@ -47,6 +47,7 @@ packages=(
   mosquitto zbar-tools chromium faketime
   busybox-static python3-pyftpdlib lighttpd dropbear-bin libcoap3-bin
   hydra testssl.sh
+  gdb
 )
 
 missing=()

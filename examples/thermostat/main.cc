@@ -10,9 +10,18 @@
 //                           (follow the weekly schedule)
 //   schedule     writable   per weekday, up to 8 {"time": "HH:MM",
 //                           "setpoint": °C} switch points
-// Settings persist in $WARDEN_APP_STATE_DIR/thermostat.json (replaced
-// atomically) so they survive restarts. The app exits cleanly on SIGTERM or
-// when wardend closes the socket.
+// Its personal data is kept in wardend's data store, declared as two kinds:
+//   schedule             (usage) the weekly schedule, one record, replaced
+//                        on each change
+//   temperature_history  (sensor) one reading a minute, {"t", "c"}, kept
+//                        for 30 days
+// so the owner can export it and delete it for good. When it is deleted
+// the schedule goes back to the default. SIGUSR1 stands for the device's
+// "forget me" button: it asks wardend to delete all personal data and
+// keeps the signed receipt in $WARDEN_APP_STATE_DIR/deletion-receipt.json. The
+// setpoint and mode, which say nothing about the household, persist in
+// $WARDEN_APP_STATE_DIR/thermostat.json (replaced atomically). The app
+// exits cleanly on SIGTERM or when wardend closes the socket.
 #include <signal.h>
 #include <warden/app.h>
 
@@ -38,10 +47,15 @@ constexpr double kHysteresis = 0.3;  // °C around the target
 constexpr int kTickMs = 1000;
 constexpr std::chrono::seconds kPublishEvery{3};
 constexpr size_t kMaxSettingsFile = 64 * 1024;
+constexpr std::chrono::seconds kHistoryEvery{60};
+constexpr const char* kScheduleKind = "schedule";
+constexpr const char* kHistoryKind = "temperature_history";
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_button = 0;
 
 void OnSignal(int) { g_stop = 1; }
+void OnButton(int) { g_button = 1; }
 
 Json SetpointSchema() {
   return {{"type", "number"},
@@ -128,9 +142,9 @@ struct Settings {
   std::string mode = "heat";
   Json schedule = DefaultSchedule();
 
-  Json ToJson() const {
-    return {{"setpoint", setpoint}, {"mode", mode}, {"schedule", schedule}};
-  }
+  // What the settings file keeps: the schedule is personal data and lives
+  // in the data store.
+  Json FileJson() const { return {{"setpoint", setpoint}, {"mode", mode}}; }
 };
 
 class Thermostat {
@@ -139,6 +153,40 @@ class Thermostat {
     if (state_dir) path_ = *state_dir + "/thermostat.json";
     Load();
     temperature_ = 17;
+  }
+
+  // Takes the schedule kept in the data store, if there is one.
+  void LoadSchedule(warden::sdk::App& app) {
+    app_ = &app;
+    std::string error;
+    int64_t after = 0;
+    for (;;) {
+      auto page = app.ListRecords(kScheduleKind, after, 0, &error);
+      if (!page || page->empty()) break;
+      after = page->back().id;
+    }
+    if (after == 0) return;
+    auto record = app.ReadRecord(kScheduleKind, after, &error);
+    if (!record) return;
+    Json saved = Json::parse(record->value, nullptr, false);
+    if (ValidSchedule(saved)) {
+      settings_.schedule = std::move(saved);
+      schedule_record_ = after;
+    }
+  }
+
+  // All personal data was deleted: the schedule is the default again.
+  void ForgetSchedule() {
+    settings_.schedule = DefaultSchedule();
+    schedule_record_ = 0;
+  }
+
+  // Keeps one reading in the history.
+  bool RecordTemperature(std::string* error) {
+    if (app_ == nullptr) return true;
+    Json reading = {{"t", static_cast<int64_t>(std::time(nullptr))},
+                    {"c", Temperature()}};
+    return app_->WriteRecord(kHistoryKind, reading.dump(), error).has_value();
   }
 
   // Applies an owner's change: saved first, so a change that cannot be kept
@@ -150,7 +198,7 @@ class Thermostat {
     } else if (key == "mode" && ValidMode(value)) {
       next.mode = value.get<std::string>();
     } else if (key == "schedule" && ValidSchedule(value)) {
-      next.schedule = value;
+      return ApplySchedule(value, error);
     } else {
       *error = "invalid value for " + key;
       return false;
@@ -208,6 +256,27 @@ class Thermostat {
     return settings_.setpoint;  // an empty schedule holds the setpoint
   }
 
+  // The new schedule is written before the old record goes, so a failure
+  // leaves one of them.
+  bool ApplySchedule(const Json& value, std::string* error) {
+    if (app_ == nullptr) {
+      settings_.schedule = value;
+      return true;
+    }
+    std::string why;
+    auto id = app_->WriteRecord(kScheduleKind, value.dump(), &why);
+    if (!id) {
+      *error = "cannot keep the schedule: " + why;
+      return false;
+    }
+    if (schedule_record_ != 0) {
+      app_->EraseRecord(kScheduleKind, schedule_record_, &why);
+    }
+    schedule_record_ = *id;
+    settings_.schedule = value;
+    return true;
+  }
+
   void Load() {
     if (path_.empty()) return;
     std::string error;
@@ -226,15 +295,29 @@ class Thermostat {
     if (saved.contains("mode") && ValidMode(saved["mode"])) {
       settings_.mode = saved["mode"].get<std::string>();
     }
-    if (saved.contains("schedule") && ValidSchedule(saved["schedule"])) {
-      settings_.schedule = saved["schedule"];
+    if (saved.contains("schedule")) {
+      // An older version kept the schedule here: it moves to the data
+      // store, and the file is rewritten without it.
+      if (ValidSchedule(saved["schedule"])) {
+        legacy_schedule_ = saved["schedule"];
+      }
+      std::string why;
+      Save(settings_, &why);
     }
   }
 
+ public:
+  std::optional<Json> TakeLegacySchedule() {
+    std::optional<Json> s = std::move(legacy_schedule_);
+    legacy_schedule_.reset();
+    return s;
+  }
+
+ private:
   bool Save(const Settings& s, std::string* error) {
     if (path_.empty()) return true;  // nowhere to keep it: memory only
     std::string why;
-    if (!warden::sdk::WriteFileAtomic(path_, s.ToJson().dump(), &why)) {
+    if (!warden::sdk::WriteFileAtomic(path_, s.FileJson().dump(), &why)) {
       *error = "cannot save settings: " + why;
       return false;
     }
@@ -242,6 +325,9 @@ class Thermostat {
   }
 
   std::string path_;
+  warden::sdk::App* app_ = nullptr;
+  int64_t schedule_record_ = 0;  // the record holding the schedule
+  std::optional<Json> legacy_schedule_;
   Settings settings_;
   double temperature_ = 17;
   bool heating_ = false;
@@ -265,6 +351,10 @@ int main() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction button {};
+  button.sa_handler = OnButton;
+  sigemptyset(&button.sa_mask);
+  sigaction(SIGUSR1, &button, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   std::string error;
@@ -290,6 +380,16 @@ int main() {
                 {{"type", "string"}, {"enum", {"off", "heat", "auto"}}}});
   app->Declare({"schedule", "Weekly switch points for auto mode", true,
                 ScheduleSchema()});
+  app->DeclareData({kScheduleKind, "usage",
+                    "The weekly heating schedule, to heat the home when its "
+                    "people want it warm",
+                    366LL * 24 * 3600, false},
+                   &error);
+  app->DeclareData({kHistoryKind, "sensor",
+                    "Room temperatures once a minute, to show the owner how "
+                    "the home heats and cools",
+                    30LL * 24 * 3600, false},
+                   &error);
 
   warden::sdk::App* app_ptr = &*app;
   app->OnCommand([&thermostat, app_ptr](const std::string& key,
@@ -300,6 +400,12 @@ int main() {
     app_ptr->Publish(key, value, &publish_error);
     return true;
   });
+  app->OnDataDeleted([&thermostat, app_ptr] {
+    thermostat.ForgetSchedule();
+    std::string publish_error;
+    app_ptr->Publish("schedule", thermostat.settings().schedule,
+                     &publish_error);
+  });
   app->OnRefusal([](const std::string& message) {
     std::fprintf(stderr, "thermostat: wardend refused: %s\n", message.c_str());
   });
@@ -307,6 +413,16 @@ int main() {
   if (!app->Start("thermostat", "1.0.0", &error)) {
     std::fprintf(stderr, "thermostat: %s\n", error.c_str());
     return 1;
+  }
+  thermostat.LoadSchedule(*app);
+  if (std::optional<Json> legacy = thermostat.TakeLegacySchedule()) {
+    if (!thermostat.Apply("schedule", *legacy, &error)) {
+      std::fprintf(stderr, "thermostat: %s\n", error.c_str());
+    }
+  }
+  if (!thermostat.RecordTemperature(&error)) {
+    std::fprintf(stderr, "thermostat: temperature history: %s\n",
+                 error.c_str());
   }
   if (!PublishAll(*app, thermostat, &error)) {
     std::fprintf(stderr, "thermostat: %s\n", error.c_str());
@@ -316,6 +432,7 @@ int main() {
   using Steady = std::chrono::steady_clock;
   Steady::time_point last_step = Steady::now();
   Steady::time_point last_publish = last_step;
+  Steady::time_point last_history = last_step;
   bool was_heating = thermostat.heating();
   while (!g_stop) {
     if (!app->ProcessPending(kTickMs, &error)) {
@@ -333,6 +450,26 @@ int main() {
           !app->Publish("heating", thermostat.heating(), &error)) {
         std::fprintf(stderr, "thermostat: %s\n", error.c_str());
         break;
+      }
+    }
+    if (g_button) {
+      g_button = 0;
+      std::optional<std::string> receipt = app->DeleteAllPersonalData(&error);
+      std::optional<std::string> dir = warden::sdk::StateDir();
+      if (!receipt) {
+        std::fprintf(stderr, "thermostat: deletion: %s\n", error.c_str());
+      } else if (dir &&
+                 !warden::sdk::WriteFileAtomic(*dir + "/deletion-receipt.json",
+                                               *receipt, &error)) {
+        std::fprintf(stderr, "thermostat: keeping the receipt: %s\n",
+                     error.c_str());
+      }
+    }
+    if (now - last_history >= kHistoryEvery) {
+      last_history = now;
+      if (!thermostat.RecordTemperature(&error)) {
+        std::fprintf(stderr, "thermostat: temperature history: %s\n",
+                     error.c_str());
       }
     }
   }

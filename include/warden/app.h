@@ -25,6 +25,22 @@
 // app says hello and kills an app that is still dumpable. Core dumps of
 // the app are off as a result; do not set it back.
 //
+// Personal data (guideline 8). The app declares each kind of personal data
+// it keeps (DeclareData: a name of [a-z0-9_], a category, a purpose, a
+// retention and whether it may leave the device) and keeps its records in
+// wardend's data store rather than in files of its own: there they are
+// sealed at rest, shown to the owner (export), kept no longer than the
+// declared retention, and deleted for good, with a signed receipt, when
+// the owner asks or the device's own control does (DeleteAllPersonalData).
+// Only kinds this process declared can be reached. Record values are UTF-8
+// text of at most kMaxDataValueSize bytes. These calls wait for wardend's
+// answer; commands that arrive meanwhile are handled by the next
+// ProcessPending.
+//
+//   app->DeclareData({"schedule", "usage", "Heating schedule", 31536000,
+//                     false}, &error);
+//   auto id = app->WriteRecord("schedule", "06:30 21.0", &error);
+//
 // wardend builds the app's whole environment: WARDEN_APP_FD,
 // WARDEN_APP_STATE_DIR and HOME (the app's own directory), PATH=/usr/bin:
 // /bin, LANG=C.UTF-8, and what the device's configuration adds. stdin is
@@ -58,6 +74,28 @@ inline constexpr int kProtocolVersion = 1;
 // At most this many capabilities; keys match ^[a-z][a-z0-9_]{0,31}$.
 inline constexpr size_t kMaxCapabilities = 64;
 
+// Largest record value, in bytes of UTF-8 text.
+inline constexpr size_t kMaxDataValueSize = 8 * 1024;
+// Most records one ListRecords answer gives.
+inline constexpr size_t kMaxDataListLimit = 256;
+
+// A kind of personal data. `category` is one of "identity", "contact",
+// "location", "usage", "sensor", "health", "audio_visual", "other";
+// `retention_seconds` from 1 to ten years.
+struct DataKind {
+  std::string name;  // ^[a-z0-9_]{1,32}$, unique
+  std::string category;
+  std::string purpose;  // shown to the owner, at most 256 bytes
+  int64_t retention_seconds = 0;
+  bool may_leave_device = false;
+};
+
+struct DataRecord {
+  int64_t id = 0;
+  int64_t created_at = 0;  // unix seconds, wardend's clock
+  std::string value;       // empty in ListRecords answers
+};
+
 struct Capability {
   std::string key;          // ^[a-z][a-z0-9_]{0,31}$, unique
   std::string description;  // shown to the owner
@@ -76,6 +114,10 @@ class App {
   // Called when wardend refused a message this App sent (for instance a
   // published value that violates its schema).
   using RefusalHandler = std::function<void(const std::string& message)>;
+  // Called when all personal data was deleted (by the owner, or by
+  // DeleteAllPersonalData): what the app holds in memory of it, and any
+  // value it published from it, is to be dropped.
+  using DataDeletedHandler = std::function<void()>;
 
   // Makes the process non-dumpable, then takes the socket wardend passed
   // in WARDEN_APP_FD. Fails (nullopt, with a reason) when the variable is
@@ -96,6 +138,7 @@ class App {
   void Declare(Capability capability);
   void OnCommand(CommandHandler handler);
   void OnRefusal(RefusalHandler handler);
+  void OnDataDeleted(DataDeletedHandler handler);
 
   // Sends hello with the declared capabilities and waits up to `timeout_ms`
   // for wardend's welcome. Fails with wardend's reason when it refuses the
@@ -120,6 +163,35 @@ class App {
   // (also when nothing arrived or a signal interrupted the wait); false
   // when wardend closed the socket or broke the protocol.
   bool ProcessPending(int timeout_ms, std::string* error);
+
+  // Declares a kind of personal data. Before Start() it goes with the
+  // hello (and a refused declaration makes Start fail); after, it is sent
+  // at once. A repeated name replaces the earlier declaration. Fails with
+  // wardend's reason when it refuses the declaration.
+  bool DeclareData(DataKind kind, std::string* error);
+  // Stores a new record of a declared kind; its id, or nullopt with
+  // wardend's reason (an undeclared kind, a value too large or not UTF-8,
+  // a full store). Only after Start().
+  std::optional<int64_t> WriteRecord(const std::string& kind,
+                                     std::string_view value,
+                                     std::string* error);
+  // One record; nullopt when there is none of that id (or on failure).
+  std::optional<DataRecord> ReadRecord(const std::string& kind, int64_t id,
+                                       std::string* error);
+  // Up to `limit` (at most kMaxDataListLimit) records with an id above
+  // `after`, oldest first, without their values.
+  std::optional<std::vector<DataRecord>> ListRecords(const std::string& kind,
+                                                     int64_t after,
+                                                     size_t limit,
+                                                     std::string* error);
+  // Deletes one record.
+  bool EraseRecord(const std::string& kind, int64_t id, std::string* error);
+  // Deletes all personal data the device holds, as the device's own
+  // control (a reset button) asks it: the receipt names "device button" as
+  // who asked. Returns the signed receipt (JSON text) once everything is
+  // gone. Waits up to `timeout_ms`.
+  std::optional<std::string> DeleteAllPersonalData(std::string* error,
+                                                   int timeout_ms = 120000);
 
  private:
   struct State;

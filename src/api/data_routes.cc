@@ -1,5 +1,6 @@
 #include "api/data_routes.h"
 
+#include "app/app_host.h"
 #include "data/data_store.h"
 #include "data/receipt.h"
 #include "events/catalog.h"
@@ -77,40 +78,51 @@ Response DataRoutes::Export(Call& call) {
   return call.Json(status::ok, body);
 }
 
-Response DataRoutes::Delete(Call& call) {
-  if (auto unavailable = Unavailable(call)) return *unavailable;
-  auto result = ctx_.data->DeleteAll(call.owner().fingerprint);
+Result<schema::Json> DeletePersonalData(ServiceContext& ctx,
+                                        std::string_view requested_by,
+                                        std::string_view who, bool unpair) {
+  auto result = ctx.data->DeleteAll(requested_by, unpair);
   if (!result.ok()) {
-    ctx_.events.Publish(events::Event(events::kStoreError)
-                            .Text("operation", "delete personal data")
-                            .Text("error", result.status().ToString()));
-    return call.Error(result.status());
+    ctx.events.Publish(events::Event(events::kStoreError)
+                           .Text("operation", "delete personal data")
+                           .Text("error", result.status().ToString()));
+    return result.status();
   }
   int64_t records = 0;
   for (const auto& k : result->kinds) records += k.records;
-  ctx_.events.Publish(
+  ctx.events.Publish(
       events::Event(events::kDataDeleted)
           .Int("kinds", static_cast<int64_t>(result->kinds.size()))
           .Int("records", records)
           .Int("keys_destroyed", result->keys_destroyed)
-          .Personal("by", call.owner().name));
+          .Personal("by", std::string(who)));
+  if (ctx.app != nullptr) ctx.app->DataDeleted();
   schema::Json reply = DeletionJson(*result);
+  if (result->unpaired) reply["unpaired"] = true;
   reply["receipt"] = nullptr;
-  if (ctx_.identity_key != nullptr && ctx_.identity_certificate != nullptr) {
+  if (ctx.identity_key != nullptr && ctx.identity_certificate != nullptr) {
     auto receipt =
-        data::MakeReceipt(*result, ctx_.facts.info.serial,
-                          *ctx_.identity_certificate, *ctx_.identity_key);
+        data::MakeReceipt(*result, ctx.facts.info.serial,
+                          *ctx.identity_certificate, *ctx.identity_key);
     Status kept =
-        receipt.ok() ? ctx_.data->KeepReceipt(*receipt) : receipt.status();
+        receipt.ok() ? ctx.data->KeepReceipt(*receipt) : receipt.status();
     if (kept.ok()) {
       reply["receipt"] = schema::Json::parse(*receipt, nullptr, false);
     } else {
-      ctx_.events.Publish(events::Event(events::kStoreError)
-                              .Text("operation", "deletion receipt")
-                              .Text("error", kept.ToString()));
+      ctx.events.Publish(events::Event(events::kStoreError)
+                             .Text("operation", "deletion receipt")
+                             .Text("error", kept.ToString()));
     }
   }
-  return call.Json(status::ok, reply);
+  return reply;
+}
+
+Response DataRoutes::Delete(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto reply =
+      DeletePersonalData(ctx_, call.owner().fingerprint, call.owner().name);
+  if (!reply.ok()) return call.Error(reply.status());
+  return call.Json(status::ok, *reply);
 }
 
 Response DataRoutes::Receipt(Call& call) {

@@ -19,6 +19,8 @@
 #define WARDEN_API_DATA_ROUTES_H_
 
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "api/router.h"
 #include "api/service_context.h"
@@ -47,6 +49,19 @@ class DataRoutes {
 
 // The JSON an API reply and the CLI show for a deletion.
 schema::Json DeletionJson(const data::DeletionResult& result);
+
+// Deletes all personal data in ctx.data (which must be set) at the request
+// of `requested_by` (kept in the receipt; `who` is the personal name the
+// data_deleted event carries), then signs and keeps the receipt. The reply
+// is DeletionJson with "receipt": the receipt object, or null when the
+// device has no identity key set or signing failed (a store_error event
+// says which). Errors from DataStore::DeleteAll, after a store_error event.
+// With `unpair` the same intent also unpairs the device (transfer of
+// ownership; DataStore::DeleteAll) and the reply has "unpaired": true.
+Result<schema::Json> DeletePersonalData(ServiceContext& ctx,
+                                        std::string_view requested_by,
+                                        std::string_view who,
+                                        bool unpair = false);
 
 }  // namespace warden::api
 

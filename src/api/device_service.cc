@@ -1,5 +1,6 @@
 #include "api/device_service.h"
 
+#include "api/app_data.h"
 #include "api/data_routes.h"
 #include "api/info_routes.h"
 #include "api/owner_directory.h"
@@ -8,6 +9,7 @@
 #include "api/router.h"
 #include "api/state_routes.h"
 #include "api/update_routes.h"
+#include "data/data_store.h"
 
 namespace warden::api {
 
@@ -32,6 +34,7 @@ struct DeviceService::Groups {
   StateRoutes state;
   UpdateRoutes update;
   DataRoutes data;
+  AppDataBridge app_data{context};
 };
 
 DeviceService::DeviceService(DeviceFacts facts, store::StateStore& store,
@@ -60,9 +63,15 @@ void DeviceService::SetDataStore(data::DataStore* data,
                                  const crypto::PrivateKey* key,
                                  const crypto::Certificate* certificate) {
   groups_->context.data = data;
+  if (data != nullptr) {
+    store::StateStore& owners = groups_->context.store;
+    data->SetUnpair([&owners] { return owners.Reset(); });
+  }
   groups_->context.identity_key = key;
   groups_->context.identity_certificate = certificate;
 }
+
+app::AppData* DeviceService::AppData() { return &groups_->app_data; }
 
 Status DeviceService::Init() {
   Groups& g = *groups_;

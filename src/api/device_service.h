@@ -32,7 +32,8 @@
 
 namespace warden::app {
 class AppHost;
-}
+class AppData;
+}  // namespace warden::app
 namespace warden::data {
 class DataStore;
 }
@@ -60,6 +61,10 @@ class DeviceService {
   // routes answer 503. All three must outlive the service.
   void SetDataStore(data::DataStore* data, const crypto::PrivateKey* key,
                     const crypto::Certificate* certificate);
+  // The app's way to its personal data (api/app_data.h), for
+  // AppHost::SetData: it uses the store SetDataStore gave, and lives as
+  // long as the service.
+  app::AppData* AppData();
 
   // Registers every route and restores login sessions saved by an earlier
   // run.

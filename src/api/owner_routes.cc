@@ -1,5 +1,7 @@
 #include "api/owner_routes.h"
 
+#include "api/data_routes.h"
+
 #include "api/password_jobs.h"
 #include "crypto/hash.h"
 #include "crypto/secret.h"
@@ -21,8 +23,9 @@ constexpr std::string_view kLoginSchema = R"({
 constexpr std::string_view kPasswordSchema = R"({
   "type": "object", "required": ["password"], "additionalProperties": false,
   "properties": {"password": {"type": "string", "maxLength": 128}}})";
-constexpr std::string_view kResetSchema =
-    R"({"type": "object", "maxProperties": 0})";
+constexpr std::string_view kResetSchema = R"({
+  "type": "object", "additionalProperties": false,
+  "properties": {"transfer": {"type": "boolean"}}})";
 
 // Device cookies last a year from the login that issued them.
 constexpr std::chrono::seconds kDeviceCookieLifetime{365 * 24 * 3600};
@@ -338,6 +341,7 @@ Response OwnerRoutes::Remove(Call& call) {
 }
 
 Response OwnerRoutes::Reset(Call& call) {
+  if (call.body.value("transfer", false)) return Transfer(call);
   Status st = ctx_.store.Reset();
   owners_.OwnersChanged();
   if (!st.ok()) return call.Error(st);
@@ -346,6 +350,23 @@ Response OwnerRoutes::Reset(Call& call) {
   ctx_.events.Publish(
       events::Event(events::kOwnerReset).Personal("by", call.owner().name));
   return call.Json(status::ok, {{"paired", false}});
+}
+
+Response OwnerRoutes::Transfer(Call& call) {
+  if (ctx_.data == nullptr) {
+    return call.Error(MakeError(http::status::service_unavailable,
+                                Code::kUnavailable,
+                                "the device keeps no personal-data store"));
+  }
+  const std::string by = call.owner().name;
+  auto deletion = DeletePersonalData(ctx_, call.owner().fingerprint, by,
+                                     /*unpair=*/true);
+  owners_.OwnersChanged();
+  if (!deletion.ok()) return call.Error(deletion.status());
+  owners_.EndAllSessions();
+  ctx_.consent.reset();
+  ctx_.events.Publish(events::Event(events::kOwnerReset).Personal("by", by));
+  return call.Json(status::ok, {{"paired", false}, {"deletion", *deletion}});
 }
 
 }  // namespace warden::api

@@ -59,6 +59,9 @@ class OwnerRoutes {
   Response List(Call& call);
   Response Remove(Call& call);
   Response Reset(Call& call);
+  // Reset with {"transfer": true}: all personal data deleted and the
+  // device unpaired in one durable intent, with the signed receipt.
+  Response Transfer(Call& call);
 
   // Sets the password of `target`, after the policy; ends their sessions.
   boost::asio::awaitable<Response> ChangePassword(Call& call,

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,6 +18,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "app/app_user.h"
 #include "app/output_lines.h"
@@ -93,6 +95,9 @@ struct Run {
   bool reaped = false;
   bool ended = false;  // connection closed; the process is being killed
   bool hello_done = false;
+  // The kinds of personal data this process declared: the only ones its
+  // data requests may name.
+  std::set<std::string, std::less<>> data_kinds;
   MonoTime started_at{};
   asio::local::stream_protocol::socket socket;
   asio::posix::stream_descriptor pidfd;        // not open without pidfd support
@@ -124,6 +129,7 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
   AppOptions options;
   Clock& clock;
   events::Bus* bus = nullptr;
+  AppData* data = nullptr;
   std::vector<std::string> environment;  // built at Start()
   bool started = false;
   bool stopped = false;
@@ -147,6 +153,7 @@ struct AppHost::Impl : std::enable_shared_from_this<AppHost::Impl> {
   void SendError(const std::shared_ptr<Run>& run, const std::string& message);
   void Handle(const std::shared_ptr<Run>& run, AppMessage message);
   void AcceptHello(const std::shared_ptr<Run>& run, HelloMessage hello);
+  void HandleData(const std::shared_ptr<Run>& run, DataRequest request);
   std::optional<std::string> IsolationProblem(const Run& run);
   std::chrono::milliseconds NextBackoff(const Run& run);
 
@@ -272,6 +279,16 @@ void AppHost::Impl::SendError(const std::shared_ptr<Run>& run,
 
 void AppHost::Impl::AcceptHello(const std::shared_ptr<Run>& run,
                                 HelloMessage hello) {
+  // Without a store the declarations are not kept, and every data request
+  // is refused with that reason.
+  if (!hello.data.empty() && data != nullptr) {
+    Status declared = data->Declare(hello.data);
+    if (!declared.ok()) {
+      SendError(run, "hello: data: " + declared.message());
+      return;
+    }
+    for (const DataKind& kind : hello.data) run->data_kinds.insert(kind.name);
+  }
   // Values survive a restart only where the new declaration still admits
   // them.
   std::map<std::string, Json, std::less<>> kept;
@@ -328,6 +345,10 @@ void AppHost::Impl::Handle(const std::shared_ptr<Run>& run,
     values[state->key] = std::move(state->value);
     return;
   }
+  if (auto* request = std::get_if<DataRequest>(&message)) {
+    HandleData(run, std::move(*request));
+    return;
+  }
   auto& result = std::get<ResultMessage>(message);
   auto it = pending.find(result.id);
   if (it == pending.end() || it->second->run != run) {
@@ -339,6 +360,90 @@ void AppHost::Impl::Handle(const std::shared_ptr<Run>& run,
       result.ok ? Status::Ok() : FailedPreconditionError(result.error);
   it->second->timer.cancel();
   pending.erase(it);
+}
+
+void AppHost::Impl::HandleData(const std::shared_ptr<Run>& run,
+                               DataRequest request) {
+  auto refuse = [&](const Status& status) {
+    Publish(events::Event(events::kAppMessageRefused)
+                .Text("reason", status.message()));
+    Json reply = {{"type", "data_result"},
+                  {"id", request.id},
+                  {"ok", false},
+                  {"code", std::string(CodeName(status.code()))},
+                  {"error", status.message()}};
+    if (!Enqueue(run, reply)) {
+      reply["error"] = "refused";
+      Enqueue(run, reply);
+    }
+  };
+  if (!request.refusal.empty()) {
+    refuse(InvalidArgumentError(request.refusal));
+    return;
+  }
+  if (data == nullptr) {
+    refuse(FailedPreconditionError("this device keeps no personal data store"));
+    return;
+  }
+  if (request.op != DataOp::kDeclare && request.op != DataOp::kDeleteAll &&
+      !run->data_kinds.contains(request.kind)) {
+    refuse(PermissionDeniedError("kind \"" + request.kind +
+                                 "\" was not declared by this app"));
+    return;
+  }
+  Json reply = {{"type", "data_result"}, {"id", request.id}, {"ok", true}};
+  switch (request.op) {
+    case DataOp::kDeclare: {
+      Status st = data->Declare(request.kinds);
+      if (!st.ok()) return refuse(st);
+      for (const DataKind& kind : request.kinds) {
+        run->data_kinds.insert(kind.name);
+      }
+      break;
+    }
+    case DataOp::kWrite: {
+      Result<int64_t> id = data->Write(request.kind, request.value);
+      if (!id.ok()) return refuse(id.status());
+      reply["record"] = *id;
+      break;
+    }
+    case DataOp::kRead: {
+      Result<AppData::Record> record = data->Read(request.kind, request.record);
+      if (!record.ok()) return refuse(record.status());
+      reply["record"] = record->id;
+      reply["created_at"] = record->created_at;
+      reply["value"] = std::move(record->value);
+      break;
+    }
+    case DataOp::kList: {
+      Result<std::vector<AppData::Record>> records =
+          data->List(request.kind, request.after, request.limit);
+      if (!records.ok()) return refuse(records.status());
+      Json list = Json::array();
+      for (const AppData::Record& r : *records) {
+        list.push_back({{"record", r.id}, {"created_at", r.created_at}});
+      }
+      reply["records"] = std::move(list);
+      break;
+    }
+    case DataOp::kErase: {
+      Status st = data->Erase(request.kind, request.record);
+      if (!st.ok()) return refuse(st);
+      break;
+    }
+    case DataOp::kDeleteAll: {
+      Result<std::string> receipt = data->DeleteAll();
+      if (!receipt.ok()) return refuse(receipt.status());
+      Json parsed = Json::parse(*receipt, nullptr, false);
+      reply["receipt"] = parsed.is_discarded() ? Json(nullptr) : parsed;
+      break;
+    }
+  }
+  // A record that is not UTF-8 text (written by an older app) cannot be
+  // encoded: the app is told rather than left waiting.
+  if (!Enqueue(run, reply)) {
+    refuse(DataLossError("the answer cannot be sent as a frame"));
+  }
 }
 
 std::optional<std::string> AppHost::Impl::IsolationProblem(const Run& run) {
@@ -398,6 +503,10 @@ asio::awaitable<void> AppHost::Impl::ReadLoop(std::shared_ptr<Impl> self,
       co_return;
     }
     Result<AppMessage> message = ParseAppMessage(body);
+    // The buffer is reused for the next frame, and a shorter one would
+    // leave this one's tail behind: it may be personal data the app just
+    // wrote or published.
+    std::fill(body.begin(), body.end(), '\0');
     if (!message.ok()) {
       if (message.status().code() == Code::kDataLoss) {
         self->EndRun(run, message.status().message(), true);
@@ -590,6 +699,8 @@ AppHost::~AppHost() {
 
 void AppHost::SetEventBus(events::Bus* bus) { impl_->bus = bus; }
 
+void AppHost::SetData(AppData* data) { impl_->data = data; }
+
 Status AppHost::Start() {
   if (impl_->started) return FailedPreconditionError("already started");
   if (impl_->options.argv.empty()) {
@@ -671,6 +782,12 @@ std::optional<Json> AppHost::Value(std::string_view key) const {
 
 asio::awaitable<Status> AppHost::Command(std::string key, Json value) {
   return Impl::Command(impl_, std::move(key), std::move(value));
+}
+
+void AppHost::DataDeleted() {
+  const auto& run = impl_->current;
+  if (run == nullptr || run->ended || !run->hello_done) return;
+  impl_->Enqueue(run, Json{{"type", "data_deleted"}});
 }
 
 int AppHost::restarts() const { return impl_->restarts; }

@@ -60,6 +60,37 @@
 
 namespace warden::app {
 
+// Where the app's personal data goes (docs/PROTOCOLS.md, "Personal data"):
+// the daemon gives the host one over its data store. The host checks the
+// shape of every request and that its kind was declared by the running
+// app; what a declaration may say and what a record may hold is the
+// implementation's to decide. Called on the io_context thread only.
+class AppData {
+ public:
+  struct Record {
+    int64_t id = 0;
+    int64_t created_at = 0;  // unix seconds
+    std::string value;       // empty in List answers
+  };
+  virtual ~AppData() = default;
+  // Declares all of `kinds` or, when any is refused, none:
+  // kInvalidArgument saying which and why; kResourceExhausted when there
+  // would be too many kinds.
+  virtual Status Declare(const std::vector<DataKind>& kinds) = 0;
+  // A new record of a declared kind; its id.
+  virtual Result<int64_t> Write(std::string_view kind,
+                                std::string_view value) = 0;
+  // kNotFound when there is no such record.
+  virtual Result<Record> Read(std::string_view kind, int64_t id) = 0;
+  // Up to `limit` records above `after`, oldest first, without values.
+  virtual Result<std::vector<Record>> List(std::string_view kind, int64_t after,
+                                           size_t limit) = 0;
+  virtual Status Erase(std::string_view kind, int64_t id) = 0;
+  // Deletes all personal data at the request of the device itself (its
+  // button) and returns the signed receipt as JSON text.
+  virtual Result<std::string> DeleteAll() = 0;
+};
+
 struct AppOptions {
   // The app's program and arguments; argv[0] is a path.
   std::vector<std::string> argv;
@@ -101,6 +132,11 @@ class AppHost {
   // reports nothing.
   void SetEventBus(events::Bus* bus);
 
+  // Where the app's data requests go; `data` must outlive the host. None
+  // (the default): they are refused, and the kinds a hello declares are
+  // not kept. A hello whose declarations `data` refuses is refused.
+  void SetData(AppData* data);
+
   // Starts the app. Fails when it cannot be started at all (no argv, a
   // missing program, an environment entry that is not allowed
   // (kInvalidArgument), an unknown user (kNotFound), a shared user
@@ -137,6 +173,12 @@ class AppHost {
   // The AppHost may be destroyed while a command waits: it then resolves
   // with kUnavailable.
   boost::asio::awaitable<Status> Command(std::string key, schema::Json value);
+
+  // Tells the running app that all personal data was deleted
+  // ({"type":"data_deleted"}), so that it drops what it holds of it and
+  // publishes values that no longer come from it. Nothing when no app is
+  // connected: an app reads its data afresh when it starts.
+  void DataDeleted();
 
   // How many times the app was restarted since Start().
   int restarts() const;

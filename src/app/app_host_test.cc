@@ -81,7 +81,9 @@ class AppHostTest : public ::testing::Test {
 
 TEST_F(AppHostTest, ThermostatEndToEnd) {
   TempDir dir;
+  FakeAppData data;
   AppHost host(io_, ThermostatOptions(dir), clock_);
+  host.SetData(&data);
   EXPECT_EQ(RunCommand(io_, host, "setpoint", 22).code(), Code::kUnavailable);
   ASSERT_TRUE(host.Start().ok());
   ASSERT_TRUE(RunUntil(
@@ -121,6 +123,18 @@ TEST_F(AppHostTest, ThermostatEndToEnd) {
   }
   ASSERT_TRUE(RunCommand(io_, host, "schedule", schedule).ok());
   EXPECT_EQ(host.Value("schedule"), schedule);
+  // The schedule is personal data: one record in the data store, none in
+  // the app's own files.
+  EXPECT_EQ(data.declared,
+            (std::set<std::string>{"schedule", "temperature_history"}));
+  ASSERT_EQ(data.records["schedule"].size(), 1u);
+  EXPECT_EQ(Json::parse(data.records["schedule"].begin()->second.value),
+            schedule);
+  EXPECT_FALSE(data.records["temperature_history"].empty());
+  std::ifstream file(dir.path() + "/thermostat.json");
+  std::stringstream saved;
+  saved << file.rdbuf();
+  EXPECT_EQ(saved.str().find("06:30"), std::string::npos) << saved.str();
   Json bad = schedule;
   bad["mon"][0]["time"] = "25:00";
   EXPECT_EQ(RunCommand(io_, host, "schedule", bad).code(),
@@ -141,6 +155,7 @@ TEST_F(AppHostTest, ThermostatEndToEnd) {
 
   // The settings survived: a new instance starts with them.
   AppHost again(io_, ThermostatOptions(dir), clock_);
+  again.SetData(&data);
   ASSERT_TRUE(again.Start().ok());
   ASSERT_TRUE(RunUntil(io_, [&] {
     return again.ready() && again.Value("schedule").has_value();
@@ -149,6 +164,52 @@ TEST_F(AppHostTest, ThermostatEndToEnd) {
   EXPECT_EQ(again.Value("mode"), Json("auto"));
   EXPECT_EQ(again.Value("schedule"), schedule);
   again.Stop();
+}
+
+TEST_F(AppHostTest, AppReachesOnlyTheKindsItDeclared) {
+  FakeAppData data;
+  AppHost host(io_, FakeOptions("data"), clock_);
+  Watch(host);
+  host.SetData(&data);
+  ASSERT_TRUE(host.Start().ok());
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return host.Value("data_report").has_value();
+  })) << ::testing::PrintToString(events_);
+  Json report = *host.Value("data_report");
+  EXPECT_EQ(report["undeclared"], "permission_denied") << report.dump();
+  EXPECT_EQ(report["read_other"], "permission_denied") << report.dump();
+  EXPECT_EQ(report["oversized"], "error") << report.dump();
+  EXPECT_EQ(report["too_long_kind"], "invalid_argument") << report.dump();
+  EXPECT_EQ(report["unknown_field"], "invalid_argument") << report.dump();
+  EXPECT_EQ(report["write"], "ok") << report.dump();
+  EXPECT_EQ(report["read"], "remember me") << report.dump();
+  // Only the declared kind was declared, and only the one valid write kept.
+  EXPECT_EQ(data.declared, (std::set<std::string>{"notes"}));
+  ASSERT_EQ(data.records.count("other"), 0u);
+  ASSERT_EQ(data.records["notes"].size(), 1u);
+  EXPECT_EQ(data.records["notes"].begin()->second.value, "remember me");
+  host.Stop();
+}
+
+TEST_F(AppHostTest, ThermostatForgetsTheScheduleWhenDataIsDeleted) {
+  TempDir dir;
+  FakeAppData data;
+  AppHost host(io_, ThermostatOptions(dir), clock_);
+  host.SetData(&data);
+  ASSERT_TRUE(host.Start().ok());
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return host.ready() && host.Value("schedule").has_value(); }));
+  Json initial = *host.Value("schedule");
+  Json schedule = Json::object();
+  for (const char* d : {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}) {
+    schedule[d] = Json::array({{{"time", "05:45"}, {"setpoint", 26.5}}});
+  }
+  ASSERT_TRUE(RunCommand(io_, host, "schedule", schedule).ok());
+  ASSERT_EQ(host.Value("schedule"), schedule);
+  data.records.clear();
+  host.DataDeleted();
+  ASSERT_TRUE(RunUntil(io_, [&] { return host.Value("schedule") == initial; }));
+  host.Stop();
 }
 
 TEST_F(AppHostTest, KilledAppIsRestarted) {

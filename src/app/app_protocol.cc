@@ -1,5 +1,6 @@
 #include "app/app_protocol.h"
 
+#include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <set>
@@ -83,9 +84,180 @@ Result<Capability> ParseCapability(const Json& c, size_t index) {
                     std::move(compiled).value()};
 }
 
+Result<int64_t> IntField(const Json& object, std::string_view what,
+                         const char* name, int64_t min, int64_t max) {
+  auto it = object.find(name);
+  if (it == object.end() || !it->is_number_integer()) {
+    return InvalidArgumentError(std::string(what) + ": \"" + name +
+                                "\" must be an integer");
+  }
+  if (it->is_number_unsigned() &&
+      it->get<uint64_t>() > static_cast<uint64_t>(max)) {
+    return InvalidArgumentError(std::string(what) + ": \"" + name +
+                                "\" out of range");
+  }
+  int64_t v = it->get<int64_t>();
+  if (v < min || v > max) {
+    return InvalidArgumentError(std::string(what) + ": \"" + name +
+                                "\" out of range");
+  }
+  return v;
+}
+
+bool IsValidKindName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDataKindNameLength) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<std::string> KindNameField(const Json& m, std::string_view what) {
+  WARDEN_ASSIGN_OR_RETURN(
+      std::string name,
+      StringField(m, what, "kind", kMaxDataKindNameLength, false));
+  if (!IsValidKindName(name)) {
+    return InvalidArgumentError(std::string(what) +
+                                ": kind does not match ^[a-z0-9_]{1,32}$");
+  }
+  return name;
+}
+
+Result<DataKind> ParseDataKind(const Json& k, size_t index) {
+  std::string what = "data[" + std::to_string(index) + "]";
+  if (!k.is_object()) return InvalidArgumentError(what + ": not an object");
+  WARDEN_TRY(OnlyFields(k, what,
+                        {"name", "category", "purpose", "retention_seconds",
+                         "may_leave_device"}));
+  DataKind kind;
+  WARDEN_ASSIGN_OR_RETURN(
+      kind.name, StringField(k, what, "name", kMaxDataKindNameLength, false));
+  if (!IsValidKindName(kind.name)) {
+    return InvalidArgumentError(what +
+                                ": name does not match ^[a-z0-9_]{1,32}$");
+  }
+  WARDEN_ASSIGN_OR_RETURN(kind.category,
+                          StringField(k, what, "category", 32, false));
+  WARDEN_ASSIGN_OR_RETURN(
+      kind.purpose,
+      StringField(k, what, "purpose", kMaxDataPurposeLength, false));
+  WARDEN_ASSIGN_OR_RETURN(kind.retention_seconds,
+                          IntField(k, what, "retention_seconds", 1, INT64_MAX));
+  WARDEN_ASSIGN_OR_RETURN(kind.may_leave_device,
+                          BoolField(k, what, "may_leave_device"));
+  return kind;
+}
+
+// A list of kind declarations with unique names.
+Result<std::vector<DataKind>> ParseDataKinds(const Json& list,
+                                             std::string_view what) {
+  if (!list.is_array()) {
+    return InvalidArgumentError(std::string(what) + ": must be an array");
+  }
+  if (list.size() > kMaxDataKinds) {
+    return InvalidArgumentError(std::string(what) + ": more than " +
+                                std::to_string(kMaxDataKinds) + " kinds");
+  }
+  std::vector<DataKind> kinds;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    WARDEN_ASSIGN_OR_RETURN(DataKind kind, ParseDataKind(list[i], i));
+    if (!names.insert(kind.name).second) {
+      return InvalidArgumentError(std::string(what) + ": duplicate kind \"" +
+                                  kind.name + "\"");
+    }
+    kinds.push_back(std::move(kind));
+  }
+  return kinds;
+}
+
+Status ParseDataBody(const Json& m, const std::string& type, DataRequest& r) {
+  const std::string what = type;
+  if (type == "data_declare") {
+    r.op = DataOp::kDeclare;
+    WARDEN_TRY(OnlyFields(m, what, {"type", "id", "kinds"}));
+    auto kinds = m.find("kinds");
+    if (kinds == m.end()) return InvalidArgumentError(what + ": no kinds");
+    WARDEN_ASSIGN_OR_RETURN(r.kinds, ParseDataKinds(*kinds, what));
+    return Status::Ok();
+  }
+  if (type == "data_delete_all") {
+    r.op = DataOp::kDeleteAll;
+    return OnlyFields(m, what, {"type", "id"});
+  }
+  if (type == "data_write") {
+    r.op = DataOp::kWrite;
+    WARDEN_TRY(OnlyFields(m, what, {"type", "id", "kind", "value"}));
+    WARDEN_ASSIGN_OR_RETURN(r.kind, KindNameField(m, what));
+    auto value = m.find("value");
+    if (value == m.end() || !value->is_string()) {
+      return InvalidArgumentError(what + ": \"value\" must be a string");
+    }
+    if (value->get_ref<const std::string&>().size() > kMaxDataValueSize) {
+      return InvalidArgumentError(what + ": value over " +
+                                  std::to_string(kMaxDataValueSize) + " bytes");
+    }
+    r.value = value->get<std::string>();
+    return Status::Ok();
+  }
+  if (type == "data_read" || type == "data_erase") {
+    r.op = type == "data_read" ? DataOp::kRead : DataOp::kErase;
+    WARDEN_TRY(OnlyFields(m, what, {"type", "id", "kind", "record"}));
+    WARDEN_ASSIGN_OR_RETURN(r.kind, KindNameField(m, what));
+    WARDEN_ASSIGN_OR_RETURN(r.record,
+                            IntField(m, what, "record", 1, INT64_MAX));
+    return Status::Ok();
+  }
+  if (type == "data_list") {
+    r.op = DataOp::kList;
+    WARDEN_TRY(OnlyFields(m, what, {"type", "id", "kind", "after", "limit"}));
+    WARDEN_ASSIGN_OR_RETURN(r.kind, KindNameField(m, what));
+    r.after = 0;
+    if (m.contains("after")) {
+      WARDEN_ASSIGN_OR_RETURN(r.after,
+                              IntField(m, what, "after", 0, INT64_MAX));
+    }
+    r.limit = kMaxDataListLimit;
+    if (m.contains("limit")) {
+      WARDEN_ASSIGN_OR_RETURN(
+          int64_t limit, IntField(m, what, "limit", 1,
+                                  static_cast<int64_t>(kMaxDataListLimit)));
+      r.limit = static_cast<size_t>(limit);
+    }
+    return Status::Ok();
+  }
+  return InvalidArgumentError("unknown message type");
+}
+
+bool IsDataType(const std::string& t) {
+  return t == "data_declare" || t == "data_write" || t == "data_read" ||
+         t == "data_list" || t == "data_erase" || t == "data_delete_all";
+}
+
+Result<AppMessage> ParseData(const Json& m, const std::string& type) {
+  auto id = m.find("id");
+  if (id == m.end() || !id->is_number_unsigned()) {
+    return InvalidArgumentError(type +
+                                ": \"id\" must be a non-negative integer");
+  }
+  DataRequest request;
+  request.id = id->get<uint64_t>();
+  Status body = ParseDataBody(m, type, request);
+  if (!body.ok()) {
+    DataRequest refused;
+    refused.id = request.id;
+    refused.op = request.op;
+    refused.refusal = body.message();
+    return AppMessage(std::move(refused));
+  }
+  return AppMessage(std::move(request));
+}
+
 Result<AppMessage> ParseHello(const Json& m) {
   WARDEN_TRY(OnlyFields(
-      m, "hello", {"type", "protocol", "app", "version", "capabilities"}));
+      m, "hello",
+      {"type", "protocol", "app", "version", "capabilities", "data"}));
   auto protocol = m.find("protocol");
   if (protocol == m.end() || !protocol->is_number_integer()) {
     return InvalidArgumentError("hello: \"protocol\" must be an integer");
@@ -114,6 +286,10 @@ Result<AppMessage> ParseHello(const Json& m) {
                                   "\"");
     }
     hello.capabilities.push_back(std::move(cap));
+  }
+  auto data = m.find("data");
+  if (data != m.end()) {
+    WARDEN_ASSIGN_OR_RETURN(hello.data, ParseDataKinds(*data, "hello: data"));
   }
   return AppMessage(std::move(hello));
 }
@@ -224,6 +400,7 @@ Result<AppMessage> ParseAppMessage(std::string_view payload) {
   if (t == "hello") return ParseHello(m);
   if (t == "state") return ParseState(m);
   if (t == "result") return ParseResult(m);
+  if (IsDataType(t)) return ParseData(m, t);
   return InvalidArgumentError("unknown message type");
 }
 

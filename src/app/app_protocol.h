@@ -25,6 +25,16 @@ inline constexpr size_t kMaxCapabilities = 64;
 inline constexpr size_t kMaxNameLength = 64;          // app name, version
 inline constexpr size_t kMaxDescriptionLength = 512;  // capability text
 inline constexpr size_t kMaxErrorLength = 1024;       // refusal reason
+// Personal data (guideline 8): kinds declared at most (data::kMaxKinds),
+// the longest kind name and purpose, and the largest record value the app
+// sends. A value is UTF-8 text; 8 KiB even fully escaped fits in a frame,
+// and a schedule or a reading is far smaller.
+inline constexpr size_t kMaxDataKinds = 32;
+inline constexpr size_t kMaxDataKindNameLength = 32;
+inline constexpr size_t kMaxDataPurposeLength = 256;
+inline constexpr size_t kMaxDataValueSize = 8 * 1024;
+// Most record ids one data_list answer carries.
+inline constexpr size_t kMaxDataListLimit = 256;
 
 struct Capability {
   std::string key;  // ^[a-z][a-z0-9_]{0,31}$
@@ -33,10 +43,23 @@ struct Capability {
   schema::Schema schema;
 };
 
+// A kind of personal data as the app declares it. Only the shape and the
+// limits above are checked here; what the names and values mean (the
+// category list, the retention bounds) is the data store's to judge.
+struct DataKind {
+  std::string name;
+  std::string category;
+  std::string purpose;
+  int64_t retention_seconds = 0;
+  bool may_leave_device = false;
+  bool operator==(const DataKind&) const = default;
+};
+
 struct HelloMessage {
   std::string app;
   std::string version;
   std::vector<Capability> capabilities;  // unique keys, schemas compiled
+  std::vector<DataKind> data;            // unique names; may be empty
 };
 
 struct StateMessage {
@@ -50,7 +73,33 @@ struct ResultMessage {
   std::string error;  // set when !ok
 };
 
-using AppMessage = std::variant<HelloMessage, StateMessage, ResultMessage>;
+// A request about the app's personal data; wardend answers each with a
+// data_result carrying the same id.
+enum class DataOp {
+  kDeclare,    // kinds: more kinds (or new declarations of known ones)
+  kWrite,      // kind, value: a new record; answered with its id
+  kRead,       // kind, record: one record's value and time
+  kList,       // kind, after, limit: record ids and times, oldest first
+  kErase,      // kind, record: one record
+  kDeleteAll,  // every record of every kind, as the device's button does
+};
+
+struct DataRequest {
+  uint64_t id = 0;
+  DataOp op = DataOp::kDeclare;
+  std::vector<DataKind> kinds;  // kDeclare
+  std::string kind;             // kWrite, kRead, kList, kErase
+  std::string value;            // kWrite
+  int64_t record = 0;           // kRead, kErase
+  int64_t after = 0;            // kList
+  size_t limit = 0;             // kList
+  // Set when the request is not valid but its id is: the caller answers
+  // that id with this reason rather than leave the app waiting.
+  std::string refusal;
+};
+
+using AppMessage =
+    std::variant<HelloMessage, StateMessage, ResultMessage, DataRequest>;
 
 // True when `key` matches ^[a-z][a-z0-9_]{0,31}$.
 bool IsValidCapabilityKey(std::string_view key);
@@ -72,8 +121,10 @@ Result<std::string> EncodeMessage(const schema::Json& message);
 //     the stream is broken and the connection must close.
 //   kInvalidArgument: a JSON document that is not a valid message (limits,
 //     shape, unknown or missing fields, wrong types, bad keys, schemas that
-//     do not compile, too many or duplicate capabilities): the message is
-//     refused and the connection stays up.
+//     do not compile, too many or duplicate capabilities or data kinds):
+//     the message is refused and the connection stays up. A data_* request
+//     with a valid id is an exception: it comes back as a DataRequest with
+//     `refusal` set, so that its answer can name the id.
 // Checks that need the session (hello first and once, known keys, values
 // against schemas, outstanding ids) are the caller's.
 Result<AppMessage> ParseAppMessage(std::string_view payload);

@@ -1,6 +1,7 @@
 #include "app/app_protocol.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -178,6 +179,105 @@ TEST(FrameTest, EncodeRoundTripsAndRefusesOversized) {
   EXPECT_EQ(*n, frame->size() - 4);
   EXPECT_FALSE(EncodeFrame(std::string(kMaxFrameSize + 1, 'x')).ok());
   EXPECT_TRUE(EncodeFrame(std::string(kMaxFrameSize, 'x')).ok());
+}
+
+Json Kind(const std::string& name) {
+  return {{"name", name},
+          {"category", "usage"},
+          {"purpose", "p"},
+          {"retention_seconds", 60},
+          {"may_leave_device", false}};
+}
+
+TEST(ParseAppMessageTest, AcceptsDataDeclarationsInHello) {
+  Json hello = Hello(Json::array());
+  hello["data"] = Json::array({Kind("schedule"), Kind("temperature_2")});
+  Result<AppMessage> m = ParseAppMessage(hello.dump());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const auto& data = std::get<HelloMessage>(*m).data;
+  ASSERT_EQ(data.size(), 2u);
+  EXPECT_EQ(data[0], (DataKind{"schedule", "usage", "p", 60, false}));
+}
+
+TEST(ParseAppMessageTest, RefusesBadDataDeclarationsInHello) {
+  for (Json kinds :
+       {Json::array({Kind("a"), Kind("a")}), Json::array({Kind("Bad-Name")}),
+        Json::array({Kind(std::string(33, 'a'))}), Json("x")}) {
+    Json hello = Hello(Json::array());
+    hello["data"] = kinds;
+    EXPECT_EQ(ParseAppMessage(hello.dump()).status().code(),
+              Code::kInvalidArgument)
+        << kinds.dump();
+  }
+  Json too_many = Json::array();
+  for (int i = 0; i <= 32; ++i)
+    too_many.push_back(Kind("k" + std::to_string(i)));
+  Json hello = Hello(Json::array());
+  hello["data"] = too_many;
+  EXPECT_EQ(ParseAppMessage(hello.dump()).status().code(),
+            Code::kInvalidArgument);
+  Json extra = Kind("a");
+  extra["shared_with"] = "everyone";
+  hello["data"] = Json::array({extra});
+  EXPECT_EQ(ParseAppMessage(hello.dump()).status().code(),
+            Code::kInvalidArgument);
+}
+
+TEST(ParseAppMessageTest, AcceptsDataRequests) {
+  auto parse = [](const Json& j) {
+    Result<AppMessage> m = ParseAppMessage(j.dump());
+    EXPECT_TRUE(m.ok()) << j.dump();
+    return std::get<DataRequest>(*m);
+  };
+  DataRequest w = parse(
+      {{"type", "data_write"}, {"id", 4}, {"kind", "notes"}, {"value", "x"}});
+  EXPECT_EQ(w.op, DataOp::kWrite);
+  EXPECT_EQ(w.id, 4u);
+  EXPECT_EQ(w.value, "x");
+  EXPECT_TRUE(w.refusal.empty());
+  DataRequest r = parse(
+      {{"type", "data_read"}, {"id", 5}, {"kind", "notes"}, {"record", 9}});
+  EXPECT_EQ(r.op, DataOp::kRead);
+  EXPECT_EQ(r.record, 9);
+  DataRequest l = parse({{"type", "data_list"}, {"id", 6}, {"kind", "notes"}});
+  EXPECT_EQ(l.limit, kMaxDataListLimit);
+  EXPECT_EQ(l.after, 0);
+  DataRequest d = parse({{"type", "data_delete_all"}, {"id", 7}});
+  EXPECT_EQ(d.op, DataOp::kDeleteAll);
+  DataRequest k = parse(
+      {{"type", "data_declare"}, {"id", 8}, {"kinds", {Kind("history")}}});
+  ASSERT_EQ(k.kinds.size(), 1u);
+  EXPECT_EQ(k.kinds[0].name, "history");
+  // The largest value fits.
+  DataRequest big = parse({{"type", "data_write"},
+                           {"id", 1},
+                           {"kind", "notes"},
+                           {"value", std::string(kMaxDataValueSize, 'v')}});
+  EXPECT_TRUE(big.refusal.empty());
+}
+
+TEST(ParseAppMessageTest, InvalidDataRequestsAreRefusedByTheirId) {
+  for (Json j : std::vector<Json>{
+           {{"type", "data_write"}, {"id", 3}, {"kind", "notes"}},
+           {{"type", "data_write"}, {"id", 3}, {"kind", "n"}, {"value", 1}},
+           {{"type", "data_write"}, {"id", 3}, {"kind", "No"}, {"value", "x"}},
+           {{"type", "data_read"}, {"id", 3}, {"kind", "n"}, {"record", 0}},
+           {{"type", "data_read"}, {"id", 3}, {"kind", "n"}, {"record", -1}},
+           {{"type", "data_list"}, {"id", 3}, {"kind", "n"}, {"limit", 257}},
+           {{"type", "data_erase"}, {"id", 3}, {"kind", "n"}},
+           {{"type", "data_delete_all"}, {"id", 3}, {"everything", true}},
+           {{"type", "data_declare"}, {"id", 3}, {"kinds", {Kind("A")}}}}) {
+    Result<AppMessage> m = ParseAppMessage(j.dump());
+    ASSERT_TRUE(m.ok()) << j.dump();
+    const auto& request = std::get<DataRequest>(*m);
+    EXPECT_EQ(request.id, 3u) << j.dump();
+    EXPECT_FALSE(request.refusal.empty()) << j.dump();
+  }
+  // Without a usable id there is nothing to answer: a plain refusal.
+  EXPECT_EQ(ParseAppMessage(R"({"type":"data_write","id":-1})").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(ParseAppMessage(R"({"type":"data_delete_all"})").status().code(),
+            Code::kInvalidArgument);
 }
 
 }  // namespace

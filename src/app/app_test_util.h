@@ -16,7 +16,10 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "app/app_host.h"
 #include "app/app_user.h"
@@ -76,6 +79,58 @@ inline void AsTestAppUser(AppOptions& options,
     ASSERT_EQ(::chown(state_dir.c_str(), user->uid, user->gid), 0);
   }
 }
+
+// Personal data kept in memory, as the daemon's store would keep it; it
+// outlives the hosts of one test, as the store outlives app restarts.
+class FakeAppData : public AppData {
+ public:
+  Status Declare(const std::vector<DataKind>& kinds) override {
+    for (const auto& k : kinds) {
+      if (k.category == "bogus") {
+        return InvalidArgumentError(k.name + ": unknown category");
+      }
+    }
+    for (const auto& k : kinds) declared.insert(k.name);
+    return Status::Ok();
+  }
+  Result<int64_t> Write(std::string_view kind,
+                        std::string_view value) override {
+    int64_t id = ++last_id;
+    records[std::string(kind)][id] = Record{id, 1000 + id, std::string(value)};
+    return id;
+  }
+  Result<Record> Read(std::string_view kind, int64_t id) override {
+    auto k = records.find(std::string(kind));
+    if (k == records.end() || !k->second.contains(id)) {
+      return NotFoundError("no such record");
+    }
+    return k->second[id];
+  }
+  Result<std::vector<Record>> List(std::string_view kind, int64_t after,
+                                   size_t limit) override {
+    std::vector<Record> out;
+    for (const auto& [id, r] : records[std::string(kind)]) {
+      if (id > after && out.size() < limit) out.push_back({id, r.created_at});
+    }
+    return out;
+  }
+  Status Erase(std::string_view kind, int64_t id) override {
+    if (records[std::string(kind)].erase(id) == 0) {
+      return NotFoundError("no such record");
+    }
+    return Status::Ok();
+  }
+  Result<std::string> DeleteAll() override {
+    records.clear();
+    ++deletions;
+    return std::string(R"({"receipt":{"requested_by":"device button"}})");
+  }
+
+  std::set<std::string> declared;
+  std::map<std::string, std::map<int64_t, Record>> records;
+  int64_t last_id = 0;
+  int deletions = 0;
+};
 
 }  // namespace warden::app
 

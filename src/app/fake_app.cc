@@ -11,6 +11,10 @@
 //   chatty     writes a forged log line to stderr, an overlong line and a
 //              flood of lines to stdout, "end" to both, then says hello
 //   dumpable   like slow, but stays dumpable
+//   data       declares the kind "notes", then tries data requests wardend
+//              must refuse (an undeclared kind, an oversized value, an
+//              unknown field) and ones it must serve, and publishes what
+//              came back as "data_report"
 // Every mode but "dumpable" first makes itself non-dumpable, as the SDK
 // does, so that wardend accepts its hello.
 #include <sys/prctl.h>
@@ -146,6 +150,75 @@ int Scenario() {
   }
 }
 
+// Sends a data request and returns wardend's data_result for it.
+Json DataCall(Json request, uint64_t id) {
+  request["id"] = id;
+  if (!Send(request)) std::exit(2);
+  for (;;) {
+    std::optional<Json> reply = Receive();
+    if (!reply) std::exit(2);
+    if ((*reply)["type"] == "data_result" && (*reply)["id"] == id) {
+      return *reply;
+    }
+  }
+}
+
+std::string Outcome(const Json& reply) {
+  if (reply["ok"] == true) return "ok";
+  return reply.value("code", std::string("?"));
+}
+
+int Data() {
+  Json caps = Json::array({{{"key", "data_report"},
+                            {"description", "what data requests returned"},
+                            {"writable", false},
+                            {"schema", {{"type", "object"}}}}});
+  Json hello = Hello(caps);
+  hello["data"] = Json::array({{{"name", "notes"},
+                                {"category", "usage"},
+                                {"purpose", "notes for the test"},
+                                {"retention_seconds", 3600},
+                                {"may_leave_device", false}}});
+  if (!Send(hello)) return 2;
+  std::optional<Json> welcome = Receive();
+  if (!welcome || (*welcome)["type"] != "welcome") return 3;
+  Json report = Json::object();
+  report["undeclared"] = Outcome(
+      DataCall({{"type", "data_write"}, {"kind", "other"}, {"value", "x"}}, 1));
+  // Past the JSON limits the message is not read at all, so the refusal
+  // is a plain error, without the id.
+  if (!Send({{"type", "data_write"},
+             {"id", 2},
+             {"kind", "notes"},
+             {"value", std::string(9000, 'x')}})) {
+    return 2;
+  }
+  std::optional<Json> refusal = Receive();
+  report["oversized"] = refusal ? (*refusal)["type"] : Json("closed");
+  report["too_long_kind"] = Outcome(DataCall(
+      {{"type", "data_write"}, {"kind", std::string(33, 'k')}, {"value", "x"}},
+      7));
+  report["unknown_field"] = Outcome(DataCall(
+      {{"type", "data_write"}, {"kind", "notes"}, {"value", "x"}, {"x", 1}},
+      3));
+  Json written = DataCall(
+      {{"type", "data_write"}, {"kind", "notes"}, {"value", "remember me"}}, 4);
+  report["write"] = Outcome(written);
+  Json read = DataCall({{"type", "data_read"},
+                        {"kind", "notes"},
+                        {"record", written.value("record", 0)}},
+                       5);
+  report["read"] = read.value("value", std::string());
+  report["read_other"] = Outcome(
+      DataCall({{"type", "data_read"}, {"kind", "other"}, {"record", 1}}, 6));
+  if (!Send({{"type", "state"}, {"key", "data_report"}, {"value", report}})) {
+    return 2;
+  }
+  while (Receive()) {
+  }
+  return 0;
+}
+
 extern "C" char** environ;
 
 int Environ() {
@@ -215,5 +288,6 @@ int main(int argc, char** argv) {
   if (mode == "scenario") return Scenario();
   if (mode == "environ") return Environ();
   if (mode == "chatty") return Chatty();
+  if (mode == "data") return Data();
   return 64;
 }

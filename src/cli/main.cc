@@ -479,15 +479,18 @@ int RunPassword(const std::string& home, const std::string& name,
 }
 
 int RunReset(const std::string& home, const std::string& name, bool yes,
-             bool json) {
+             bool json, bool transfer, const std::string& receipt_out) {
+  if (!receipt_out.empty() && !transfer) {
+    return Usage("--receipt needs --transfer: only a transfer deletes data");
+  }
   if (!yes) {
     if (!isatty(STDIN_FILENO)) {
       return Usage("reset removes every owner from " + name +
                    "; confirm with --yes");
     }
-    std::cerr << "Reset " << name
-              << "? It will forget every owner and password; pairing again "
-                 "needs the code on its label. [y/N] "
+    std::cerr << "Reset " << name << "? It will forget every owner and password"
+              << (transfer ? " and delete all its personal data" : "")
+              << "; pairing again needs the code on its label. [y/N] "
               << std::flush;
     std::string answer;
     std::getline(std::cin, answer);
@@ -496,11 +499,29 @@ int RunReset(const std::string& home, const std::string& name, bool yes,
       return kExitFailed;
     }
   }
-  Status st = client::ResetDevice(home, name);
+  Json deletion;
+  Status st = client::ResetDevice(home, name, transfer, &deletion);
   if (!st.ok()) return Fail(st);
+  if (!receipt_out.empty()) {
+    const Json receipt = deletion.value("receipt", Json());
+    if (!receipt.is_object()) {
+      return Fail(
+          UnavailableError("the device was reset, but it gave no receipt"));
+    }
+    Status kept =
+        platform::WriteFileAtomic(receipt_out, receipt.dump(2) + "\n", 0644);
+    if (!kept.ok()) return Fail(kept);
+  }
   if (json) {
-    std::cout << MachineJson({{"name", name}, {"paired", false}}) << "\n";
+    Json out = {{"name", name}, {"paired", false}};
+    if (transfer) out["deletion"] = deletion;
+    std::cout << MachineJson(out) << "\n";
     return kExitOk;
+  }
+  if (transfer) {
+    std::cout << "deleted all personal data on " << name << " (destroyed "
+              << deletion.value("keys_destroyed", int64_t{0})
+              << " data keys); ";
   }
   std::cout << "reset " << name
             << ": it has no owner now and was removed from the registry\n";
@@ -1017,6 +1038,13 @@ int Main(int argc, char** argv) {
   reset_cmd->add_flag("--yes,-y", reset_yes, "do not ask for confirmation");
   bool reset_json = false;
   reset_cmd->add_flag("--json", reset_json, "print JSON");
+  bool reset_transfer = false;
+  reset_cmd->add_flag("--transfer", reset_transfer,
+                      "also delete all personal data, in the same step (for "
+                      "a new owner); the device returns a signed receipt");
+  std::string reset_receipt;
+  reset_cmd->add_option("--receipt", reset_receipt,
+                        "with --transfer: write the receipt to FILE");
 
   // share
   std::string share_name;
@@ -1213,7 +1241,8 @@ int Main(int argc, char** argv) {
       return RunSet(*h, set_name, set_key, set_value, set_json);
     }
     if (reset_cmd->parsed())
-      return RunReset(*h, reset_name, reset_yes, reset_json);
+      return RunReset(*h, reset_name, reset_yes, reset_json, reset_transfer,
+                      reset_receipt);
     if (password_cmd->parsed()) {
       return RunPassword(*h, password_name, password_src);
     }

@@ -262,6 +262,20 @@ Status DeviceSession::Reset() {
   return Status::Ok();
 }
 
+Result<schema::Json> DeviceSession::Transfer() {
+  WARDEN_ASSIGN_OR_RETURN(schema::Json j, Call(http::verb::post, "/v1/reset",
+                                               schema::Json{{"transfer", true}},
+                                               "device refused the transfer"));
+  auto paired = j.find("paired");
+  auto deletion = j.find("deletion");
+  if (paired == j.end() || !paired->is_boolean() || paired->get<bool>() ||
+      deletion == j.end() || !deletion->is_object() ||
+      !deletion->value("unpaired", false)) {
+    return UnavailableError("device did not confirm the transfer");
+  }
+  return *deletion;
+}
+
 Result<int64_t> DeviceSession::OpenPairing(int minutes, bool admin) {
   if (minutes < 1 || minutes > 30) {
     return InvalidArgumentError("minutes must be from 1 to 30");
@@ -300,10 +314,21 @@ Status DeviceSession::RemoveOwner(std::string_view owner) {
 
 Status ResetDevice(const std::string& home, std::string_view name,
                    const ConnectOptions& connect) {
+  return ResetDevice(home, name, false, nullptr, connect);
+}
+
+Status ResetDevice(const std::string& home, std::string_view name,
+                   bool transfer, schema::Json* deletion,
+                   const ConnectOptions& connect) {
   {
     WARDEN_ASSIGN_OR_RETURN(DeviceSession session,
                             DeviceSession::Open(home, name, connect));
-    WARDEN_TRY(session.Reset());
+    if (transfer) {
+      WARDEN_ASSIGN_OR_RETURN(schema::Json done, session.Transfer());
+      if (deletion != nullptr) *deletion = std::move(done);
+    } else {
+      WARDEN_TRY(session.Reset());
+    }
   }
   WARDEN_ASSIGN_OR_RETURN(Registry registry, Registry::Load(home));
   WARDEN_TRY(registry.Remove(name));

@@ -64,6 +64,10 @@ class DeviceSession {
   Status SetPassword(std::string password);
   // POST /v1/reset: the device forgets every owner.
   Status Reset();
+  // POST /v1/reset {"transfer": true}: the device deletes all personal
+  // data and forgets every owner in one step; returns the deletion
+  // (as DataDelete's reply, with "receipt").
+  Result<schema::Json> Transfer();
   // Lets one more owner pair with the label's code within `minutes`
   // (1..30), as an administrator when `admin`, else as a member. Returns
   // the unix time the window closes. Needs an administrator.
@@ -103,6 +107,11 @@ class DeviceSession {
 
 // Resets the device registered as `name` and then removes it from the
 // registry. The registry is left alone when the device refuses.
+// With `transfer`, the device also deletes all personal data
+// (DeviceSession::Transfer), whose reply goes to `*deletion` when not null.
+Status ResetDevice(const std::string& home, std::string_view name,
+                   bool transfer, schema::Json* deletion,
+                   const ConnectOptions& connect = {});
 Status ResetDevice(const std::string& home, std::string_view name,
                    const ConnectOptions& connect = {});
 

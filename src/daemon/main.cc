@@ -367,6 +367,8 @@ int Run(const Options& options) {
 
   // A deletion a power cut interrupted is finished before anything is
   // served or the app runs; a device that cannot finish it does not start.
+  // A transfer of ownership unpairs in the same intent.
+  (*personal)->SetUnpair([&store] { return (*store)->Reset(); });
   auto resumed = (*personal)->ResumeDeletion();
   if (!resumed.ok()) {
     Log("error", "resuming the deletion of personal data: " +
@@ -461,13 +463,17 @@ int Run(const Options& options) {
         [&] {
           if (app || !config->app) return;
           Status started = make_app();
-          if (started.ok()) started = app->Start();
+          if (started.ok()) {
+            app->SetData(service.AppData());
+            started = app->Start();
+          }
           if (!started.ok()) Log("error", started.ToString());
         },
         config->update->automatic);
     service.SetUpdater(runner.get());
   }
   service.SetDataStore(personal->get(), &device->key, &device->certificate);
+  if (app) app->SetData(service.AppData());
   Status st = service.Init();
   if (!st.ok()) {
     Log("error", st.ToString());
@@ -597,6 +603,14 @@ int Run(const Options& options) {
 }  // namespace warden::daemon
 
 int main(int argc, char** argv) {
+  // Before anything is allocated that matters: freed memory is then
+  // overwritten, so personal data deleted from the store does not linger
+  // in the heap (docs/THREAT_MODEL.md).
+  warden::Status scrubbed = warden::platform::ScrubFreedMemory(argv);
+  if (!scrubbed.ok()) {
+    std::fprintf(stderr, "wardend: %s\n", scrubbed.ToString().c_str());
+    return 1;
+  }
   warden::daemon::Options options;
   CLI::App cli("wardend: the Warden device runtime");
   cli.add_option("--state-dir", options.state_dir,

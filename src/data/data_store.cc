@@ -115,11 +115,13 @@ json ResultJson(const DeletionResult& r) {
   for (const auto& k : r.kinds) {
     kinds.push_back({{"name", k.name}, {"records", k.records}});
   }
-  return {{"kinds", kinds},
-          {"requested_by", r.requested_by},
-          {"started_at", r.started_at},
-          {"completed_at", r.completed_at},
-          {"keys_destroyed", r.keys_destroyed}};
+  json out = {{"kinds", kinds},
+              {"requested_by", r.requested_by},
+              {"started_at", r.started_at},
+              {"completed_at", r.completed_at},
+              {"keys_destroyed", r.keys_destroyed}};
+  if (r.unpaired) out["unpaired"] = true;
+  return out;
 }
 
 // The stored intent or result, read back. Our own rows; a malformed one is
@@ -128,6 +130,7 @@ struct Intent {
   DeletionResult result;
   std::vector<int64_t> new_epochs;  // per kind, in result.kinds' order
   std::vector<std::string> keys;    // data keys to destroy
+  bool unpair = false;              // the device is to be unpaired too
 };
 
 Result<Intent> ParseIntent(const std::string& text) {
@@ -146,6 +149,8 @@ Result<Intent> ParseIntent(const std::string& text) {
     in.result.started_at = j.at("started_at").get<int64_t>();
     in.result.completed_at = j.value("completed_at", int64_t{0});
     in.result.keys_destroyed = j.value("keys_destroyed", int64_t{0});
+    in.result.unpaired = j.value("unpaired", false);
+    in.unpair = j.value("unpair", false);
     if (j.contains("keys"))
       in.keys = j.at("keys").get<std::vector<std::string>>();
     return in;
@@ -552,7 +557,15 @@ Result<std::optional<std::string>> DataStore::LastReceipt() {
   return std::optional<std::string>(s.Text(0));
 }
 
-Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by) {
+void DataStore::SetUnpair(std::function<Status()> unpair) {
+  unpair_ = std::move(unpair);
+}
+
+Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by,
+                                            bool unpair) {
+  if (unpair && !unpair_) {
+    return FailedPreconditionError("this device cannot be unpaired here");
+  }
   if (requested_by.empty() || requested_by.size() > kMaxRequesterSize ||
       !IsUtf8(AsBytes(requested_by)) || HasControl(requested_by)) {
     return InvalidArgumentError("who asked for the deletion: 1 to 128 bytes");
@@ -582,6 +595,7 @@ Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by) {
                    {"keys", std::move(keys)},
                    {"requested_by", std::string(requested_by)},
                    {"started_at", NowSeconds()}};
+    if (unpair) intent["unpair"] = true;
     WARDEN_ASSIGN_OR_RETURN(body, Dump(intent));
     WARDEN_TRY(db_->Exec("UPDATE kinds SET epoch = epoch + 1"));
     WARDEN_ASSIGN_OR_RETURN(
@@ -634,6 +648,17 @@ Result<DeletionResult> DataStore::FinishDeletion(
   WARDEN_TRY(Checkpoint());
   WARDEN_TRY(db_->Vacuum());
   WARDEN_TRY(Checkpoint());
+  // The unpairing is part of the same intent: until it has run, the
+  // intent stays, and a restart runs it again.
+  if (in.unpair) {
+    if (!unpair_) {
+      return FailedPreconditionError(
+          "the pending deletion also unpairs the device, and no way to do "
+          "that was given");
+    }
+    WARDEN_TRY(unpair_());
+    in.result.unpaired = true;
+  }
   in.result.completed_at = NowSeconds();
   in.result.keys_destroyed = static_cast<int64_t>(in.keys.size());
   WARDEN_ASSIGN_OR_RETURN(std::string done, Dump(ResultJson(in.result)));

@@ -140,6 +140,8 @@ struct DeletionResult {
   int64_t started_at = 0;      // unix seconds: when it was asked for
   int64_t completed_at = 0;    // unix seconds: when it was finished
   int64_t keys_destroyed = 0;  // data keys destroyed (crypto-erase)
+  // The deletion also unpaired the device (a transfer of ownership).
+  bool unpaired = false;
   bool operator==(const DeletionResult&) const = default;
 };
 
@@ -200,12 +202,23 @@ class DataStore {
   // kMaxExportSize.
   Result<std::string> Export();
 
+  // How a deletion that transfers ownership unpairs the device (the owner
+  // state lives elsewhere). It must be idempotent: a resumed deletion runs
+  // it again. Set before ResumeDeletion; the function must outlive the
+  // store's use of it.
+  void SetUnpair(std::function<Status()> unpair);
+
   // Deletes all personal data (see the header comment); `requested_by` (at
-  // most kMaxRequesterSize bytes) is kept in the result. When this returns
-  // Ok everything is gone and durably so. On a failure the intent stays
-  // and ResumeDeletion (or another DeleteAll) finishes it.
-  // kFailedPrecondition when a deletion is already pending: resume it.
-  Result<DeletionResult> DeleteAll(std::string_view requested_by);
+  // most kMaxRequesterSize bytes) is kept in the result. With `unpair`
+  // (transfer of ownership) the intent also says so, and after step 4 the
+  // SetUnpair function runs before the result replaces the intent, so a
+  // power cut anywhere leaves both to ResumeDeletion; the result then has
+  // `unpaired`. When this returns Ok everything is gone and durably so. On
+  // a failure the intent stays and ResumeDeletion (or another DeleteAll)
+  // finishes it. kFailedPrecondition when a deletion is already pending
+  // (resume it), or with `unpair` and no SetUnpair function.
+  Result<DeletionResult> DeleteAll(std::string_view requested_by,
+                                   bool unpair = false);
   // Finishes a deletion a crash or failure interrupted and returns what it
   // deleted; nullopt when none was pending.
   Result<std::optional<DeletionResult>> ResumeDeletion();
@@ -250,6 +263,7 @@ class DataStore {
   keystore::Keystore& keystore_;
   Clock& clock_;
   Rng& rng_;
+  std::function<Status()> unpair_;
   // Data keys unsealed so far, by keystore name: a write or read does not
   // go to the keystore each time. Wiped when a deletion starts.
   std::map<std::string, crypto::SecretBytes, std::less<>> keys_;

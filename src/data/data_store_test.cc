@@ -391,5 +391,53 @@ TEST_F(DataStoreTest, AnInterruptedDeletionIsPendingUntilResumed) {
   EXPECT_FALSE(again->has_value());
 }
 
+TEST_F(DataStoreTest, ATransferUnpairsInTheSameIntentAndResumesBoth) {
+  ASSERT_TRUE(store_->Declare(Schedule()).ok());
+  MustWrite("schedule", "06:30 21.0");
+  // Without a way to unpair, a transfer is refused and nothing changes.
+  EXPECT_EQ(store_->DeleteAll("owner", true).status().code(),
+            Code::kFailedPrecondition);
+  EXPECT_FALSE(*store_->DeletionPending());
+
+  // The unpairing fails the first time (a power cut in it): the intent
+  // stays, for both.
+  int unpaired = 0;
+  bool fail = true;
+  store_->SetUnpair([&]() -> Status {
+    if (fail) return UnavailableError("power cut");
+    ++unpaired;
+    return Status::Ok();
+  });
+  EXPECT_FALSE(store_->DeleteAll("owner", true).ok());
+  EXPECT_TRUE(*store_->DeletionPending());
+  EXPECT_EQ(unpaired, 0);
+
+  Reopen();
+  fail = false;
+  // A store opened afresh is told again how to unpair, as wardend does
+  // before it resumes.
+  auto no_unpair = store_->ResumeDeletion();
+  EXPECT_EQ(no_unpair.status().code(), Code::kFailedPrecondition);
+  store_->SetUnpair([&]() -> Status {
+    ++unpaired;
+    return Status::Ok();
+  });
+  auto resumed = store_->ResumeDeletion();
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  ASSERT_TRUE(resumed->has_value());
+  EXPECT_TRUE((*resumed)->unpaired);
+  EXPECT_EQ((*resumed)->requested_by, "owner");
+  EXPECT_EQ(unpaired, 1);
+  EXPECT_FALSE(*store_->DeletionPending());
+  EXPECT_TRUE((*store_->LastDeletion())->unpaired);
+  EXPECT_TRUE(store_->List("schedule", 0, 10)->empty());
+
+  // A deletion without a transfer does not unpair.
+  auto plain = store_->DeleteAll("owner");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->unpaired);
+  EXPECT_EQ(unpaired, 1);
+}
+
 }  // namespace
 }  // namespace warden::data

@@ -566,4 +566,21 @@ Result<ExitStatus> TerminateAndReap(pid_t pid, int pidfd,
   return BlockingReap(pid);
 }
 
+Status ScrubFreedMemory(char** argv) {
+  static constexpr std::string_view kTunables =
+      "glibc.malloc.perturb=165:glibc.malloc.tcache_count=0";
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  std::string value = current != nullptr ? current : "";
+  if (value.find("glibc.malloc.perturb=") != std::string::npos) {
+    return Status::Ok();
+  }
+  value = value.empty() ? std::string(kTunables)
+                        : value + ":" + std::string(kTunables);
+  if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) {
+    return ErrnoStatus("setenv", "GLIBC_TUNABLES", errno);
+  }
+  ::execv("/proc/self/exe", argv);
+  return ErrnoStatus("execv", "/proc/self/exe", errno);
+}
+
 }  // namespace warden::platform

@@ -142,6 +142,19 @@ Result<std::vector<pid_t>> ProcessesOfUser(uid_t uid);
 // the process is gone.
 Result<uid_t> ProcFilesOwner(pid_t pid);
 
+// Makes the heap this program frees be overwritten, so that what it held
+// (personal data, key material it did not wipe itself) does not stay in
+// freed memory where a core dump or a memory read finds it after it was
+// deleted. glibc does this when started with the tunables
+// glibc.malloc.perturb (the byte freed memory is filled with) and
+// glibc.malloc.tcache_count=0 (the per-thread cache, which bypasses the
+// fill); they are read only at start, so when they are not set this adds
+// them to GLIBC_TUNABLES and executes the program again (/proc/self/exe,
+// same `argv`), and does not return. Returns Ok when they are in effect,
+// or an error when the program cannot be started again. Call it first
+// thing in main, before any thread starts.
+Status ScrubFreedMemory(char** argv);
+
 }  // namespace warden::platform
 
 #endif  // WARDEN_PLATFORM_PROCESS_H_

@@ -22,6 +22,28 @@ using SteadyClock = std::chrono::steady_clock;
 
 // How long a send may wait for wardend to drain the socket.
 constexpr int kSendTimeoutMs = 10000;
+// How long a data request waits for its answer.
+constexpr int kDataTimeoutMs = 30000;
+// Messages kept for ProcessPending while a data request waits; beyond it
+// wardend is not following the protocol.
+constexpr size_t kMaxDeferred = 256;
+
+bool ValidKindName(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Json KindJson(const DataKind& k) {
+  return {{"name", k.name},
+          {"category", k.category},
+          {"purpose", k.purpose},
+          {"retention_seconds", k.retention_seconds},
+          {"may_leave_device", k.may_leave_device}};
+}
 
 void SetError(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
@@ -69,8 +91,13 @@ struct App::State {
   std::vector<Capability> capabilities;
   CommandHandler on_command;
   RefusalHandler on_refusal;
+  DataDeletedHandler on_data_deleted;
   bool started = false;
-  std::string in;  // bytes received and not yet framed
+  std::string in;                    // bytes received and not yet framed
+  std::vector<DataKind> data_kinds;  // declared before Start
+  uint64_t next_data_id = 1;
+  // Messages that arrived while a data request waited, oldest first.
+  std::vector<Json> deferred;
 
   ~State() {
     if (fd >= 0) ::close(fd);
@@ -216,6 +243,75 @@ struct App::State {
     return false;
   }
 
+  // Sends a data request and waits for its data_result. The answer when ok;
+  // nullopt with wardend's reason otherwise.
+  std::optional<Json> Call(Json request, int timeout_ms, std::string* error) {
+    if (!started) {
+      SetError(error, "data request before Start");
+      return std::nullopt;
+    }
+    uint64_t id = next_data_id++;
+    request["id"] = id;
+    if (!Send(request, error)) return std::nullopt;
+    auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      Json message;
+      int got = NextMessage(&message, error);
+      if (got < 0) return std::nullopt;
+      if (got > 0) {
+        auto mid = message.find("id");
+        if (message["type"] == "data_result" && mid != message.end() &&
+            mid->is_number_unsigned() && mid->get<uint64_t>() == id) {
+          auto ok = message.find("ok");
+          if (ok != message.end() && ok->is_boolean() && ok->get<bool>()) {
+            return message;
+          }
+          auto why = message.find("error");
+          SetError(error, why != message.end() && why->is_string()
+                              ? why->get<std::string>()
+                              : std::string("refused"));
+          return std::nullopt;
+        }
+        if (message["type"] == "data_result") continue;  // a late answer
+        if (deferred.size() >= kMaxDeferred) {
+          SetError(error, "wardend sent too many messages without answering");
+          return std::nullopt;
+        }
+        deferred.push_back(std::move(message));
+        continue;
+      }
+      int left = RemainingMs(deadline);
+      if (left == 0) {
+        SetError(error, "no answer from wardend");
+        return std::nullopt;
+      }
+      struct pollfd p = {fd, POLLIN, 0};
+      int r = ::poll(&p, 1, left);
+      if (r < 0 && errno != EINTR) {
+        SetError(error, Errno("poll"));
+        return std::nullopt;
+      }
+      if (r > 0 && ReadAvailable(error) < 0) return std::nullopt;
+    }
+  }
+
+  // Handles one message outside a data request. False when the socket
+  // broke.
+  bool Dispatch(const Json& message, std::string* error) {
+    const std::string& type = message["type"].get_ref<const std::string&>();
+    if (type == "command") return HandleCommand(message, error);
+    if (type == "error") HandleRefusal(message);
+    if (type == "data_deleted" && on_data_deleted) {
+      try {
+        on_data_deleted();
+      } catch (...) {
+        // A throwing observer must not break the connection.
+      }
+    }
+    // Other types are from a newer wardend or late data answers.
+    return true;
+  }
+
   void HandleRefusal(const Json& message) {
     if (!on_refusal) return;
     std::string text = "refused";
@@ -293,6 +389,10 @@ void App::OnRefusal(RefusalHandler handler) {
   state_->on_refusal = std::move(handler);
 }
 
+void App::OnDataDeleted(DataDeletedHandler handler) {
+  state_->on_data_deleted = std::move(handler);
+}
+
 int App::fd() const { return state_->fd; }
 
 bool App::Start(std::string name, std::string version, std::string* error,
@@ -322,6 +422,11 @@ bool App::Start(std::string name, std::string version, std::string* error,
                 {"app", std::move(name)},
                 {"version", std::move(version)},
                 {"capabilities", std::move(caps)}};
+  if (!s.data_kinds.empty()) {
+    Json kinds = Json::array();
+    for (const auto& k : s.data_kinds) kinds.push_back(KindJson(k));
+    hello["data"] = std::move(kinds);
+  }
   if (!s.Send(hello, error)) return false;
 
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
@@ -389,8 +494,9 @@ bool App::ProcessPending(int timeout_ms, std::string* error) {
     SetError(error, "ProcessPending before Start");
     return false;
   }
+  // Messages a data request set aside are handled without waiting.
   struct pollfd p = {s.fd, POLLIN, 0};
-  int r = ::poll(&p, 1, timeout_ms);
+  int r = ::poll(&p, 1, s.deferred.empty() ? timeout_ms : 0);
   if (r < 0) {
     if (errno == EINTR) return true;
     SetError(error, Errno("poll"));
@@ -403,20 +509,126 @@ bool App::ProcessPending(int timeout_ms, std::string* error) {
     int got = s.ReadAvailable(error);
     if (got < 0) closed = true;
   }
+  std::vector<Json> deferred = std::move(s.deferred);
+  s.deferred.clear();
+  for (const Json& message : deferred) {
+    if (!s.Dispatch(message, error)) return false;
+  }
   for (;;) {
     Json message;
     int got = s.NextMessage(&message, error);
     if (got < 0) return false;
     if (got == 0) break;
-    const std::string& type = message["type"].get_ref<const std::string&>();
-    if (type == "command") {
-      if (!s.HandleCommand(message, error)) return false;
-    } else if (type == "error") {
-      s.HandleRefusal(message);
-    }
-    // Other types are from a newer wardend and are not for this SDK.
+    if (!s.Dispatch(message, error)) return false;
   }
   return !closed;
+}
+
+bool App::DeclareData(DataKind kind, std::string* error) {
+  State& s = *state_;
+  if (!ValidKindName(kind.name)) {
+    SetError(error, "invalid kind name: " + kind.name);
+    return false;
+  }
+  if (s.started) {
+    Json request = {{"type", "data_declare"},
+                    {"kinds", Json::array({KindJson(kind)})}};
+    return s.Call(std::move(request), kDataTimeoutMs, error).has_value();
+  }
+  for (auto& existing : s.data_kinds) {
+    if (existing.name == kind.name) {
+      existing = std::move(kind);
+      return true;
+    }
+  }
+  s.data_kinds.push_back(std::move(kind));
+  return true;
+}
+
+std::optional<int64_t> App::WriteRecord(const std::string& kind,
+                                        std::string_view value,
+                                        std::string* error) {
+  if (value.size() > kMaxDataValueSize) {
+    SetError(error, "record value over " + std::to_string(kMaxDataValueSize) +
+                        " bytes");
+    return std::nullopt;
+  }
+  Json request = {
+      {"type", "data_write"}, {"kind", kind}, {"value", std::string(value)}};
+  std::optional<Json> reply =
+      state_->Call(std::move(request), kDataTimeoutMs, error);
+  if (!reply) return std::nullopt;
+  auto id = reply->find("record");
+  if (id == reply->end() || !id->is_number_integer()) {
+    SetError(error, "wardend sent a malformed answer");
+    return std::nullopt;
+  }
+  return id->get<int64_t>();
+}
+
+std::optional<DataRecord> App::ReadRecord(const std::string& kind, int64_t id,
+                                          std::string* error) {
+  Json request = {{"type", "data_read"}, {"kind", kind}, {"record", id}};
+  std::optional<Json> reply =
+      state_->Call(std::move(request), kDataTimeoutMs, error);
+  if (!reply) return std::nullopt;
+  auto created = reply->find("created_at");
+  auto value = reply->find("value");
+  if (created == reply->end() || !created->is_number_integer() ||
+      value == reply->end() || !value->is_string()) {
+    SetError(error, "wardend sent a malformed answer");
+    return std::nullopt;
+  }
+  return DataRecord{id, created->get<int64_t>(), value->get<std::string>()};
+}
+
+std::optional<std::vector<DataRecord>> App::ListRecords(const std::string& kind,
+                                                        int64_t after,
+                                                        size_t limit,
+                                                        std::string* error) {
+  if (limit == 0 || limit > kMaxDataListLimit) limit = kMaxDataListLimit;
+  Json request = {{"type", "data_list"},
+                  {"kind", kind},
+                  {"after", after},
+                  {"limit", limit}};
+  std::optional<Json> reply =
+      state_->Call(std::move(request), kDataTimeoutMs, error);
+  if (!reply) return std::nullopt;
+  auto records = reply->find("records");
+  if (records == reply->end() || !records->is_array()) {
+    SetError(error, "wardend sent a malformed answer");
+    return std::nullopt;
+  }
+  std::vector<DataRecord> out;
+  for (const Json& r : *records) {
+    auto id = r.find("record");
+    auto created = r.find("created_at");
+    if (!r.is_object() || id == r.end() || !id->is_number_integer() ||
+        created == r.end() || !created->is_number_integer()) {
+      SetError(error, "wardend sent a malformed answer");
+      return std::nullopt;
+    }
+    out.push_back({id->get<int64_t>(), created->get<int64_t>(), {}});
+  }
+  return out;
+}
+
+bool App::EraseRecord(const std::string& kind, int64_t id, std::string* error) {
+  Json request = {{"type", "data_erase"}, {"kind", kind}, {"record", id}};
+  return state_->Call(std::move(request), kDataTimeoutMs, error).has_value();
+}
+
+std::optional<std::string> App::DeleteAllPersonalData(std::string* error,
+                                                      int timeout_ms) {
+  std::optional<Json> reply =
+      state_->Call({{"type", "data_delete_all"}}, timeout_ms, error);
+  if (!reply) return std::nullopt;
+  auto receipt = reply->find("receipt");
+  if (receipt == reply->end() || !receipt->is_object()) {
+    SetError(error, "deleted, but wardend gave no receipt");
+    return std::nullopt;
+  }
+  return receipt->dump();
 }
 
 std::optional<std::string> StateDir() {

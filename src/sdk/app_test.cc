@@ -251,5 +251,87 @@ TEST(SdkFileTest, AtomicWriteReplacesContent) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(SdkTest, DataKindsDeclaredBeforeStartGoWithTheHello) {
+  std::string error;
+  ASSERT_TRUE(app_->DeclareData(
+      {"schedule", "usage", "heating times", 3600, false}, &error));
+  EXPECT_FALSE(app_->DeclareData({"Bad Name", "usage", "p", 1, false}, &error));
+  peer_->Send({{"type", "welcome"}, {"protocol", 1}});
+  ASSERT_TRUE(app_->Start("test", "1.2", &error)) << error;
+  Json hello = peer_->Receive();
+  EXPECT_EQ(hello["data"], (Json::array({{{"name", "schedule"},
+                                          {"category", "usage"},
+                                          {"purpose", "heating times"},
+                                          {"retention_seconds", 3600},
+                                          {"may_leave_device", false}}})));
+}
+
+TEST_F(SdkTest, DataRequestsWaitForTheirAnswerAndDeferCommands) {
+  StartWelcomed();
+  int commands = 0;
+  app_->OnCommand([&](const std::string&, const Json&, std::string*) {
+    ++commands;
+    return true;
+  });
+  // A command arrives before the answer to the write.
+  peer_->Send({{"type", "command"}, {"id", 9}, {"key", "level"}, {"value", 1}});
+  peer_->Send(
+      {{"type", "data_result"}, {"id", 1}, {"ok", true}, {"record", 42}});
+  std::string error;
+  std::optional<int64_t> id = app_->WriteRecord("notes", "remember", &error);
+  ASSERT_TRUE(id.has_value()) << error;
+  EXPECT_EQ(*id, 42);
+  Json request = peer_->Receive();
+  EXPECT_EQ(request, (Json{{"type", "data_write"},
+                           {"id", 1},
+                           {"kind", "notes"},
+                           {"value", "remember"}}));
+  // The command waited for the next ProcessPending, and is answered there.
+  EXPECT_EQ(commands, 0);
+  ASSERT_TRUE(app_->ProcessPending(0, &error)) << error;
+  EXPECT_EQ(commands, 1);
+  EXPECT_EQ(peer_->Receive(),
+            (Json{{"type", "result"}, {"id", 9}, {"ok", true}}));
+}
+
+TEST_F(SdkTest, RefusedDataRequestReportsWardendReason) {
+  StartWelcomed();
+  peer_->Send({{"type", "data_result"},
+               {"id", 1},
+               {"ok", false},
+               {"code", "permission_denied"},
+               {"error", "kind \"other\" was not declared by this app"}});
+  std::string error;
+  EXPECT_FALSE(app_->WriteRecord("other", "x", &error).has_value());
+  EXPECT_NE(error.find("not declared"), std::string::npos) << error;
+}
+
+TEST_F(SdkTest, DeletionReturnsTheReceiptAndTellsTheApp) {
+  StartWelcomed();
+  bool told = false;
+  app_->OnDataDeleted([&] { told = true; });
+  Json receipt = {{"receipt", {{"requested_by", "device button"}}},
+                  {"signature", "c2ln"}};
+  peer_->Send({{"type", "data_deleted"}});
+  peer_->Send(
+      {{"type", "data_result"}, {"id", 1}, {"ok", true}, {"receipt", receipt}});
+  std::string error;
+  std::optional<std::string> got = app_->DeleteAllPersonalData(&error);
+  ASSERT_TRUE(got.has_value()) << error;
+  EXPECT_EQ(Json::parse(*got), receipt);
+  EXPECT_EQ(peer_->Receive(), (Json{{"type", "data_delete_all"}, {"id", 1}}));
+  ASSERT_TRUE(app_->ProcessPending(0, &error)) << error;
+  EXPECT_TRUE(told);
+}
+
+TEST_F(SdkTest, OversizedRecordIsRefusedLocally) {
+  StartWelcomed();
+  std::string error;
+  EXPECT_FALSE(app_->WriteRecord(
+                       "notes", std::string(kMaxDataValueSize + 1, 'x'), &error)
+                   .has_value());
+  EXPECT_NE(error.find("8192"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace warden::sdk

@@ -135,5 +135,71 @@ class DataTest(harness.DeviceTestCase):
         self.assertEqual(self.files_holding(MARKER), [])
 
 
+    def test_reset_with_transfer_deletes_and_unpairs_in_one_step(self):
+        d = self.start()
+        self.pair(d)
+        d.wait_app_ready(self.home, "home")
+        schedule = {day: [{"time": "04:44", "setpoint": 28.5}]
+                    for day in ["sun", "mon", "tue", "wed", "thu", "fri",
+                                "sat"]}
+        run_cli("set", "home", "schedule", json.dumps(schedule),
+                home=self.home)
+        export = json.loads(run_cli("data", "export", "home",
+                                    home=self.home).stdout)
+        self.assertIn("schedule", [k["name"] for k in export["kinds"]
+                                   if k["records"]])
+        receipt = os.path.join(self.root, "transfer-receipt.json")
+        out = run_cli("reset", "home", "--transfer", "--yes", "--receipt",
+                      receipt, "--json", home=self.home)
+        done = json.loads(out.stdout)
+        self.assertFalse(done["paired"])
+        self.assertTrue(done["deletion"]["unpaired"])
+        self.assertGreaterEqual(done["deletion"]["keys_destroyed"], 1)
+        cert = os.path.join(self.unit["dir"], "identity.crt")
+        run_cli("data", "verify-receipt", receipt, "--device-cert", cert)
+        # A new owner pairs with the label's code and finds nothing of the
+        # old one's data.
+        new_home = os.path.join(self.root, "new-owner")
+        self.pair(d, home=new_home, name="home")
+        export = json.loads(run_cli("data", "export", "home",
+                                    home=new_home).stdout)
+        for kind in export["kinds"]:
+            self.assertNotIn("04:44", json.dumps(kind["records"]))
+
+    def test_an_interrupted_transfer_is_finished_before_serving(self):
+        d = self.start(app=False)
+        self.pair(d)
+        d.stop()
+        self.daemons.remove(d)
+        # A power cut right after the intent of a transfer: the owner is
+        # still paired, the rows are still there.
+        db = sqlite3.connect(os.path.join(self.unit["dir"], "data.db"))
+        db.execute("INSERT INTO kinds(name, category, purpose, retention, "
+                   "may_leave, epoch, records) VALUES('schedule', 'usage', "
+                   "'heating times', 86400, 0, 2, 1)")
+        db.execute("INSERT INTO records(kind, epoch, created_at, sealed) "
+                   "VALUES('schedule', 1, ?, ?)",
+                   (int(time.time()), MARKER + b"x" * 200))
+        db.execute(
+            "INSERT INTO deletion(id, state, body) VALUES(1, 'pending', ?)",
+            (json.dumps({"kinds": [{"name": "schedule", "records": 1,
+                                    "epoch": 2}],
+                         "keys": [], "unpair": True,
+                         "requested_by": "owner",
+                         "started_at": 1764590000}),))
+        db.commit()
+        db.close()
+
+        d = self.start(app=False)
+        self.assertIn("data_deletion_resumed", d.read_log())
+        self.assertEqual(self.files_holding(MARKER), [])
+        # Unpaired too: the old owner is refused, the label's code pairs
+        # a new one.
+        old = run_cli("data", "export", "home", home=self.home, check=False)
+        self.assertNotEqual(old.returncode, 0, old.stdout)
+        new_home = os.path.join(self.root, "new-owner")
+        self.pair(d, home=new_home, name="home")
+
+
 if __name__ == "__main__":
     unittest.main()
