@@ -164,6 +164,14 @@ class Keystore {
   std::string DoomedPath(std::string_view name) const;
   // Renames the blob at `path` aside and wipes it (Scrub).
   Status Retire(const std::string& path, std::string_view name);
+  // Undoes a write of a new blob to `path` that failed with `failure`
+  // (returned): a rename may have happened without its directory sync, so
+  // the blob may be there, or come back after a power cut. The name is
+  // retired, and only once it is durably gone does the backend erase what
+  // it made for the blob; else that is left (an orphan in the hardware),
+  // so that a blob the write left behind still opens.
+  Status Abandon(const std::string& path, std::string_view name, ItemKind kind,
+                 ByteView sealed, Status failure);
   Result<Blob> ReadBlob(const std::string& path, std::string_view name);
   Status WriteBlob(const std::string& path, ItemKind kind, ByteView sealed,
                    bool exclusive);
