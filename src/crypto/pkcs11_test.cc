@@ -9,38 +9,32 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "base/bytes.h"
+#include "crypto/testing/softhsm.h"
 
 namespace warden::crypto {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+constexpr const char* kModule = testing::SoftHsmToken::kModule;
 constexpr char kToken[] = "release-keys";
-constexpr char kPin[] = "246813";
+constexpr const char* kPin = testing::SoftHsmToken::kPin;
 
 class Pkcs11TokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kModule))
-        << "SoftHSM is missing: scripts/install-deps.sh installs softhsm2";
     char tmpl[] = "/tmp/warden-pkcs11-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    fs::create_directory(dir_ + "/tokens");
-    std::ofstream(dir_ + "/softhsm2.conf")
-        << "directories.tokendir = " << dir_ << "/tokens\n"
-        << "objectstore.backend = file\nlog.level = ERROR\n";
-    // SoftHSM reads this when the module initialises, in this process and
-    // in the tools the test runs.
-    setenv("SOFTHSM2_CONF", (dir_ + "/softhsm2.conf").c_str(), 1);
-    Run(std::string("softhsm2-util --init-token --free --label ") + kToken +
-        " --so-pin 97531 --pin " + kPin);
-    KeyPair("EC:prime256v1", "targets", "01");
-    KeyPair("EC:secp384r1", "p384", "02");
+    auto token = testing::SoftHsmToken::Make(dir_, kToken);
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    token_.emplace(std::move(*token));
+    Must(token_->GenerateKeyPair("EC:prime256v1", "targets", "01"));
+    Must(token_->GenerateKeyPair("EC:secp384r1", "p384", "02"));
   }
 
   void TearDown() override {
@@ -48,25 +42,15 @@ class Pkcs11TokenTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  void Run(const std::string& command) {
-    const std::string quiet = command + " >" + dir_ + "/tool.log 2>&1";
-    ASSERT_EQ(std::system(quiet.c_str()), 0) << command << "\n"
-                                             << Slurp(dir_ + "/tool.log");
-  }
-
-  void KeyPair(const std::string& type, const std::string& label,
-               const std::string& id) {
-    Run(std::string("pkcs11-tool --module ") + kModule + " --token-label " +
-        kToken + " --login --pin " + kPin + " --keypairgen --key-type " + type +
-        " --label " + label + " --id " + id);
-  }
+  static void Must(const Status& st) { ASSERT_TRUE(st.ok()) << st.ToString(); }
 
   // The public key as the token itself exports it (SubjectPublicKeyInfo).
   Bytes TokenPublicKey(const std::string& label) {
     const std::string out = dir_ + "/" + label + ".der";
-    Run(std::string("pkcs11-tool --module ") + kModule + " --token-label " +
-        kToken + " --read-object --type pubkey --label " + label + " -o " +
-        out);
+    Must(token_->Run(std::string("pkcs11-tool --module ") + kModule +
+                     " --token-label " + kToken +
+                     " --read-object --type pubkey --label " + label + " -o " +
+                     out));
     std::string der = Slurp(out);
     return Bytes(der.begin(), der.end());
   }
@@ -77,6 +61,7 @@ class Pkcs11TokenTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::optional<testing::SoftHsmToken> token_;
 };
 
 TEST_F(Pkcs11TokenTest, SignsWithAKeyThatNeverLeavesTheToken) {

@@ -53,15 +53,28 @@ Result<std::unique_ptr<FileBackend>> FileBackend::Open(
   if (options.kek_path.empty()) {
     return InvalidArgumentError("keystore: no KEK path");
   }
-  if (options.create_kek && !platform::Exists(env, options.kek_path)) {
-    WARDEN_TRY(
-        platform::MakeDirs(env, platform::DirName(options.kek_path), 0700));
-    WARDEN_ASSIGN_OR_RETURN(Bytes fresh, RandomBytes(rng, kKekSize));
-    crypto::SecretBytes kek(std::move(fresh));
-    Status made = platform::CreateFileExclusive(env, options.kek_path,
-                                                ToString(kek.view()), 0600);
-    // Another opener may have made it first; then its KEK is the one.
-    if (!made.ok() && made.code() != Code::kAlreadyExists) return made;
+  if (options.create_kek) {
+    const std::string kek_dir = platform::DirName(options.kek_path);
+    if (!platform::Exists(env, options.kek_path)) {
+      WARDEN_TRY(platform::MakeDirs(env, kek_dir, 0700));
+      WARDEN_ASSIGN_OR_RETURN(Bytes fresh, RandomBytes(rng, kKekSize));
+      crypto::SecretBytes kek(std::move(fresh));
+      Status made = platform::CreateFileExclusive(env, options.kek_path,
+                                                  ToString(kek.view()), 0600);
+      // Another opener may have made it first; then its KEK is the one.
+      if (!made.ok() && made.code() != Code::kAlreadyExists) return made;
+    }
+    // A KEK found here may not be durable yet: the opener that made it
+    // may have failed at a sync of its directory (or of a parent that
+    // MakeDirs then took as it was). A power cut that took it away would
+    // orphan every blob sealed under it, so its path is made durable
+    // before it is used.
+    for (std::string dir = kek_dir;;) {
+      WARDEN_TRY(env.SyncDir(dir));
+      const std::string parent = platform::DirName(dir);
+      if (parent == dir) break;
+      dir = parent;
+    }
   }
   WARDEN_TRY(CheckKekFile(env, options.kek_path));
   RemoveTemporaries(env, options.kek_path);

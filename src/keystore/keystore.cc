@@ -133,6 +133,15 @@ Status Keystore::Retire(const std::string& path, std::string_view name) {
   return Scrub(doomed);
 }
 
+Status Keystore::Abandon(const std::string& path, std::string_view name,
+                         ItemKind kind, ByteView sealed, Status failure) {
+  // kAlreadyExists: nothing was written, and the blob there is another's.
+  if (failure.code() == Code::kAlreadyExists || Retire(path, name).ok()) {
+    backend_->Erase(ItemAad(kind, name), sealed).IgnoreError();
+  }
+  return failure;
+}
+
 std::string Keystore::StagedPath(std::string_view name) const {
   return platform::JoinPath(dir_,
                             std::string(name) + std::string(kStagedSuffix));
@@ -213,8 +222,8 @@ Result<crypto::PublicKey> Keystore::CreateSigningKey(std::string_view name) {
                                         ItemKind::kSigningKey, sealed, true)
                             : key.status();
   if (!written.ok()) {
-    backend_->Erase(aad, sealed).IgnoreError();
-    return written;
+    return Abandon(CurrentPath(name), name, ItemKind::kSigningKey, sealed,
+                   written);
   }
   return key->public_key();
 }
@@ -236,8 +245,10 @@ Status Keystore::Seal(std::string_view name, ByteView secret) {
   WARDEN_ASSIGN_OR_RETURN(Bytes sealed, backend_->SealSecret(aad, secret));
   Status written =
       WriteBlob(CurrentPath(name), ItemKind::kSecret, sealed, true);
-  if (!written.ok()) backend_->Erase(aad, sealed).IgnoreError();
-  return written;
+  if (!written.ok()) {
+    return Abandon(CurrentPath(name), name, ItemKind::kSecret, sealed, written);
+  }
+  return Status::Ok();
 }
 
 Result<crypto::SecretBytes> Keystore::Unseal(std::string_view name) {
@@ -258,8 +269,7 @@ Result<crypto::PublicKey> Keystore::StageSigningKey(std::string_view name) {
   Status written = key.ok() ? WriteBlob(StagedPath(name), kind, sealed, false)
                             : key.status();
   if (!written.ok()) {
-    backend_->Erase(aad, sealed).IgnoreError();
-    return written;
+    return Abandon(StagedPath(name), name, kind, sealed, written);
   }
   return key->public_key();
 }
@@ -277,8 +287,10 @@ Status Keystore::StageSecret(std::string_view name, ByteView secret) {
   const Bytes aad = ItemAad(kind, name);
   WARDEN_ASSIGN_OR_RETURN(Bytes sealed, backend_->SealSecret(aad, secret));
   Status written = WriteBlob(StagedPath(name), kind, sealed, false);
-  if (!written.ok()) backend_->Erase(aad, sealed).IgnoreError();
-  return written;
+  if (!written.ok()) {
+    return Abandon(StagedPath(name), name, kind, sealed, written);
+  }
+  return Status::Ok();
 }
 
 Result<crypto::PrivateKey> Keystore::StagedSigningKey(std::string_view name) {

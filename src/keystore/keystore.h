@@ -22,6 +22,16 @@
 // current and usable, never neither; a staged version that survives a
 // crash stays staged (Pending) until the caller commits or reverts it.
 //
+// A backend that keeps objects outside the blobs (a PKCS#11 token) is not
+// rolled back by a crash: one between the backend making a version's
+// objects and its blob becoming durable, or between a commit and the
+// erasing of the old version's objects, leaves objects that no blob names.
+// They take space in the token but make no item unusable, and the
+// keystore does not find them again (it keeps no record of objects beyond
+// the blobs). Outside Destroy (which erases first, so that no copy opens
+// again), a version's objects are erased only once no blob that names them
+// can survive, so that a blob that survives opens.
+//
 // Names are 1 to 64 characters of [a-z0-9_-]. Every blob is bound to its
 // name and kind by the backend (associated data, or the token object's
 // label), so a blob copied under another name does not open.
@@ -164,6 +174,14 @@ class Keystore {
   std::string DoomedPath(std::string_view name) const;
   // Renames the blob at `path` aside and wipes it (Scrub).
   Status Retire(const std::string& path, std::string_view name);
+  // Undoes a write of a new blob to `path` that failed with `failure`
+  // (returned): a rename may have happened without its directory sync, so
+  // the blob may be there, or come back after a power cut. The name is
+  // retired, and only once it is durably gone does the backend erase what
+  // it made for the blob; else that is left (an orphan in the hardware),
+  // so that a blob the write left behind still opens.
+  Status Abandon(const std::string& path, std::string_view name, ItemKind kind,
+                 ByteView sealed, Status failure);
   Result<Blob> ReadBlob(const std::string& path, std::string_view name);
   Status WriteBlob(const std::string& path, ItemKind kind, ByteView sealed,
                    bool exclusive);

@@ -14,9 +14,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void Fresh(const std::string& pristine, const std::string& root) {
+// The old state under `root`: a copy of `pristine`, or made by setup.
+void Fresh(const CrashTest& test, const std::string& pristine,
+           const std::string& root) {
   fs::remove_all(root);
-  fs::copy(pristine, root, fs::copy_options::recursive);
+  if (test.setup_each_run) {
+    fs::create_directory(root);
+    test.setup(root);
+  } else {
+    fs::copy(pristine, root, fs::copy_options::recursive);
+  }
 }
 
 bool Long() {
@@ -42,11 +49,11 @@ CrashTestReport RunCrashTest(const CrashTest& test) {
   const std::string pristine = base + "/pristine";
   const std::string root = base + "/root";
   fs::create_directory(pristine);
-  test.setup(pristine);
+  if (!test.setup_each_run) test.setup(pristine);
 
   for (FaultInjectionEnv::Op op : FaultInjectionEnv::kAllOps) {
     for (int n = 1; n <= test.max_points_per_kind; ++n) {
-      Fresh(pristine, root);
+      Fresh(test, pristine, root);
       FaultInjectionEnv env(DefaultEnv(), root);
       env.FailNth(op, n);
       Status st = test.workload(env, root);
@@ -68,7 +75,7 @@ CrashTestReport RunCrashTest(const CrashTest& test) {
       // The long run also cuts the power at every point of what the
       // program does after the failure (cleaning up, going on).
       for (int m = 0; Long() && !::testing::Test::HasFailure(); ++m) {
-        Fresh(pristine, root);
+        Fresh(test, pristine, root);
         FaultInjectionEnv after(DefaultEnv(), root);
         after.FailNth(op, n);
         after.CutPowerAfter(m);
@@ -89,7 +96,7 @@ CrashTestReport RunCrashTest(const CrashTest& test) {
   }
 
   for (int n = 0;; ++n) {
-    Fresh(pristine, root);
+    Fresh(test, pristine, root);
     FaultInjectionEnv env(DefaultEnv(), root);
     env.CutPowerAfter(n);
     Status st = test.workload(env, root);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "crypto/testing/softhsm.h"
 #include "platform/file.h"
 #include "release/repository.h"
 #include "release/testing/dir_fetcher.h"
@@ -19,9 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 using platform::DefaultEnv;
 
-constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+constexpr const char* kModule = crypto::testing::SoftHsmToken::kModule;
 constexpr char kToken[] = "release-keys";
-constexpr char kPin[] = "246813";
+constexpr const char* kPin = crypto::testing::SoftHsmToken::kPin;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -31,25 +32,17 @@ std::string Slurp(const std::string& path) {
 class ReleasePkcs11Test : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kModule))
-        << "SoftHSM is missing: scripts/install-deps.sh installs softhsm2";
     char tmpl[] = "/tmp/warden-release-pkcs11-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    fs::create_directory(dir_ + "/tokens");
-    std::ofstream(dir_ + "/softhsm2.conf")
-        << "directories.tokendir = " << dir_ << "/tokens\n"
-        << "objectstore.backend = file\nlog.level = ERROR\n";
-    setenv("SOFTHSM2_CONF", (dir_ + "/softhsm2.conf").c_str(), 1);
-    Run(std::string("softhsm2-util --init-token --free --label ") + kToken +
-        " --so-pin 97531 --pin " + kPin);
+    auto token = crypto::testing::SoftHsmToken::Make(dir_, kToken);
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
     int id = 1;
     for (const char* label :
          {"targets", "snapshot", "timestamp", "targets-2"}) {
-      Run(std::string("pkcs11-tool --module ") + kModule + " --token-label " +
-          kToken + " --login --pin " + kPin +
-          " --keypairgen --key-type EC:prime256v1 --label " + label +
-          " --id 0" + std::to_string(id++));
+      Status made = token->GenerateKeyPair("EC:prime256v1", label,
+                                           "0" + std::to_string(id++));
+      ASSERT_TRUE(made.ok()) << made.ToString();
     }
     repo_ = dir_ + "/repo";
     out_ = dir_ + "/out";
@@ -61,12 +54,6 @@ class ReleasePkcs11Test : public ::testing::Test {
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(dir_, ec);
-  }
-
-  void Run(const std::string& command) {
-    const std::string quiet = command + " >" + dir_ + "/tool.log 2>&1";
-    ASSERT_EQ(std::system(quiet.c_str()), 0) << command << "\n"
-                                             << Slurp(dir_ + "/tool.log");
   }
 
   Status Add(const std::string& version, const KeyAccess& access) {

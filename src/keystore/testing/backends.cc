@@ -1,9 +1,6 @@
 #include "keystore/testing/backends.h"
 
-#include <stdlib.h>
-
-#include <cstdio>
-
+#include "crypto/testing/softhsm.h"
 #include "keystore/file_backend.h"
 #include "keystore/pkcs11_backend.h"
 #include "keystore/testing/swtpm.h"
@@ -37,42 +34,20 @@ class FileFixture : public BackendFixture {
   std::string dir_;
 };
 
-// A SoftHSM token of the test's own, made with the token's own tool.
+// A SoftHSM token of the test's own (crypto/testing/softhsm.h).
 class Pkcs11Fixture : public BackendFixture {
  public:
-  static constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+  using Token = crypto::testing::SoftHsmToken;
   static constexpr char kToken[] = "keystore";
-  static constexpr char kPin[] = "246813";
 
   explicit Pkcs11Fixture(std::string dir) : dir_(std::move(dir)) {}
 
-  Status Init() {
-    if (!platform::Exists(kModule)) {
-      return NotFoundError(
-          "SoftHSM is missing: scripts/install-deps.sh installs softhsm2");
-    }
-    WARDEN_TRY(platform::MakeDirs(dir_ + "/tokens", 0700));
-    WARDEN_TRY(platform::WriteFileAtomic(
-        dir_ + "/softhsm2.conf",
-        "directories.tokendir = " + dir_ +
-            "/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-        0600));
-    // SoftHSM reads this when the module initialises, in this process and
-    // in the tool.
-    setenv("SOFTHSM2_CONF", (dir_ + "/softhsm2.conf").c_str(), 1);
-    const std::string command =
-        std::string("softhsm2-util --init-token --free --label ") + kToken +
-        " --so-pin 97531 --pin " + kPin + " >" + dir_ + "/tool.log 2>&1";
-    if (std::system(command.c_str()) != 0) {
-      return UnavailableError("softhsm2-util could not make a token (see " +
-                              dir_ + "/tool.log)");
-    }
-    return Status::Ok();
-  }
+  Status Init() { return Token::Make(dir_, kToken).status(); }
 
   Result<std::unique_ptr<Backend>> NewBackend(platform::Env&) override {
-    WARDEN_ASSIGN_OR_RETURN(auto backend,
-                            Pkcs11Backend::Open({kModule, kToken, kPin}));
+    WARDEN_ASSIGN_OR_RETURN(
+        auto backend,
+        Pkcs11Backend::Open({Token::kModule, kToken, Token::kPin}));
     return std::unique_ptr<Backend>(std::move(backend));
   }
 

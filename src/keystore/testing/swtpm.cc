@@ -23,6 +23,10 @@ namespace {
 uint16_t BindLoopback(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
+  // As swtpm binds its own: a port that only closed connections still
+  // hold (TIME_WAIT, plentiful after many TPM commands) is free for it.
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -39,7 +43,7 @@ uint16_t BindLoopback(uint16_t port) {
 // control ports). swtpm binds them a moment later; if something else took
 // one meanwhile, Start tries again.
 uint16_t FreePortPair() {
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 200; ++i) {
     const uint16_t port = BindLoopback(0);
     if (port != 0 && port < 65535 && BindLoopback(port + 1) == port + 1) {
       return port;
