@@ -1,4 +1,5 @@
 #include "assess/input_probes.h"
+#include "assess/run_coroutine.h"
 
 #include <openssl/ssl.h>
 
@@ -106,21 +107,6 @@ std::vector<Probe> MqttProbes() {
   return {{"packet of the reserved type 0", Bytes{0x00, 0x00}, false},
           {"remaining length over four bytes",
            Bytes{0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x00}, false}};
-}
-
-template <typename T>
-T Run(awaitable<T> work, T failure) {
-  std::optional<T> out;
-  try {
-    asio::io_context io;
-    asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T value) {
-      if (!e) out = std::move(value);
-    });
-    io.run();
-  } catch (const std::exception&) {
-    return failure;
-  }
-  return out.has_value() ? std::move(*out) : failure;
 }
 
 bool IsClose(const beast::error_code& ec) {
@@ -313,7 +299,7 @@ InputFacts ProbeInput(const asio::ip::address& address, uint16_t port,
     failure.name = p.name;
     failure.error = "probe failed";
     MalformedOutcome o =
-        Run(SendProbe(ep, std::move(p), over_tls, options), failure);
+        RunCoroutine(SendProbe(ep, std::move(p), over_tls, options), failure);
     o.healthy_after =
         ServesLegitimately(address, port, protocol, options, o.health);
     facts.outcomes.push_back(std::move(o));

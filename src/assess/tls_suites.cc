@@ -1,4 +1,5 @@
 #include "assess/tls_suites.h"
+#include "assess/run_coroutine.h"
 
 #include <algorithm>
 #include <array>
@@ -239,21 +240,6 @@ ServerHelloFacts ParseServerHelloBody(ByteView body) {
   return f;
 }
 
-template <typename T>
-T Run(awaitable<T> work, T failure) {
-  std::optional<T> out;
-  try {
-    asio::io_context io;
-    asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T value) {
-      if (!e) out = std::move(value);
-    });
-    io.run();
-  } catch (const std::exception&) {
-    return failure;
-  }
-  return out.has_value() ? std::move(*out) : failure;
-}
-
 struct HelloReply {
   ServerHelloFacts facts;
   std::string error;  // no reply: connect failure, timeout, reset
@@ -303,8 +289,8 @@ awaitable<HelloReply> SendHello(tcp::endpoint ep, Bytes hello, Millis timeout) {
 // the coroutine's frame is inlined into its caller.
 [[gnu::noinline]] HelloReply SendHelloNow(const tcp::endpoint& ep, Bytes hello,
                                           Millis timeout) {
-  return Run(SendHello(ep, std::move(hello), timeout),
-             HelloReply{{}, "probe failed"});
+  return RunCoroutine(SendHello(ep, std::move(hello), timeout),
+                      HelloReply{{}, "probe failed"});
 }
 
 std::string SuiteName(uint16_t id) {

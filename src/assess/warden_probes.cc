@@ -1,4 +1,5 @@
 #include "assess/warden_probes.h"
+#include "assess/run_coroutine.h"
 
 #include <openssl/ssl.h>
 
@@ -172,22 +173,6 @@ void Walk(const nlohmann::json& j, int depth, std::vector<Exposure>& out) {
   }
 }
 
-// Runs one coroutine on a private io_context; an exception is `failure`.
-template <typename T>
-T Run(awaitable<T> work, T failure) {
-  std::optional<T> out;
-  try {
-    asio::io_context io;
-    asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T value) {
-      if (!e) out = std::move(value);
-    });
-    io.run();
-  } catch (const std::exception&) {
-    return failure;
-  }
-  return out.has_value() ? std::move(*out) : failure;
-}
-
 // One request on an open connection, the reply read with Beast's parser
 // within the head and body limits the assessor keeps. False when the
 // connection is no longer usable.
@@ -304,7 +289,8 @@ awaitable<std::vector<WardenCall>> RunSession(Session s, NextCall next) {
 }
 
 std::vector<WardenCall> RunCalls(const Session& s, NextCall next) {
-  return Run(RunSession(s, std::move(next)), std::vector<WardenCall>{});
+  return RunCoroutine(RunSession(s, std::move(next)),
+                      std::vector<WardenCall>{});
 }
 
 WardenCall Get(std::string_view path) {
