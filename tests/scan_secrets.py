@@ -17,9 +17,16 @@ Usage:
       every ELF file and static library under DIR except test-only ones
       (tests, fuzz targets, benchmarks, the helpers tests run, testing/
       libraries).
-  scan_secrets.py --device WARDEN_BIN [--allow FILE]
+  scan_secrets.py --device WARDEN_BIN [--wardend WARDEND_BIN] [--allow FILE]
       runs `warden mfg init` and `warden mfg provision` as a maker would
-      and scans everything they leave for the unit.
+      and scans everything they leave for the unit (--allow applies to
+      this factory output only). With --wardend, also:
+        - the same unit after its first start, once wardend has sealed
+          its identity into the keystore: nothing is allowed;
+        - a unit provisioned by the request flow (`wardend
+          --identity-request`, then `warden mfg provision
+          --identity-request`), before and after its first start:
+          nothing is allowed.
   scan_secrets.py [--allow FILE] PATH...
       files and directories as given.
 
@@ -27,11 +34,14 @@ Usage:
 "<path glob relative to the scanned root> <kind>"; everything else fails.
 Exit status 0 when nothing (unaccepted) is found, 1 otherwise."""
 import fnmatch
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 PEM_PRIVATE = re.compile(
     rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"
@@ -182,6 +192,92 @@ def provision_device(warden, work):
     return unit
 
 
+def provision_by_request(warden, wardend, work):
+    """A unit whose identity key is made on the device and never leaves it:
+    wardend writes a certificate request, the maker's station signs it."""
+    maker = os.path.join(work, "maker")
+    unit = os.path.join(work, "unit-request")
+    csr = os.path.join(work, "unit-request.csr")
+    # As docs/OPERATIONS.md has it: the keystore lies outside the unit's
+    # directory, which the maker's station then fills.
+    config = os.path.join(work, "wardend.json")
+    with open(config, "w") as f:
+        json.dump({"keystore": {
+            "backend": "file", "dir": os.path.join(work, "ks-request"),
+            "kek_file": os.path.join(work, "ks-request.kek")}}, f)
+    subprocess.run([wardend, "--state-dir", unit, "--config", config,
+                    "--identity-request", csr, "--serial", "ACME-0002"],
+                   check=True, stdout=subprocess.DEVNULL, timeout=60)
+    subprocess.run([warden, "mfg", "provision", "--maker", maker, "--serial",
+                    "ACME-0002", "--model", "Thermo One", "--out", unit,
+                    "--identity-request", csr,
+                    "--label", os.path.join(work, "label-request")],
+                   check=True, stdout=subprocess.DEVNULL, timeout=60)
+    return unit, config
+
+
+def first_start(wardend, unit, work, config=None):
+    """Runs wardend on the unit until it serves (it seals what provisioning
+    left in clear before it listens), then stops it."""
+    log_path = os.path.join(work, os.path.basename(unit) + ".log")
+    with open(log_path, "w") as log:
+        cmd = [wardend, "--state-dir", unit, "--listen", "127.0.0.1:0"]
+        if config:
+            cmd += ["--config", config]
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(log_path) as f:
+                text = f.read()
+            if "listening url=" in text:
+                return True
+            if proc.poll() is not None:
+                print("wardend exited before serving:\n" + text)
+                return False
+            time.sleep(0.05)
+        print("wardend did not start:\n" + text)
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def scan_device(warden, wardend, allow):
+    with tempfile.TemporaryDirectory() as work:
+        unit = provision_device(warden, work)
+        files = list(walk([unit]))
+        bad = scan(files, allow)
+        print("%d factory files scanned, %d findings" % (len(files), bad))
+        if not wardend:
+            return bad
+        units = [("first start", unit, None, [unit])]
+        request_unit, config = provision_by_request(warden, wardend, work)
+        request_paths = [request_unit, os.path.join(work, "ks-request")]
+        files = list(walk(request_paths))
+        found = scan(files, [])
+        print("%d files of a unit provisioned by request scanned, "
+              "%d findings" % (len(files), found))
+        bad += found
+        units.append(("request flow's first start", request_unit, config,
+                      request_paths))
+        for what, path, cfg, paths in units:
+            if not first_start(wardend, path, work, cfg):
+                bad += 1
+                continue
+            files = list(walk(paths))
+            found = scan(files, [])
+            print("%d files after the %s scanned, %d findings" %
+                  (len(files), what, found))
+            bad += found
+        return bad
+
+
 def self_test():
     """Each kind of secret, planted, must be found; clean files must not
     be."""
@@ -276,13 +372,13 @@ def main(argv):
         bad = scan(files, allow)
         print("%d programs scanned, %d findings" % (len(files), bad))
         return 1 if bad else 0
+    wardend = None
+    if "--wardend" in argv:
+        i = argv.index("--wardend")
+        wardend = argv[i + 1]
+        del argv[i:i + 2]
     if argv[:1] == ["--device"] and len(argv) == 2:
-        with tempfile.TemporaryDirectory() as work:
-            unit = provision_device(argv[1], work)
-            files = list(walk([unit]))
-            bad = scan(files, allow)
-            print("%d device files scanned, %d findings" % (len(files), bad))
-            return 1 if bad else 0
+        return 1 if scan_device(argv[1], wardend, allow) else 0
     if argv and not argv[0].startswith("-"):
         return 1 if scan(walk(argv), allow) else 0
     sys.stderr.write(__doc__)
