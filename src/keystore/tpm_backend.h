@@ -40,7 +40,7 @@
 // CreateSigningKey, Stage*), read when it is opened (reads do not wear the
 // TPM's flash) and undefined when it is erased; nothing else writes NV.
 // Each index is 32 bytes of data plus the TPM's own record of it (its
-// public area, about 80 bytes): swtpm took 824 of them before
+// public area, with the 32-byte tag below): swtpm took 824 of them before
 // TPM_RC_NV_SPACE, a discrete TPM of a few KiB of NV takes some tens, and
 // the EK certificates and the platform's own indices share that space. So
 // the backend keeps at most `max_nv_indices` (default 32) indices in its
