@@ -1,7 +1,8 @@
 // Fuzzes the TPM backend's splitting of a blob read from the keystore
 // directory, which whoever can write the unit's flash controls: it runs
-// before the signature check, so it must take any bytes, and what it hands
-// on must lie within the blob.
+// before the signature check (and, for the NV handle a payload names, when
+// the keystore opens and releases orphans, with no check at all), so it
+// must take any bytes, and what it hands on must lie within the blob.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -32,6 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (secret.ok() &&
       (!Within(secret->wrapped_key, parts->payload) ||
        !Within(secret->sealed, parts->payload) || secret->sealed.empty())) {
+    std::abort();
+  }
+  // A version 2 payload names an NV index; only one in the keystore's
+  // range may reach the TPM.
+  auto nv = keystore::ParseTpmNvPayload(parts->payload);
+  if (nv.ok() && (nv->handle < keystore::kTpmNvFirst ||
+                  nv->handle > keystore::kTpmNvLast ||
+                  !Within(nv->sealed, parts->payload) || nv->sealed.empty())) {
     std::abort();
   }
   return 0;

@@ -48,6 +48,10 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
+Status Backend::ReleaseOrphans(const std::vector<Bytes>&) {
+  return Status::Ok();
+}
+
 std::string_view ItemKindName(ItemKind kind) {
   return kind == ItemKind::kSigningKey ? "signing-key" : "secret";
 }
@@ -111,7 +115,35 @@ Result<std::unique_ptr<Keystore>> Keystore::Open(
     }
     if (removed) env.SyncDir(store->dir_).IgnoreError();
   }
+  store->ReleaseOrphans();
   return store;
+}
+
+void Keystore::ReleaseOrphans() {
+  // What the directory shows must be what survives a power cut: a rename
+  // whose sync failed (a Commit's) could otherwise be undone after the
+  // backend released what the blob it brings back names.
+  if (!env_.SyncDir(dir_).ok()) return;
+  auto names = env_.ListDir(dir_);
+  if (!names.ok()) return;
+  std::vector<Bytes> live;
+  for (const auto& file : *names) {
+    const bool current = EndsWith(file, kCurrentSuffix);
+    if (!current && !EndsWith(file, kStagedSuffix)) continue;
+    const std::string name = file.substr(
+        0,
+        file.size() - (current ? kCurrentSuffix.size() : kStagedSuffix.size()));
+    if (!ValidName(name)) continue;
+    auto blob = ReadBlob(platform::JoinPath(dir_, file), name);
+    if (blob.ok()) {
+      live.push_back(std::move(blob->sealed));
+    } else if (blob.status().code() != Code::kDataLoss) {
+      // A blob that could not be read may name what the backend holds:
+      // nothing is released on a partial view of the directory.
+      return;
+    }
+  }
+  backend_->ReleaseOrphans(live).IgnoreError();
 }
 
 std::string Keystore::CurrentPath(std::string_view name) const {
@@ -345,7 +377,10 @@ Status Keystore::Revert(std::string_view name) {
   auto staged = ReadBlob(staged_path, name);
   if (!staged.ok()) {
     if (staged.status().code() == Code::kNotFound) return Status::Ok();
-    // An unreadable staged blob is dropped all the same: it never became
+    // A read that failed says nothing of what is there: Ok would report a
+    // staged version dropped that may still be there.
+    if (staged.status().code() != Code::kDataLoss) return staged.status();
+    // A damaged staged blob is dropped all the same: it never became
     // current.
   }
   WARDEN_TRY(Retire(staged_path, name));
@@ -386,6 +421,15 @@ Status Keystore::Destroy(std::string_view name) {
   if (!current.ok() && current.status().code() == Code::kNotFound &&
       !staged.ok() && staged.status().code() == Code::kNotFound) {
     return NotFoundError("keystore: no item \"" + std::string(name) + "\"");
+  }
+  // A read that failed (other than absent or damaged) leaves unknown what
+  // is there: Ok would report an item destroyed that may still open.
+  for (auto* blob : {&current, &staged}) {
+    const Code code = blob->ok() ? Code::kOk : blob->status().code();
+    if (code != Code::kOk && code != Code::kNotFound &&
+        code != Code::kDataLoss) {
+      return blob->status();
+    }
   }
   // What the backend holds goes first: from then on no copy of the blobs
   // opens, wherever the file system left one. The staged version is

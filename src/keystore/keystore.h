@@ -22,15 +22,17 @@
 // current and usable, never neither; a staged version that survives a
 // crash stays staged (Pending) until the caller commits or reverts it.
 //
-// A backend that keeps objects outside the blobs (a PKCS#11 token) is not
-// rolled back by a crash: one between the backend making a version's
-// objects and its blob becoming durable, or between a commit and the
-// erasing of the old version's objects, leaves objects that no blob names.
-// They take space in the token but make no item unusable, and the
-// keystore does not find them again (it keeps no record of objects beyond
-// the blobs). Outside Destroy (which erases first, so that no copy opens
-// again), a version's objects are erased only once no blob that names them
-// can survive, so that a blob that survives opens.
+// A backend that keeps objects outside the blobs (a PKCS#11 token, TPM NV
+// indices) is not rolled back by a crash: one between the backend making a
+// version's objects and its blob becoming durable, or between a commit and
+// the erasing of the old version's objects, leaves objects that no blob
+// names. They take space in the hardware but make no item unusable. Open
+// hands the backend every blob it finds (Backend::ReleaseOrphans) so that
+// one that can enumerate its objects (the TPM backend) releases them; the
+// PKCS#11 backend does not, and its orphans stay in the token. Outside
+// Destroy (which erases first, so that no copy opens again), a version's
+// objects are erased only once no blob that names them can survive, so
+// that a blob that survives opens.
 //
 // Names are 1 to 64 characters of [a-z0-9_-]. Every blob is bound to its
 // name and kind by the backend (associated data, or the token object's
@@ -90,6 +92,15 @@ class Backend {
   // opens again. Nothing to do for a backend whose blobs are
   // self-contained; Ok when it is already gone.
   virtual Status Erase(ByteView aad, ByteView blob) = 0;
+  // Releases what the backend holds outside the blobs for item versions
+  // that none of `live` names: orphans a crash left (made for a blob that
+  // never became durable, or not erased after its blob went). `live` is
+  // every blob in the keystore directory, current and staged, read but not
+  // checked (one that does not open only keeps what it names). Keystore::Open
+  // calls it once it has read the whole directory, so a backend that
+  // implements it must serve that one directory alone. Default: nothing
+  // (a backend that cannot enumerate its objects, or keeps none).
+  virtual Status ReleaseOrphans(const std::vector<Bytes>& live);
 
  protected:
   Backend() = default;
@@ -104,9 +115,11 @@ struct ItemInfo {
 class Keystore {
  public:
   // Opens the keystore kept in directory `dir` (created 0700 when absent,
-  // with its missing parents). The directory must be owned by the running
-  // user and not group- or world-accessible, else kPermissionDenied. The
-  // keystore holds a lock on the directory while it lives: kUnavailable
+  // with its missing parents), finishes off what a crash left on its way
+  // out, and lets the backend release orphans (above); a failure there
+  // only leaves them for the next open. The directory must be owned by the
+  // running user and not group- or world-accessible, else kPermissionDenied.
+  // The keystore holds a lock on the directory while it lives: kUnavailable
   // when another one (in this process or another) has it open. `env` must
   // outlive the keystore.
   static Result<std::unique_ptr<Keystore>> Open(
@@ -169,6 +182,10 @@ class Keystore {
     ItemKind kind;
     Bytes sealed;
   };
+  // Syncs the directory, then hands every blob in it to
+  // Backend::ReleaseOrphans; nothing when the sync fails or a blob could
+  // not be read.
+  void ReleaseOrphans();
   std::string CurrentPath(std::string_view name) const;
   std::string StagedPath(std::string_view name) const;
   std::string DoomedPath(std::string_view name) const;

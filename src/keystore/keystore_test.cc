@@ -1,8 +1,8 @@
 // The keystore's contract, once per backend: every backend runs the same
 // suite (create, sign, seal, swap, destroy, rotate, reopen), then each
 // backend's own defences: the PKCS#11 token's key attributes, the TPM's
-// wrapping and signature, the file backend's KEK file and hardware
-// binding.
+// wrapping, signature and per-item NV, the file backend's KEK file and
+// hardware binding.
 #include "keystore/keystore.h"
 
 #include <gtest/gtest.h>
@@ -188,19 +188,34 @@ TEST_P(KeystoreTest, DestroyedItemDoesNotOpenEvenFromACopy) {
     auto key = store_->SigningKey("identity");
     EXPECT_EQ(key.status().code(), Code::kNotFound);
     EXPECT_FALSE(key.ok() && key->Sign(ToBytes("still here?")).ok());
-  } else if (fixture_->keys_in_hardware()) {
-    // The TPM holds nothing per item (tpm_backend.h): a copy put back
-    // opens on the same TPM. This pins that statement, so that it is
-    // changed here and there together.
-    Spit(Blob("data-key"), secret_copy);
-    auto secret = store_->Unseal("data-key");
-    ASSERT_TRUE(secret.ok()) << secret.status().ToString();
-    EXPECT_EQ(ToString(secret->view()), "the data key");
-    Spit(Blob("identity"), key_copy);
-    auto key = store_->SigningKey("identity");
-    ASSERT_TRUE(key.ok()) << key.status().ToString();
-    EXPECT_TRUE(key->Sign(ToBytes("still here")).ok());
+    // Nor after a restart, nor does a later item's make them open.
+    ASSERT_TRUE(store_->Seal("later", ToBytes("another key")).ok());
+    Reopen();
+    EXPECT_EQ(store_->Unseal("data-key").status().code(), Code::kNotFound);
+    EXPECT_EQ(store_->SigningKey("identity").status().code(), Code::kNotFound);
   }
+  // Only the file backend keeps nothing outside its blobs.
+  EXPECT_EQ(fixture_->erase_reaches_copies(), GetParam() != "file");
+}
+
+TEST_P(KeystoreTest, CommittedAwayVersionDoesNotOpenFromACopy) {
+  ASSERT_TRUE(store_->Seal("data-key", ToBytes("old")).ok());
+  const std::string old_copy = Slurp(Blob("data-key"));
+  ASSERT_TRUE(store_->StageSecret("data-key", ToBytes("new")).ok());
+  const std::string dropped_copy = Slurp(Blob("data-key", ".new"));
+  ASSERT_TRUE(store_->Revert("data-key").ok());
+  ASSERT_TRUE(store_->StageSecret("data-key", ToBytes("newer")).ok());
+  ASSERT_TRUE(store_->Commit("data-key").ok());
+  EXPECT_EQ(ToString(store_->Unseal("data-key")->view()), "newer");
+  if (!fixture_->erase_reaches_copies()) return;
+  // The version Commit replaced and the one Revert dropped, put back.
+  const std::string current = Slurp(Blob("data-key"));
+  Spit(Blob("data-key"), old_copy);
+  EXPECT_EQ(store_->Unseal("data-key").status().code(), Code::kNotFound);
+  Spit(Blob("data-key", ".new"), dropped_copy);
+  EXPECT_EQ(store_->UnsealStaged("data-key").status().code(), Code::kNotFound);
+  Spit(Blob("data-key"), current);
+  EXPECT_EQ(ToString(store_->Unseal("data-key")->view()), "newer");
 }
 
 TEST_P(KeystoreTest, OneKeystorePerDirectoryAtATime) {
@@ -376,6 +391,38 @@ class TpmBackendTest : public ::testing::Test {
   Result<std::unique_ptr<Keystore>> OpenStore() {
     return OpenStore(tpm_->tcti(), KeysPath(), StoreDir());
   }
+  Result<std::unique_ptr<TpmBackend>> OpenBackend(size_t max_nv_indices = 32) {
+    TpmBackendOptions options;
+    options.tcti = tpm_->tcti();
+    options.keys_path = KeysPath();
+    options.max_nv_indices = max_nv_indices;
+    return TpmBackend::Open(platform::DefaultEnv(), options);
+  }
+  size_t IndicesInUse() {
+    auto backend = OpenBackend();
+    EXPECT_TRUE(backend.ok()) << backend.status().ToString();
+    if (!backend.ok()) return 0;
+    auto in_use = (*backend)->NvIndicesInUse();
+    EXPECT_TRUE(in_use.ok()) << in_use.status().ToString();
+    return in_use.ok() ? *in_use : 0;
+  }
+  // The binding key's and the wrapping key's TSS2 blobs in the key file.
+  struct KeyBlobs {
+    Bytes binding;
+    Bytes wrapping;
+  };
+  KeyBlobs ReadKeyFile() {
+    const std::string keys = Slurp(KeysPath());
+    EXPECT_EQ(keys.substr(0, 4), "WTK1");
+    ByteView rest = AsBytes(keys).subspan(4);
+    const size_t binding_len = (size_t{rest[0]} << 8) | rest[1];
+    KeyBlobs blobs;
+    blobs.binding = Bytes(rest.begin() + 2, rest.begin() + 2 + binding_len);
+    rest = rest.subspan(2 + binding_len);
+    const size_t wrapping_len = (size_t{rest[0]} << 8) | rest[1];
+    blobs.wrapping = Bytes(rest.begin() + 2, rest.begin() + 2 + wrapping_len);
+    return blobs;
+  }
   std::string KeysPath() const { return dir_ + "/tpm-keys"; }
   std::string StoreDir() const { return dir_ + "/keystore"; }
 
@@ -488,7 +535,8 @@ TEST_F(TpmBackendTest, SecretPlantedWithoutTheTpmIsRefused) {
                 static_cast<uint8_t>(wrapped->size())};
   payload.insert(payload.end(), wrapped->begin(), wrapped->end());
   payload.insert(payload.end(), sealed->begin(), sealed->end());
-  // The real blob's header and signature around the planted payload.
+  // The real blob's header and signature around the planted payload,
+  // labelled as a blob made before per-item NV (which names no index).
   const std::string real = Slurp(Blob(StoreDir(), "data-key"));
   auto parts = ParseTpmBlob(AsBytes(real).subspan(5));
   ASSERT_TRUE(parts.ok());
@@ -501,6 +549,139 @@ TEST_F(TpmBackendTest, SecretPlantedWithoutTheTpmIsRefused) {
   auto unsealed = (*store)->Unseal("data-key");
   EXPECT_EQ(unsealed.status().code(), Code::kIntegrity)
       << (unsealed.ok() ? ToString(unsealed->view()) : "");
+}
+
+TEST_F(TpmBackendTest, NvIndexLeftByACrashIsReleasedAtOpen) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Seal("kept", ToBytes("still here")).ok());
+    ASSERT_TRUE((*store)->Seal("staged", ToBytes("v1")).ok());
+    ASSERT_TRUE((*store)->StageSecret("staged", ToBytes("v2")).ok());
+  }
+  EXPECT_EQ(IndicesInUse(), 3u);
+  // A version made in the TPM whose blob never reached the flash: what a
+  // power cut before the blob's write leaves.
+  {
+    auto backend = OpenBackend();
+    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+    const Bytes aad = ItemAad(ItemKind::kSecret, "lost");
+    ASSERT_TRUE((*backend)->SealSecret(aad, ToBytes("lost")).ok());
+    ASSERT_TRUE((*backend)->NewSigningKey(aad).ok());
+  }
+  EXPECT_EQ(IndicesInUse(), 5u);
+  auto store = OpenStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(IndicesInUse(), 3u);
+  // What the blobs name stays, staged version included.
+  EXPECT_EQ(ToString((*store)->Unseal("kept")->view()), "still here");
+  EXPECT_EQ(ToString((*store)->Unseal("staged")->view()), "v1");
+  EXPECT_EQ(ToString((*store)->UnsealStaged("staged")->view()), "v2");
+  ASSERT_TRUE((*store)->Destroy("staged").ok());
+  ASSERT_TRUE((*store)->Destroy("kept").ok());
+  EXPECT_EQ(IndicesInUse(), 0u);
+}
+
+TEST_F(TpmBackendTest, NvBudgetIsKeptAndRefusedClearly) {
+  auto backend = OpenBackend(/*max_nv_indices=*/2);
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  auto opened =
+      Keystore::Open(platform::DefaultEnv(), StoreDir(), std::move(*backend));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Keystore& store = **opened;
+  ASSERT_TRUE(store.Seal("a", ToBytes("a")).ok());
+  ASSERT_TRUE(store.CreateSigningKey("b").ok());
+  Status third = store.Seal("c", ToBytes("c"));
+  EXPECT_EQ(third.code(), Code::kResourceExhausted);
+  EXPECT_NE(third.message().find("destroy an item first"), std::string::npos)
+      << third.ToString();
+  // A staged version takes an index too.
+  EXPECT_EQ(store.StageSecret("a", ToBytes("a2")).code(),
+            Code::kResourceExhausted);
+  EXPECT_EQ(store.CreateSigningKey("c").status().code(),
+            Code::kResourceExhausted);
+  EXPECT_EQ(IndicesInUse(), 2u);
+  // The refusals left nothing behind, and the items work.
+  EXPECT_EQ(store.Unseal("c").status().code(), Code::kNotFound);
+  EXPECT_FALSE(*store.Pending("a"));
+  EXPECT_EQ(ToString(store.Unseal("a")->view()), "a");
+  EXPECT_TRUE(store.SigningKey("b")->Sign(ToBytes("x")).ok());
+  // Destroying an item gives its index back.
+  ASSERT_TRUE(store.Destroy("a").ok());
+  ASSERT_TRUE(store.Seal("c", ToBytes("c")).ok());
+  EXPECT_EQ(ToString(store.Unseal("c")->view()), "c");
+  EXPECT_EQ(OpenBackend(0).status().code(), Code::kInvalidArgument);
+}
+
+// A secret as the backend sealed it before per-item NV (blob version 1):
+// the data key wrapped to the wrapping key, the secret under it, signed by
+// the binding key over the item and the payload.
+TEST_F(TpmBackendTest, BlobMadeBeforePerItemNvOpensAndMigratesByRotation) {
+  ASSERT_TRUE(OpenStore().ok());  // makes the key file
+  const KeyBlobs keys = ReadKeyFile();
+  const Bytes aad = ItemAad(ItemKind::kSecret, "data-key");
+  Bytes payload;
+  {
+    auto tpm = crypto::Tpm::Open(tpm_->tcti());
+    ASSERT_TRUE(tpm.ok());
+    auto wrapping = tpm->LoadRsa(keys.wrapping);
+    ASSERT_TRUE(wrapping.ok());
+    auto wrapping_public = wrapping->PublicDer();
+    ASSERT_TRUE(wrapping_public.ok());
+    const Bytes data_key(32, 0x3c);
+    auto wrapped = crypto::RsaEncrypt(*wrapping_public, data_key);
+    ASSERT_TRUE(wrapped.ok());
+    auto sealed = crypto::AeadSealRandomNonce(SystemRng(), data_key, aad,
+                                              ToBytes("made by v1"));
+    ASSERT_TRUE(sealed.ok());
+    payload = {static_cast<uint8_t>(wrapped->size() >> 8),
+               static_cast<uint8_t>(wrapped->size())};
+    payload.insert(payload.end(), wrapped->begin(), wrapped->end());
+    payload.insert(payload.end(), sealed->begin(), sealed->end());
+  }
+  Bytes signed_data = ToBytes("warden keystore tpm blob v1");
+  signed_data.push_back(static_cast<uint8_t>(aad.size() >> 8));
+  signed_data.push_back(static_cast<uint8_t>(aad.size()));
+  signed_data.insert(signed_data.end(), aad.begin(), aad.end());
+  signed_data.push_back(1);
+  signed_data.insert(signed_data.end(), payload.begin(), payload.end());
+  Bytes signature;
+  {
+    auto tpm = crypto::Tpm::Open(tpm_->tcti());
+    ASSERT_TRUE(tpm.ok());
+    auto binding = tpm->LoadP256(keys.binding);
+    ASSERT_TRUE(binding.ok());
+    auto sig = binding->Sign(signed_data);
+    ASSERT_TRUE(sig.ok());
+    signature = *sig;
+  }
+  std::string v1 = "WKS1s";
+  v1.push_back(1);
+  v1.push_back(static_cast<char>(payload.size() >> 8));
+  v1.push_back(static_cast<char>(payload.size()));
+  v1 += ToString(payload) + ToString(signature);
+  Spit(Blob(StoreDir(), "data-key"), v1);
+  ASSERT_EQ(::chmod(Blob(StoreDir(), "data-key").c_str(), 0600), 0);
+
+  auto store = OpenStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto secret = (*store)->Unseal("data-key");
+  ASSERT_TRUE(secret.ok()) << secret.status().ToString();
+  EXPECT_EQ(ToString(secret->view()), "made by v1");
+  EXPECT_EQ(IndicesInUse(), 0u);
+  // A rotation moves the item onto an index of its own: from then on its
+  // Destroy reaches every copy.
+  ASSERT_TRUE((*store)->StageSecret("data-key", secret->view()).ok());
+  ASSERT_TRUE((*store)->Commit("data-key").ok());
+  EXPECT_EQ(IndicesInUse(), 1u);
+  const std::string migrated = Slurp(Blob(StoreDir(), "data-key"));
+  ASSERT_GT(migrated.size(), 5u);
+  EXPECT_EQ(migrated[5], 2);
+  EXPECT_EQ(ToString((*store)->Unseal("data-key")->view()), "made by v1");
+  ASSERT_TRUE((*store)->Destroy("data-key").ok());
+  Spit(Blob(StoreDir(), "data-key"), migrated);
+  EXPECT_EQ((*store)->Unseal("data-key").status().code(), Code::kNotFound);
+  EXPECT_EQ(IndicesInUse(), 0u);
 }
 
 TEST_F(TpmBackendTest, KeyFileOpenToOthersIsRefused) {

@@ -77,8 +77,18 @@ class TpmFixture : public BackendFixture {
   }
 
   bool keys_in_hardware() const override { return true; }
-  // The TPM holds nothing per item (tpm_backend.h).
-  bool erase_reaches_copies() const override { return false; }
+  // Each version's NV index goes with it (tpm_backend.h).
+  bool erase_reaches_copies() const override { return true; }
+  Result<std::optional<size_t>> VersionsHeld() override {
+    TpmBackendOptions options;
+    options.tcti = tpm_->tcti();
+    options.keys_path = dir_ + "/tpm-keys";
+    options.create_keys = false;
+    WARDEN_ASSIGN_OR_RETURN(auto backend,
+                            TpmBackend::Open(platform::DefaultEnv(), options));
+    WARDEN_ASSIGN_OR_RETURN(size_t held, backend->NvIndicesInUse());
+    return std::optional<size_t>(held);
+  }
 
  private:
   std::string dir_;

@@ -4,6 +4,7 @@
 #define WARDEN_KEYSTORE_TESTING_BACKENDS_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ class BackendFixture {
   // Whether Destroy leaves any copy of a blob unopenable (the hardware
   // dropped the key for it).
   virtual bool erase_reaches_copies() const = 0;
+  // How many objects the hardware holds for item versions, for a backend
+  // that counts them (the TPM's NV indices); nullopt for one that does not.
+  virtual Result<std::optional<size_t>> VersionsHeld() {
+    return std::optional<size_t>();
+  }
 };
 
 // "file", and the hardware backends built in ("pkcs11", "tpm").
