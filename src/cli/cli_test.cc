@@ -150,7 +150,10 @@ TEST_F(CliTest, MakerInitAndProvisionEndToEnd) {
                         "--vendor-id",   "65521",
                         "--product-id",  "32769"});
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  EXPECT_TRUE(platform::Exists(maker + "/ca.key"));
+  // The CA key is sealed in a file keystore by default, never in clear.
+  EXPECT_FALSE(platform::Exists(maker + "/ca.key"));
+  EXPECT_TRUE(platform::Exists(maker + "/keystore/ca-key.cur"));
+  EXPECT_TRUE(platform::Exists(maker + ".kek"));
   EXPECT_NE(init.out.find("2035-06-30"), std::string::npos);
 
   std::string unit = dir_ + "/unit1";
