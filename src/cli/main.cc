@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -122,7 +123,12 @@ provision::CaKeyLocation CaKeyLocationOf(const CaKeyStoreArgs& a) {
     l.pkcs11_token = a.pkcs11_token;
   } else {
     l.backend = provision::CaKeyBackend::kFile;
-    l.kek_path = a.kek;
+    // ca-key.json takes a relative path from the maker directory; one
+    // given here is from the working directory.
+    std::error_code ec;
+    l.kek_path = a.kek.empty() ? std::string()
+                               : std::filesystem::absolute(a.kek, ec).string();
+    if (ec) l.kek_path = a.kek;
   }
   return l;
 }
