@@ -144,7 +144,8 @@ TEST_F(ProvisionTest, ProvisionedUnitLoadsAndPairsWithTheLabelCode) {
   EXPECT_EQ(ModeOf(out + "/identity.key"), 0600u);
   EXPECT_EQ(ModeOf(out + "/pairing.json"), 0600u);
   // No temporary directory is left beside it.
-  EXPECT_EQ(Entries(root_), (std::set<std::string>{"maker", "maker.kek", "unit1"}));
+  EXPECT_EQ(Entries(root_),
+            (std::set<std::string>{"maker", "maker.kek", "unit1"}));
   EXPECT_EQ(Slurp(maker_ + "/serials.txt"), "SN-0001\n");
 
   auto dev = LoadDevice(out);
