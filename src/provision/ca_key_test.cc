@@ -171,6 +171,20 @@ TEST_F(CaKeyTest, ATokenKeySignsEveryUnitAndNeverLeavesTheToken) {
   ASSERT_TRUE(Provision("SN-0002", SoftHsmToken::kPin).ok());
   ExpectChainsToTheCa("SN-0001");
   ExpectChainsToTheCa("SN-0002");
+  // A unit that made its own key: the token signs for its request too.
+  auto unit_key = crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256);
+  ASSERT_TRUE(unit_key.ok());
+  ProvisionRequest req;
+  req.serial = "SN-0003";
+  req.model = "Thermostat T1";
+  req.ca_key_access.pkcs11_pin = SoftHsmToken::kPin;
+  auto csr = crypto::MakeSigningRequest("SN-0003", "SN-0003", *unit_key);
+  ASSERT_TRUE(csr.ok());
+  req.identity_request = *csr;
+  ASSERT_TRUE(
+      ProvisionUnit(maker_, req, root_ + "/SN-0003", clock_, SystemRng()).ok());
+  ExpectChainsToTheCa("SN-0003");
+  EXPECT_FALSE(platform::Exists(root_ + "/SN-0003/identity.key"));
 
   EXPECT_FALSE(platform::Exists(maker_ + "/ca.key"));
   EXPECT_FALSE(platform::Exists(root_ + "/maker.kek"));
