@@ -27,6 +27,9 @@ Usage:
           --identity-request`, then `warden mfg provision
           --identity-request`), before and after its first start:
           nothing is allowed.
+      The maker directory and its KEK file are scanned too (nothing
+      allowed); then, when SoftHSM is installed, again with the CA key
+      made in a SoftHSM token and two units provisioned from it.
   scan_secrets.py [--allow FILE] PATH...
       files and directories as given.
 
@@ -176,20 +179,43 @@ def build_files(build_dir):
         yield full, rel
 
 
-def provision_device(warden, work):
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_PIN = "246813"
+
+
+def provision_device(warden, work, init_args=(), env=None, units=1):
+    """The maker directory and the first unit's directory."""
     maker = os.path.join(work, "maker")
-    unit = os.path.join(work, "unit")
     subprocess.run([warden, "mfg", "init", "--dir", maker, "--name",
                     "Acme Heating", "--contact",
                     "mailto:security@acme.example", "--policy",
                     "https://acme.example/security-policy",
-                    "--support-years", "5"],
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([warden, "mfg", "provision", "--maker", maker, "--serial",
-                    "ACME-0001", "--model", "Thermo One", "--out", unit,
-                    "--label", os.path.join(work, "label")],
-                   check=True, stdout=subprocess.DEVNULL)
-    return unit
+                    "--support-years", "5"] + list(init_args),
+                   check=True, stdout=subprocess.DEVNULL, env=env)
+    for n in range(1, units + 1):
+        unit = os.path.join(work, "unit-%d" % n)
+        subprocess.run([warden, "mfg", "provision", "--maker", maker,
+                        "--serial", "ACME-%04d" % n, "--model", "Thermo One",
+                        "--out", unit, "--label",
+                        os.path.join(work, "label-%d" % n)],
+                       check=True, stdout=subprocess.DEVNULL, env=env)
+    return maker, os.path.join(work, "unit-1")
+
+
+def token_env(work):
+    """A SoftHSM token "maker" of this run's own, and the environment that
+    finds it and carries its PIN."""
+    tokens = os.path.join(work, "tokens")
+    os.makedirs(tokens)
+    conf = os.path.join(work, "softhsm2.conf")
+    with open(conf, "w") as f:
+        f.write("directories.tokendir = %s\nobjectstore.backend = file\n"
+                "log.level = ERROR\n" % tokens)
+    env = dict(os.environ, SOFTHSM2_CONF=conf, WARDEN_PKCS11_PIN=TOKEN_PIN)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label",
+                    "maker", "--so-pin", "97531", "--pin", TOKEN_PIN],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return env
 
 
 def provision_by_request(warden, wardend, work):
@@ -249,11 +275,29 @@ def first_start(wardend, unit, work, config=None):
 
 
 def scan_device(warden, wardend, allow):
+    bad = 0
+    if os.path.exists(SOFTHSM):
+        with tempfile.TemporaryDirectory() as work:
+            env = token_env(work)
+            maker, _ = provision_device(
+                warden, work, ["--pkcs11-module", SOFTHSM,
+                               "--pkcs11-token", "maker"], env, units=2)
+            files = list(walk([maker]))
+            found = scan(files, [])
+            print("%d maker files scanned (PKCS#11 token), %d findings" %
+                  (len(files), found))
+            bad += found
     with tempfile.TemporaryDirectory() as work:
-        unit = provision_device(warden, work)
+        maker, unit = provision_device(warden, work)
         files = list(walk([unit]))
-        bad = scan(files, allow)
-        print("%d factory files scanned, %d findings" % (len(files), bad))
+        found = scan(files, allow)
+        print("%d factory files scanned, %d findings" % (len(files), found))
+        bad += found
+        files = list(walk([maker, maker + ".kek"]))
+        found = scan(files, [])
+        print("%d maker files scanned (file keystore), %d findings" %
+              (len(files), found))
+        bad += found
         if not wardend:
             return bad
         units = [("first start", unit, None, [unit])]

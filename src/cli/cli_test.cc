@@ -13,8 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "cli/testing/run_cli.h"
+#include "crypto/testing/softhsm.h"
 #include "platform/file.h"
+#include "provision/testing/legacy_maker.h"
 #include "schema/json.h"
 
 namespace warden::cli {
@@ -137,6 +140,83 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   EXPECT_NE(Run({"owners", "--help"}).out.find("--remove"), std::string::npos);
 }
 
+std::vector<std::string> MakerInitArgs(const std::string& dir) {
+  return {"mfg",       "init",
+          "--dir",     dir,
+          "--name",    "Acme",
+          "--contact", "mailto:security@acme.example",
+          "--policy",  "https://acme.example/security"};
+}
+
+std::vector<std::string> ProvisionArgs(const std::string& maker,
+                                       const std::string& serial,
+                                       const std::string& out) {
+  return {"mfg",  "provision", "--maker",    maker,   "--serial",
+          serial, "--model",   "Thermo One", "--out", out};
+}
+
+TEST_F(CliTest, MakerCaKeyInATokenNeedsItsPinFromTheEnvironment) {
+  std::filesystem::create_directories(dir_ + "/hsm");
+  auto token = crypto::testing::SoftHsmToken::Make(dir_ + "/hsm", "maker");
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  const std::string maker = dir_ + "/maker";
+  std::vector<std::string> init = MakerInitArgs(maker);
+  for (const char* a :
+       {"--pkcs11-module", crypto::testing::SoftHsmToken::kModule,
+        "--pkcs11-token", "maker"}) {
+    init.push_back(a);
+  }
+  ::unsetenv("WARDEN_PKCS11_PIN");
+  ExpectOneLineError(Run(init), 2, "WARDEN_PKCS11_PIN");
+  ::setenv("WARDEN_PKCS11_PIN", "000000", 1);
+  ExpectOneLineError(Run(init), 1, "maker");
+  EXPECT_FALSE(platform::Exists(maker));
+
+  ::setenv("WARDEN_PKCS11_PIN", crypto::testing::SoftHsmToken::kPin, 1);
+  RunResult made = Run(init);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("PKCS#11 token \"maker\""), std::string::npos)
+      << made.out;
+  EXPECT_FALSE(platform::Exists(maker + "/ca.key"));
+  EXPECT_FALSE(platform::Exists(maker + ".kek"));
+
+  // The maker directory says where the key is; only the PIN is given.
+  RunResult prov = Run(ProvisionArgs(maker, "SN-0001", dir_ + "/unit1"));
+  EXPECT_EQ(prov.exit_code, 0) << prov.err;
+  ::setenv("WARDEN_PKCS11_PIN", "000000", 1);
+  ExpectOneLineError(Run(ProvisionArgs(maker, "SN-0002", dir_ + "/unit2")), 1,
+                     "PIN");
+  EXPECT_FALSE(platform::Exists(dir_ + "/unit2"));
+  ::unsetenv("WARDEN_PKCS11_PIN");
+  ExpectOneLineError(Run(ProvisionArgs(maker, "SN-0002", dir_ + "/unit2")), 2,
+                     "WARDEN_PKCS11_PIN");
+  EXPECT_EQ(Slurp(maker + "/serials.txt"), "SN-0001\n");
+}
+
+TEST_F(CliTest, ImportCaKeyMovesAClearKeyIntoTheKeystore) {
+  const std::string maker = dir_ + "/maker";
+  provision::MakerSettings s;
+  s.name = "Acme";
+  s.contact = "mailto:security@acme.example";
+  s.policy_url = "https://acme.example/security";
+  ASSERT_TRUE(
+      provision::testing::MakeLegacyMaker(maker, s, SystemClock()).ok());
+  RunResult old = Run(ProvisionArgs(maker, "SN-0001", dir_ + "/unit1"));
+  ASSERT_EQ(old.exit_code, 0) << old.err;
+  EXPECT_NE(old.err.find("import-ca-key"), std::string::npos) << old.err;
+
+  RunResult moved = Run({"mfg", "import-ca-key", "--maker", maker});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_FALSE(platform::Exists(maker + "/ca.key"));
+  EXPECT_TRUE(platform::Exists(maker + "/ca-key.json"));
+  EXPECT_EQ(provision::testing::FileHoldingAPrivateKey(maker), "");
+  RunResult after = Run(ProvisionArgs(maker, "SN-0002", dir_ + "/unit2"));
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.err, "");
+  ExpectOneLineError(Run({"mfg", "import-ca-key", "--maker", maker}), 1,
+                     "already");
+}
+
 TEST_F(CliTest, MakerInitAndProvisionEndToEnd) {
   std::string maker = dir_ + "/maker";
   RunResult init = Run({"mfg",           "init",
@@ -150,7 +230,10 @@ TEST_F(CliTest, MakerInitAndProvisionEndToEnd) {
                         "--vendor-id",   "65521",
                         "--product-id",  "32769"});
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  EXPECT_TRUE(platform::Exists(maker + "/ca.key"));
+  // The CA key is sealed in a file keystore by default, never in clear.
+  EXPECT_FALSE(platform::Exists(maker + "/ca.key"));
+  EXPECT_TRUE(platform::Exists(maker + "/keystore/ca-key.cur"));
+  EXPECT_TRUE(platform::Exists(maker + ".kek"));
   EXPECT_NE(init.out.find("2035-06-30"), std::string::npos);
 
   std::string unit = dir_ + "/unit1";

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -84,6 +86,87 @@ std::string TextField(const Json& obj, const char* key) {
 
 // ---- mfg -------------------------------------------------------------------
 
+// The PIN of a token holding the CA key, from the environment only (as for
+// `warden release`): never an argument, which other local users could read.
+constexpr char kPinVariable[] = "WARDEN_PKCS11_PIN";
+
+// Where the CA key goes: --kek for the file keystore (the default), or a
+// token.
+struct CaKeyStoreArgs {
+  std::string kek;
+  std::string pkcs11_module;
+  std::string pkcs11_token;
+};
+
+void AddCaKeyStoreOptions(CLI::App* cmd, CaKeyStoreArgs& a) {
+  CLI::Option* kek = cmd->add_option(
+      "--kek", a.kek,
+      "file keystore (the default): the key-encryption key file, made 0600 "
+      "when absent (default: <maker dir>.kek beside the maker directory)");
+  CLI::Option* module = cmd->add_option(
+      "--pkcs11-module", a.pkcs11_module,
+      "keep the CA key in a PKCS#11 token: the module (PIN from " +
+          std::string(kPinVariable) + ")");
+  CLI::Option* token =
+      cmd->add_option("--pkcs11-token", a.pkcs11_token, "the token's label");
+  module->needs(token);
+  token->needs(module);
+  kek->excludes(module);
+  kek->excludes(token);
+}
+
+provision::CaKeyLocation CaKeyLocationOf(const CaKeyStoreArgs& a) {
+  provision::CaKeyLocation l;
+  if (!a.pkcs11_module.empty()) {
+    l.backend = provision::CaKeyBackend::kPkcs11;
+    l.pkcs11_module = a.pkcs11_module;
+    l.pkcs11_token = a.pkcs11_token;
+  } else {
+    l.backend = provision::CaKeyBackend::kFile;
+    // ca-key.json takes a relative path from the maker directory; one
+    // given here is from the working directory.
+    std::error_code ec;
+    l.kek_path = a.kek.empty() ? std::string()
+                               : std::filesystem::absolute(a.kek, ec).string();
+    if (ec) l.kek_path = a.kek;
+  }
+  return l;
+}
+
+// Holds the PIN while a command runs and wipes it after.
+struct CaKeyAccessFromEnv {
+  provision::CaKeyAccess access;
+  CaKeyAccessFromEnv() {
+    if (const char* pin = std::getenv(kPinVariable)) access.pkcs11_pin = pin;
+  }
+  ~CaKeyAccessFromEnv() { crypto::Wipe(access.pkcs11_pin); }
+};
+
+// A token without a PIN is a usage error, told before anything is done.
+std::optional<std::string> MissingPin(const provision::CaKeyLocation& l,
+                                      const provision::CaKeyAccess& access) {
+  if (l.backend != provision::CaKeyBackend::kPkcs11 ||
+      !access.pkcs11_pin.empty()) {
+    return std::nullopt;
+  }
+  return "the CA key is in PKCS#11 token \"" + l.pkcs11_token + "\": set " +
+         kPinVariable + " to its PIN";
+}
+
+std::string WhereTheKeyIs(const std::string& dir,
+                          const provision::CaKeyLocation& l) {
+  switch (l.backend) {
+    case provision::CaKeyBackend::kFile:
+      return "a file keystore in " + dir + "/" + provision::kCaKeystoreDir +
+             ", sealed under " + provision::ResolveKekPath(dir, l);
+    case provision::CaKeyBackend::kPkcs11:
+      return "PKCS#11 token \"" + l.pkcs11_token + "\"";
+    case provision::CaKeyBackend::kClearFile:
+      break;
+  }
+  return std::string("the clear file ") + provision::kCaKeyFile;
+}
+
 struct MfgInitArgs {
   std::string dir;
   std::string name;
@@ -94,6 +177,7 @@ struct MfgInitArgs {
   std::vector<std::string> languages;
   std::optional<int> vendor_id;
   std::optional<int> product_id;
+  CaKeyStoreArgs key;
 };
 
 int RunMfgInit(const MfgInitArgs& a) {
@@ -118,16 +202,30 @@ int RunMfgInit(const MfgInitArgs& a) {
   Clock& clock = SystemClock();
   Status valid = provision::ValidateMakerSettings(s, clock.Now());
   if (!valid.ok()) return UsageStatus(valid);
-  Status st = provision::InitMaker(a.dir, s, clock);
+  const provision::CaKeyLocation location = CaKeyLocationOf(a.key);
+  CaKeyAccessFromEnv pin;
+  if (auto missing = MissingPin(location, pin.access)) return Usage(*missing);
+  Status st = provision::InitMaker(a.dir, s, clock, platform::DefaultEnv(),
+                                   location, pin.access);
   if (!st.ok()) return Fail(st);
   Result<provision::Maker> maker = provision::LoadMaker(a.dir);
   if (!maker.ok()) return Fail(maker.status());
   std::cout << "maker directory " << a.dir << " created for " << s.name << "\n"
             << "device CA   " << maker->ca_cert.Fingerprint() << "\n"
-            << "support end " << maker->settings.support_end.value_or("")
+            << "CA key in   " << WhereTheKeyIs(a.dir, maker->ca_key_location)
             << "\n"
-            << "keep " << a.dir
-            << " offline: it holds the key that vouches for every unit\n";
+            << "support end " << maker->settings.support_end.value_or("")
+            << "\n";
+  if (location.backend == provision::CaKeyBackend::kFile) {
+    std::cout << "keep " << a.dir << " and "
+              << provision::ResolveKekPath(a.dir, maker->ca_key_location)
+              << " offline, and back them up apart: together they hold the "
+                 "key that vouches for every unit\n";
+  } else {
+    std::cout << "keep " << a.dir
+              << " and the token offline: the token holds the key that "
+                 "vouches for every unit\n";
+  }
   return kExitOk;
 }
 
@@ -155,6 +253,30 @@ int RunMfgProvision(const MfgProvisionArgs& a) {
     if (!st.ok()) return UsageStatus(st);
   }
   provision::ProvisionRequest request{a.serial, a.model, a.firmware_version};
+  struct WipeRequest {
+    provision::ProvisionRequest& r;
+    ~WipeRequest() { crypto::Wipe(r.ca_key_access.pkcs11_pin); }
+  } wipe{request};
+  if (const char* pin = std::getenv(kPinVariable)) {
+    request.ca_key_access.pkcs11_pin = pin;
+  }
+  {
+    // The maker directory says where its key is; a token needs a PIN.
+    auto location =
+        provision::ReadCaKeyLocation(a.maker, platform::DefaultEnv());
+    if (location.ok()) {
+      if (auto missing = MissingPin(*location, request.ca_key_access)) {
+        return Usage(*missing);
+      }
+      if (location->backend == provision::CaKeyBackend::kClearFile) {
+        std::cerr << "warden: warning: the CA key of " << a.maker
+                  << " is in the clear file " << provision::kCaKeyFile
+                  << "; move it into a keystore with 'warden mfg "
+                     "import-ca-key --maker "
+                  << a.maker << "'\n";
+      }
+    }
+  }
   if (a.identity_request) {
     // A request is a few hundred bytes; the limit keeps a wrong file out.
     auto csr = platform::ReadFile(*a.identity_request, 16 * 1024);
@@ -196,6 +318,31 @@ int RunMfgProvision(const MfgProvisionArgs& a) {
   if (a.label) std::cout << "label files written to " << *a.label << "\n";
   std::cout << "the setup code is shown only now and on the label; it is "
                "not stored in the unit's directory\n";
+  return kExitOk;
+}
+
+struct MfgImportArgs {
+  std::string maker;
+  CaKeyStoreArgs key;
+};
+
+int RunMfgImportCaKey(const MfgImportArgs& a) {
+  const provision::CaKeyLocation location = CaKeyLocationOf(a.key);
+  CaKeyAccessFromEnv pin;
+  auto current = provision::ReadCaKeyLocation(a.maker, platform::DefaultEnv());
+  if (!current.ok()) return Fail(current.status());
+  // Finishing an import that was cut short opens the key where it went.
+  const provision::CaKeyLocation& needs =
+      current->backend == provision::CaKeyBackend::kClearFile ? location
+                                                              : *current;
+  if (auto missing = MissingPin(needs, pin.access)) return Usage(*missing);
+  Status st = provision::ImportCaKey(a.maker, location, pin.access);
+  if (!st.ok()) return Fail(st);
+  auto now = provision::ReadCaKeyLocation(a.maker, platform::DefaultEnv());
+  if (!now.ok()) return Fail(now.status());
+  std::cout << "the CA key of " << a.maker << " is now in "
+            << WhereTheKeyIs(a.maker, *now) << "; " << provision::kCaKeyFile
+            << " was overwritten and removed\n";
   return kExitOk;
 }
 
@@ -935,6 +1082,7 @@ int Main(int argc, char** argv) {
                                           "product ID for the QR payload");
   vid->needs(pid);
   pid->needs(vid);
+  AddCaKeyStoreOptions(mfg_init, init.key);
 
   MfgProvisionArgs prov;
   CLI::App* mfg_prov = mfg->add_subcommand(
@@ -953,6 +1101,15 @@ int Main(int argc, char** argv) {
                        "from the request 'wardend --identity-request' wrote; "
                        "no identity.key is written");
   mfg_prov->add_flag("--json", prov.json, "print the result as JSON");
+
+  MfgImportArgs import;
+  CLI::App* mfg_import = mfg->add_subcommand(
+      "import-ca-key",
+      "move the clear ca.key of a maker directory made before keystores into "
+      "a keystore, then overwrite and remove it");
+  mfg_import->add_option("--maker", import.maker, "maker directory")
+      ->required();
+  AddCaKeyStoreOptions(mfg_import, import.key);
 
   // pair
   PairArgs pair;
@@ -1188,6 +1345,7 @@ int Main(int argc, char** argv) {
     if (label_args.label->parsed()) return RunLabelCommand(label_args);
     if (mfg_init->parsed()) return RunMfgInit(init);
     if (mfg_prov->parsed()) return RunMfgProvision(prov);
+    if (mfg_import->parsed()) return RunMfgImportCaKey(import);
     if (release_cmd.parsed()) return release_cmd.Run();
     if (tuf_init->parsed()) return RunTufInit(tuf_args);
     if (tuf_refresh->parsed() || tuf_download->parsed()) {

@@ -130,11 +130,17 @@ Status ValidateMakerSettings(const MakerSettings& s, WallTime now) {
 }
 
 Status InitMaker(const std::string& dir_arg, const MakerSettings& settings,
-                 Clock& clock, platform::Env& env) {
+                 Clock& clock, platform::Env& env, const CaKeyLocation& key,
+                 const CaKeyAccess& access) {
   std::string dir = dir_arg;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const WallTime now = clock.Now();
   WARDEN_TRY(ValidateMakerSettings(settings, now));
+  if (key.backend == CaKeyBackend::kClearFile) {
+    return InvalidArgumentError(
+        "the CA key is made in a keystore (file or pkcs11), not as a clear "
+        "file");
+  }
   const std::string support_end = ResolveSupportEnd(settings, now);
 
   const bool existed = platform::Exists(env, dir);
@@ -149,19 +155,10 @@ Status InitMaker(const std::string& dir_arg, const MakerSettings& settings,
     }
   }
 
-  WARDEN_ASSIGN_OR_RETURN(
-      auto ca_key, crypto::PrivateKey::Generate(crypto::KeyType::kEcdsaP256));
-  crypto::CertificateRequest req{
-      .common_name = settings.name + " Device CA",
-      .organization = settings.name,
-      .serial_number = std::nullopt,
-      .subject_key = ca_key.public_key(),
-      .not_before = now - kBackdate,
-      .not_after = AddYears(now, kCaYears),
-      .is_ca = true,
-  };
-  WARDEN_ASSIGN_OR_RETURN(auto ca_cert,
-                          crypto::IssueCertificate(req, ca_key, nullptr));
+  CaKeyLocation recorded = key;
+  if (recorded.backend == CaKeyBackend::kFile && recorded.kek_path.empty()) {
+    recorded.kek_path = DefaultKekPath(dir);
+  }
 
   // Built complete and durable beside `dir`, then renamed into place (over
   // an empty directory, if there is one): a crash leaves a maker directory
@@ -170,34 +167,69 @@ Status InitMaker(const std::string& dir_arg, const MakerSettings& settings,
   WARDEN_TRY(platform::MakeDirs(env, parent, 0700));
   WARDEN_ASSIGN_OR_RETURN(std::string tmp,
                           platform::MakeTempDirBeside(env, dir, 0700));
-  Status st = env.SetMode(tmp, 0700);
-  std::string key_pem = ca_key.ToPem();
-  if (st.ok()) {
-    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kCaKeyFile),
-                                key_pem, 0600);
-  }
-  crypto::Wipe(key_pem);
-  if (st.ok()) {
-    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kCaCertFile),
-                                ca_cert.ToPem(), 0644);
-  }
-  if (st.ok()) {
-    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kSerialsFile), "",
-                                0644);
-  }
-  if (st.ok()) {
-    st = platform::WriteNewFile(env, platform::JoinPath(tmp, kMakerJsonFile),
-                                MakerJson(settings, support_end), 0644);
-  }
-  if (st.ok()) st = env.SyncDir(tmp);
+  // The KEK's path is relative to the maker directory; the temporary one
+  // beside it resolves it to the same file.
+  const std::string kek = recorded.backend == CaKeyBackend::kFile
+                              ? ResolveKekPath(dir, recorded)
+                              : std::string();
+  const bool kek_existed = !kek.empty() && platform::Exists(env, kek);
+  std::unique_ptr<keystore::Keystore> ks;
+  auto build = [&]() -> Status {
+    WARDEN_TRY(env.SetMode(tmp, 0700));
+    WARDEN_ASSIGN_OR_RETURN(
+        auto backend,
+        OpenCaKeyBackend(dir, recorded, access, /*create_kek=*/true, env));
+    WARDEN_ASSIGN_OR_RETURN(
+        ks,
+        keystore::Keystore::Open(env, platform::JoinPath(tmp, kCaKeystoreDir),
+                                 std::move(backend)));
+    WARDEN_TRY(ks->CreateSigningKey(kCaKeyItem).status());
+    WARDEN_ASSIGN_OR_RETURN(crypto::PrivateKey ca_key,
+                            ks->SigningKey(kCaKeyItem));
+    crypto::CertificateRequest req{
+        .common_name = settings.name + " Device CA",
+        .organization = settings.name,
+        .serial_number = std::nullopt,
+        .subject_key = ca_key.public_key(),
+        .not_before = now - kBackdate,
+        .not_after = AddYears(now, kCaYears),
+        .is_ca = true,
+    };
+    WARDEN_ASSIGN_OR_RETURN(auto ca_cert,
+                            crypto::IssueCertificate(req, ca_key, nullptr));
+    WARDEN_TRY(ks->Sync());
+    WARDEN_TRY(platform::WriteNewFile(env,
+                                      platform::JoinPath(tmp, kCaKeyConfigFile),
+                                      CaKeyConfigJson(recorded), 0644));
+    WARDEN_TRY(platform::WriteNewFile(env, platform::JoinPath(tmp, kCaCertFile),
+                                      ca_cert.ToPem(), 0644));
+    WARDEN_TRY(platform::WriteNewFile(
+        env, platform::JoinPath(tmp, kSerialsFile), "", 0644));
+    WARDEN_TRY(platform::WriteNewFile(env,
+                                      platform::JoinPath(tmp, kMakerJsonFile),
+                                      MakerJson(settings, support_end), 0644));
+    return env.SyncDir(tmp);
+  };
+  // What a failure before the rename leaves: the token's key (for a token)
+  // and a KEK made here go with the directory.
+  auto undo = [&]() {
+    if (ks) ks->Destroy(kCaKeyItem).IgnoreError();
+    ks.reset();
+    platform::RemoveTree(env, tmp).IgnoreError();
+    if (!kek.empty() && !kek_existed) {
+      platform::ScrubFile(env, kek).IgnoreError();
+    }
+  };
+  Status st = build();
   if (st.ok()) st = env.Rename(tmp, dir);
   if (!st.ok()) {
-    platform::RemoveTree(env, tmp).IgnoreError();
+    undo();
     if (st.code() == Code::kAlreadyExists) {
       return AlreadyExistsError(dir + " is not empty");
     }
     return st;
   }
+  ks.reset();
   st = env.SyncDir(parent);
   if (!st.ok()) {
     // Whether it is durable is unknown: leave what was there before.
@@ -211,7 +243,6 @@ Status InitMaker(const std::string& dir_arg, const MakerSettings& settings,
 
 Result<Maker> LoadMaker(const std::string& dir, platform::Env& env) {
   const std::string json_path = platform::JoinPath(dir, kMakerJsonFile);
-  const std::string key_path = platform::JoinPath(dir, kCaKeyFile);
   const std::string cert_path = platform::JoinPath(dir, kCaCertFile);
 
   WARDEN_ASSIGN_OR_RETURN(std::string text,
@@ -229,12 +260,6 @@ Result<Maker> LoadMaker(const std::string& dir, platform::Env& env) {
     return DataLossError(json_path + ": " + st.message());
   }
 
-  WARDEN_ASSIGN_OR_RETURN(std::string key_pem,
-                          platform::ReadFile(env, key_path, kMaxPemFile));
-  auto key = crypto::PrivateKey::FromPem(key_pem);
-  crypto::Wipe(key_pem);
-  if (!key.ok()) return DataLossError(key_path + ": " + key.status().message());
-
   WARDEN_ASSIGN_OR_RETURN(std::string cert_pem,
                           platform::ReadFile(env, cert_path, kMaxPemFile));
   auto cert = crypto::Certificate::FromPem(cert_pem);
@@ -244,11 +269,15 @@ Result<Maker> LoadMaker(const std::string& dir, platform::Env& env) {
   if (!cert->is_ca()) {
     return IntegrityError(cert_path + ": not a CA certificate");
   }
-  if (!(cert->public_key() == key->public_key())) {
-    return IntegrityError(key_path + ": key does not match " +
-                          std::string(kCaCertFile));
-  }
-  return Maker{dir, std::move(*settings), std::move(*key), std::move(*cert)};
+  WARDEN_ASSIGN_OR_RETURN(CaKeyLocation location, ReadCaKeyLocation(dir, env));
+  return Maker{dir, std::move(*settings), std::move(*cert),
+               std::move(location)};
+}
+
+Result<CaKey> OpenMakerCaKey(const Maker& maker, const CaKeyAccess& access,
+                             platform::Env& env) {
+  return OpenCaKey(maker.dir, maker.ca_key_location, access, maker.ca_cert,
+                   env);
 }
 
 }  // namespace warden::provision

@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 // serials.txt grows by one line per unit; 16 MiB is about 250000 units.
 constexpr size_t kMaxSerialsFile = 16 * 1024 * 1024;
-constexpr char kLockFile[] = "serials.lock";
 constexpr auto kBackdate = std::chrono::hours(1);
 
 bool ContainsLine(std::string_view text, std::string_view line) {
@@ -123,7 +122,7 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
 
   WARDEN_ASSIGN_OR_RETURN(
       std::unique_ptr<platform::FileLock> lock,
-      env.Lock(platform::JoinPath(maker_dir, kLockFile), /*wait=*/true));
+      env.Lock(platform::JoinPath(maker_dir, kSerialsLockFile), /*wait=*/true));
   const std::string serials_path = platform::JoinPath(maker_dir, kSerialsFile);
   WARDEN_ASSIGN_OR_RETURN(
       const std::string serials,
@@ -177,8 +176,14 @@ Result<ProvisionResult> ProvisionUnit(const std::string& maker_dir,
       .server_auth = true,
       .client_auth = true,
   };
+  // Found and opened under the lock: an import of the key may have moved
+  // it since LoadMaker looked, and the keystore admits one user at a time.
+  WARDEN_ASSIGN_OR_RETURN(maker.ca_key_location,
+                          ReadCaKeyLocation(maker_dir, env));
+  WARDEN_ASSIGN_OR_RETURN(CaKey ca_key,
+                          OpenMakerCaKey(maker, request.ca_key_access, env));
   WARDEN_ASSIGN_OR_RETURN(
-      auto cert, crypto::IssueCertificate(req, maker.ca_key, &maker.ca_cert));
+      auto cert, crypto::IssueCertificate(req, ca_key.key, &maker.ca_cert));
 
   // The setup code and the verifier record derived from it.
   WARDEN_ASSIGN_OR_RETURN(uint32_t passcode, pairing::GenerateSetupCode(rng));

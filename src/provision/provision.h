@@ -16,6 +16,7 @@
 #include "base/rng.h"
 #include "base/status.h"
 #include "platform/env.h"
+#include "provision/ca_key.h"
 #include "provision/device.h"
 
 namespace warden::provision {
@@ -40,6 +41,9 @@ struct ProvisionRequest {
   // (kBadSignature) or not for `serial` (kInvalidArgument) is refused.
   // Empty: the key is generated here and written as identity.key.
   std::string identity_request;
+  // Opens the maker's CA key where it lives (the PIN of its token); the
+  // caller wipes it.
+  CaKeyAccess ca_key_access;
 };
 
 // What goes on the label. The passcode, manual code and QR payload exist
@@ -67,8 +71,11 @@ struct ProvisionResult {
 // has its serial recorded (a crash between the two steps leaves a serial
 // that no unit uses: serials are never given twice). A failure that is
 // reported leaves no `out_dir`. Concurrent runs against the same maker
-// directory are serialised by a lock on serials.lock. Every file operation
-// goes through `env`.
+// directory are serialised by a lock on serials.lock. The certificate is
+// signed by the CA key where it lives (maker.h OpenMakerCaKey, with
+// request.ca_key_access): its errors (wrong PIN, token or key missing, a
+// backend this build cannot open) come back as they are, with nothing
+// written. Every file operation goes through `env`.
 Result<ProvisionResult> ProvisionUnit(
     const std::string& maker_dir, const ProvisionRequest& request,
     const std::string& out_dir, Clock& clock, Rng& rng,

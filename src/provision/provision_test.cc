@@ -80,7 +80,10 @@ class ProvisionTest : public ::testing::Test {
 
 TEST_F(ProvisionTest, InitMakerWritesTheCaAndSettings) {
   EXPECT_EQ(ModeOf(maker_), 0700u);
-  EXPECT_EQ(ModeOf(maker_ + "/ca.key"), 0600u);
+  // The CA key is sealed in the maker's keystore, under a KEK beside it.
+  EXPECT_FALSE(platform::Exists(maker_ + "/ca.key"));
+  EXPECT_EQ(ModeOf(maker_ + "/keystore"), 0700u);
+  EXPECT_EQ(ModeOf(root_ + "/maker.kek"), 0600u);
   EXPECT_EQ(ModeOf(maker_ + "/maker.json"), 0644u);
   EXPECT_EQ(Slurp(maker_ + "/serials.txt"), "");
   auto maker = LoadMaker(maker_);
@@ -141,7 +144,8 @@ TEST_F(ProvisionTest, ProvisionedUnitLoadsAndPairsWithTheLabelCode) {
   EXPECT_EQ(ModeOf(out + "/identity.key"), 0600u);
   EXPECT_EQ(ModeOf(out + "/pairing.json"), 0600u);
   // No temporary directory is left beside it.
-  EXPECT_EQ(Entries(root_), (std::set<std::string>{"maker", "unit1"}));
+  EXPECT_EQ(Entries(root_),
+            (std::set<std::string>{"maker", "maker.kek", "unit1"}));
   EXPECT_EQ(Slurp(maker_ + "/serials.txt"), "SN-0001\n");
 
   auto dev = LoadDevice(out);
@@ -248,7 +252,7 @@ TEST_F(ProvisionTest, DuplicateSerialIsRefusedAndLeavesNothing) {
   ASSERT_TRUE(Provision("SN-0001", root_ + "/a").ok());
   auto again = Provision("SN-0001", root_ + "/b");
   EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
-  EXPECT_EQ(Entries(root_), (std::set<std::string>{"maker", "a"}));
+  EXPECT_EQ(Entries(root_), (std::set<std::string>{"maker", "maker.kek", "a"}));
   EXPECT_EQ(Slurp(maker_ + "/serials.txt"), "SN-0001\n");
 }
 
@@ -265,7 +269,7 @@ TEST_F(ProvisionTest, BadSerialOrModelIsRefused) {
     auto r = ProvisionUnit(maker_, req, root_ + "/u", clock_, SystemRng());
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   }
-  EXPECT_EQ(Entries(root_), (std::set<std::string>{"maker"}));
+  EXPECT_EQ(Entries(root_), (std::set<std::string>{"maker", "maker.kek"}));
   EXPECT_EQ(Slurp(maker_ + "/serials.txt"), "");
 }
 
