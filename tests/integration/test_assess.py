@@ -665,12 +665,17 @@ def check_login_findings(test, found, text):
 
     # UDP: the CoAP server, minissdpd and avahi-daemon each answer their
     # probe and none was declared; the scan saw every port answer.
-    coap = found["services.udp.%d.declared" % lab.COAP_PORT]
+    def udp_unit(port):
+        unit_id = "services.udp.%d.declared" % port
+        test.assertIn(unit_id, found, sorted(found))
+        return found[unit_id]
+
+    coap = udp_unit(lab.COAP_PORT)
     test.assertEqual(coap["verdict"], "FAIL", coap)
     test.assertIn("coap answers on UDP 5683 but is not declared",
                   coap["finding"])
     test.assertIn("CoAP 2.05", coap["evidence"]["received"][0])
-    ssdp = found["services.udp.%d.declared" % lab.SSDP_PORT]
+    ssdp = udp_unit(lab.SSDP_PORT)
     test.assertEqual(ssdp["verdict"], "FAIL", ssdp)
     test.assertIn("ssdp answers on UDP 1900 but is not declared",
                   ssdp["finding"])
@@ -678,7 +683,7 @@ def check_login_findings(test, found, text):
     for header in ("SERVER " + lab.SSDP_SERVER, "ST " + lab.SSDP_ST,
                    "USN " + lab.SSDP_USN, "LOCATION " + lab.SSDP_LOCATION):
         test.assertIn(header, ssdp["evidence"]["received"][0])
-    mdns = found["services.udp.%d.declared" % lab.MDNS_PORT]
+    mdns = udp_unit(lab.MDNS_PORT)
     test.assertEqual(mdns["verdict"], "FAIL", mdns)
     test.assertIn("mdns answers on UDP 5353 but is not declared",
                   mdns["finding"])
