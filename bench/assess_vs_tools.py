@@ -11,7 +11,8 @@ The lab is the one tests/integration/test_assess.py builds: nginx (plain
 HTTP, TLS 1.0 to 1.3 with an expired self-signed certificate, three admin
 pages behind HTTP Basic), mosquitto open to anonymous clients, and
 login_lab.py's busybox telnetd, pyftpdlib, lighttpd (Digest and a login
-form), dropbear and coap-server, in a network namespace this script
+form), two dropbears (one without password logins, one taking a Mirai
+login), coap-server, minissdpd and avahi-daemon, in a network namespace this script
 creates (so every tool sees only the lab), stopped and removed at the end.
 Prints one JSON line with each tool's time, the sum, the ratio sum / warden,
 and the findings compared: open ports, the TLS versions accepted, and the
@@ -95,6 +96,7 @@ def hydra_runs(ns, root):
          ["http-post-form",
           "/index.py:token=a1b2&username=^USER^&pwd=^PASS^:F=Invalid"]),
         (login_lab.SSH_PORT, ["ssh"]),
+        (login_lab.SSH_PASSWORD_PORT, ["ssh"]),
         (T.DEFAULT_PORT, ["http-get", "/"]),
         (T.LIMITED_PORT, ["http-get", "/"]),
         (T.UNLIMITED_PORT, ["http-get", "/"]),
@@ -189,6 +191,7 @@ def main():
                    login_lab.FTP_PORT: login_lab.FTP_LOGIN,
                    login_lab.DIGEST_PORT: login_lab.DIGEST_LOGIN,
                    login_lab.FORM_PORT: login_lab.FORM_LOGIN,
+                   login_lab.SSH_PASSWORD_PORT: login_lab.SSH_LOGIN,
                    T.DEFAULT_PORT: ("admin", "admin")}
         warden_right = sorted(p for p, (u, n) in warden_logins.items()
                               if planted.get(p, (None, ""))[0] == u and

@@ -46,6 +46,7 @@ packages=(
   python3-cryptography nmap
   mosquitto zbar-tools chromium faketime
   busybox-static python3-pyftpdlib lighttpd dropbear-bin libcoap3-bin
+  avahi-daemon minissdpd
   hydra testssl.sh
   gdb
 )
@@ -64,6 +65,11 @@ if ((${#missing[@]} == 0)); then
   exit 0
 fi
 
+had_dbus=no
+if dpkg-query -W -f='${Status}' dbus 2>/dev/null | grep -q "install ok installed"; then
+  had_dbus=yes
+fi
+
 echo "install-deps: installing ${missing[*]}"
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
@@ -71,16 +77,39 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
-# The assessor's lab starts lighttpd itself, with a configuration of its
-# own; Debian's package also installs a system web server on port 80,
-# enabled, which nothing here wants running. Only a lighttpd this script
-# has just installed is disabled: one the machine already had is left as
-# it was.
-if [[ " ${missing[*]} " == *" lighttpd "* ]]; then
+# The assessor's lab starts lighttpd, avahi-daemon and minissdpd itself,
+# each with a configuration of its own; Debian's packages also install them
+# as system services, enabled (lighttpd a web server on port 80,
+# avahi-daemon an mDNS responder with the D-Bus system bus it pulls in,
+# minissdpd an SSDP listener), which nothing here wants running. Only a
+# service this script has just installed is stopped and disabled: one the
+# machine already had is left as it was.
+disable_service() {
+  local unit=$1
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-    $SUDO systemctl disable --now lighttpd >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
   else
-    $SUDO update-rc.d lighttpd disable >/dev/null 2>&1 || true
-    $SUDO invoke-rc.d lighttpd stop >/dev/null 2>&1 || true
+    $SUDO invoke-rc.d "$unit" stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d "$unit" disable >/dev/null 2>&1 || true
+    # Without systemd running, still drop the units' links, so that the
+    # machine does not start them if it is later booted with systemd.
+    if command -v systemctl >/dev/null; then
+      $SUDO systemctl disable "$unit" >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+for service in lighttpd avahi-daemon minissdpd; do
+  if [[ " ${missing[*]} " == *" $service "* ]]; then
+    disable_service "$service"
+  fi
+done
+if [[ " ${missing[*]} " == *" avahi-daemon "* ]]; then
+  disable_service avahi-daemon.socket
+  # D-Bus came in with avahi-daemon only where nothing used it before (a
+  # container): there, it is not left running either. A machine booted with
+  # systemd has had it all along.
+  if [[ $had_dbus == no ]] && ! [[ -d /run/systemd/system ]]; then
+    disable_service dbus
   fi
 fi

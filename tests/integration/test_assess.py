@@ -436,8 +436,11 @@ class InsecureLab(AssessTestCase):
     """A camera as too many are sold: an admin page over plain HTTP, TLS
     that still takes TLS 1.0 and finite-field key shares with an expired
     self-signed certificate, no security.txt, admin pages behind HTTP basic
-    (one with the factory default admin/admin), and an MQTT broker
-    (mosquitto) open to anonymous clients."""
+    (one with the factory default admin/admin), an MQTT broker (mosquitto)
+    open to anonymous clients, and login_lab's daemons: telnet, FTP, HTTP
+    Digest, a login form and SSH with Mirai logins, SSH without passwords,
+    and CoAP, SSDP (minissdpd) and mDNS (avahi-daemon) answering on UDP,
+    none of them declared."""
 
     def setUp(self):
         super().setUp()
@@ -660,20 +663,53 @@ def check_login_findings(test, found, text):
     test.assertIn("SSH-2.0-dropbear", ssh["evidence"]["received"][0])
     test.assertNotIn("credentials.%d.throttle" % lab.SSH_PORT, found)
 
-    # UDP: the CoAP server answers and was not declared; SSDP and mDNS are
-    # closed, and said so.
-    coap = found["services.udp.%d.declared" % lab.COAP_PORT]
+    # UDP: the CoAP server, minissdpd and avahi-daemon each answer their
+    # probe and none was declared; the scan saw every port answer.
+    def udp_unit(port):
+        unit_id = "services.udp.%d.declared" % port
+        test.assertIn(unit_id, found, sorted(found))
+        return found[unit_id]
+
+    coap = udp_unit(lab.COAP_PORT)
     test.assertEqual(coap["verdict"], "FAIL", coap)
     test.assertIn("coap answers on UDP 5683 but is not declared",
                   coap["finding"])
     test.assertIn("CoAP 2.05", coap["evidence"]["received"][0])
+    ssdp = udp_unit(lab.SSDP_PORT)
+    test.assertEqual(ssdp["verdict"], "FAIL", ssdp)
+    test.assertIn("ssdp answers on UDP 1900 but is not declared",
+                  ssdp["finding"])
+    test.assertEqual(ssdp["evidence"]["sent"], ["SSDP M-SEARCH ssdp:all"])
+    for header in ("SERVER " + lab.SSDP_SERVER, "ST " + lab.SSDP_ST,
+                   "USN " + lab.SSDP_USN, "LOCATION " + lab.SSDP_LOCATION):
+        test.assertIn(header, ssdp["evidence"]["received"][0])
+    mdns = udp_unit(lab.MDNS_PORT)
+    test.assertEqual(mdns["verdict"], "FAIL", mdns)
+    test.assertIn("mdns answers on UDP 5353 but is not declared",
+                  mdns["finding"])
+    test.assertIn("_services._dns-sd._udp.local PTR %s.local;"
+                  % lab.MDNS_SERVICE_TYPE, mdns["evidence"]["received"][0])
     udp = found["services.udp.scan"]
     test.assertEqual(udp["verdict"], "PASS", udp)
-    test.assertIn("UDP 1900: closed (ICMP port unreachable)",
-                  udp["evidence"]["received"])
+    test.assertIn("answering: ", udp["finding"])
+    for name in ("ssdp", "mdns", "coap"):
+        test.assertIn(name, udp["finding"])
+
+    # SSH with password logins and a Mirai pair planted: found at its place
+    # in the list, by libssh's password authentication.
+    ssh = unit(lab.SSH_PASSWORD_PORT, "default")
+    test.assertEqual(ssh["verdict"], "FAIL", ssh)
+    test.assertIn('accepted login "root" (password found, 8 characters) at '
+                  'attempt 8', ssh["finding"])
+    test.assertIn("SSH banner SSH-2.0-dropbear", ssh["evidence"]["sent"][0])
+    test.assertIn("password", ssh["evidence"]["sent"][0].split("methods")[1])
+    received = " ".join(ssh["evidence"]["received"])
+    test.assertIn("1: password authentication denied", received)
+    test.assertIn("8: password authentication succeeded", received)
 
     # The passwords that cannot be mistaken for a login name.
-    for _, password in (lab.TELNET_LOGIN, lab.FTP_LOGIN, lab.FORM_LOGIN):
+    for _, password in (lab.TELNET_LOGIN, lab.FTP_LOGIN, lab.FORM_LOGIN,
+                        lab.SSH_LOGIN):
         test.assertNotIn(password, text)
 
 
