@@ -240,7 +240,7 @@ class ForensicDeletionTest(harness.DeviceTestCase):
                         keys.append(f.read())
         return rows, keys
 
-    def test_a_peer_address_is_only_a_pseudonym_in_the_journal_and_gone_after_deletion(self):
+    def test_peer_address_is_a_pseudonym_on_stderr_and_gone_after_deletion(self):
         peer = "127.0.0.87"
         d = self.start()
         self.pair(d)
@@ -253,6 +253,20 @@ class ForensicDeletionTest(harness.DeviceTestCase):
         shown = re.search(r" peer=(~[0-9a-f]{12}) ", lines[0])
         self.assertIsNotNone(shown, lines[0])
         self.assertNotIn(peer, d.read_log())
+        rows, keys = self.event_log_held()
+        self.assertTrue(rows)
+        self.assertTrue(keys)
+        needles = {"peer address": [peer.encode()],
+                   "sealed event": [w for r in rows for w in windows(r)],
+                   "event log key blob": [w for k in keys
+                                          for w in windows(k)]}
+        # Sealed at rest: the address is in no file even while it is held,
+        # and the scan does find the sealed entries and the key.
+        held = self.scan_files(needles)
+        self.assertNotIn("peer address", sum(held.values(), []))
+        self.assertIn("sealed event", sum(held.values(), []))
+        self.assertIn("event log key blob", sum(held.values(), []))
+
         events = json.loads(run_cli("data", "events", "home", "--json",
                                     home=self.home).stdout)["entries"]
         found = [f for e in events if e["kind"] == "bad_request"
@@ -269,20 +283,6 @@ class ForensicDeletionTest(harness.DeviceTestCase):
                                        home=self.home).stdout)
         own = {k["name"]: k for k in inventory["kept_by_wardend"]}
         self.assertFalse(own["wardend.event_log"]["may_leave_device"])
-
-        rows, keys = self.event_log_held()
-        self.assertTrue(rows)
-        self.assertTrue(keys)
-        needles = {"peer address": [peer.encode()],
-                   "sealed event": [w for r in rows for w in windows(r)],
-                   "event log key blob": [w for k in keys
-                                          for w in windows(k)]}
-        # Sealed at rest: the address is in no file even while it is held,
-        # and the scan does find the sealed entries and the key.
-        held = self.scan_files(needles)
-        self.assertNotIn("peer address", sum(held.values(), []))
-        self.assertIn("sealed event", sum(held.values(), []))
-        self.assertIn("event log key blob", sum(held.values(), []))
 
         out = run_cli("data", "delete", "home", "--yes", "--json",
                       home=self.home)
