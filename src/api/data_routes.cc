@@ -50,7 +50,8 @@ std::optional<int64_t> ParseId(std::string_view text) {
 
 }  // namespace
 
-Result<schema::Json> EventLogPage(data::EventLog& log, int64_t after) {
+Result<schema::Json> EventLogPage(data::EventLog& log, int64_t after,
+                                  size_t max_bytes) {
   schema::Json entries = schema::Json::array();
   size_t bytes = 0;
   schema::Json next = nullptr;
@@ -65,7 +66,7 @@ Result<schema::Json> EventLogPage(data::EventLog& log, int64_t after) {
           j.dump(-1, ' ', false, schema::Json::error_handler_t::replace)
               .size() +
           1;
-      if ((!entries.empty() && bytes + size > kEventPageBytes) ||
+      if ((!entries.empty() && bytes + size > max_bytes) ||
           entries.size() >= data::kMaxEventListSize) {
         full = true;
         break;
@@ -189,7 +190,7 @@ Response DataRoutes::Export(Call& call) {
   // What wardend keeps about the owner is theirs as well; the client
   // follows "next" for the rest (GET /v1/data/events/{after}).
   if (ctx_.event_log != nullptr) {
-    auto page = EventLogPage(*ctx_.event_log, 0);
+    auto page = EventLogPage(*ctx_.event_log, 0, kExportEventPageBytes);
     if (!page.ok()) return call.Error(page.status());
     body["event_log"] = std::move(*page);
   }
