@@ -8,7 +8,16 @@
 //                            (an assessor, a buyer) can read it; what it
 //                            does hold is the owner's.
 //   GET  /v1/data/export     owner: every record, as data/data_store.h's
-//                            Export gives it, with the counts.
+//                            Export gives it, with the counts, and the
+//                            first 64 KiB page of the event log
+//                            ("event_log").
+//   GET  /v1/data/events     owner: wardend's event log (data/
+//   GET  /v1/data/events/{after}  event_log.h), a page at a time: the
+//                            entries after id `after` (from the first
+//                            without), each with its clear personal
+//                            values and the pseudonyms stderr showed, and
+//                            "next", the `after` of the following page, or
+//                            null at the end.
 //   POST /v1/data/delete     administrator: deletes all personal data and
 //                            returns what was deleted, when, and the
 //                            requesting owner's fingerprint, with the
@@ -27,7 +36,8 @@
 
 namespace warden::data {
 struct DeletionResult;
-}
+class EventLog;
+}  // namespace warden::data
 
 namespace warden::api {
 
@@ -41,11 +51,26 @@ class DataRoutes {
   Response Export(Call& call);
   Response Delete(Call& call);
   Response Receipt(Call& call);
+  Response Events(Call& call);
   // A 503 reply when there is no data store, else nullopt.
   std::optional<Response> Unavailable(Call& call);
 
   ServiceContext& ctx_;
 };
+
+// A page's entries stop short of this many bytes of JSON, so that a page
+// fits the owner's client's reply limit (web/http.h DeviceReplyLimits).
+inline constexpr size_t kEventPageBytes = 512 * 1024;
+// The export's first page is smaller: it shares the reply with the records.
+inline constexpr size_t kExportEventPageBytes = 64 * 1024;
+
+// The page of `log` after entry id `after`, of at most `max_bytes` of JSON
+// (but at least one entry when there is one): {"entries": [{"id", "time",
+// "kind", "severity", "category", "fields": [{"name", "value",
+// "personal", "pseudonym"}]}], "next": id | null}. Errors from
+// EventLog::List.
+Result<schema::Json> EventLogPage(data::EventLog& log, int64_t after,
+                                  size_t max_bytes = kEventPageBytes);
 
 // The JSON an API reply and the CLI show for a deletion.
 schema::Json DeletionJson(const data::DeletionResult& result);

@@ -71,6 +71,10 @@ void DeviceService::SetDataStore(data::DataStore* data,
   groups_->context.identity_certificate = certificate;
 }
 
+void DeviceService::SetEventLog(data::EventLog* log) {
+  groups_->context.event_log = log;
+}
+
 app::AppData* DeviceService::AppData() { return &groups_->app_data; }
 
 Status DeviceService::Init() {

@@ -36,7 +36,8 @@ class AppData;
 }  // namespace warden::app
 namespace warden::data {
 class DataStore;
-}
+class EventLog;
+}  // namespace warden::data
 
 namespace warden::api {
 
@@ -61,6 +62,9 @@ class DeviceService {
   // routes answer 503. All three must outlive the service.
   void SetDataStore(data::DataStore* data, const crypto::PrivateKey* key,
                     const crypto::Certificate* certificate);
+  // wardend's event log, which the owner reads and exports, before Init;
+  // none: GET /v1/data/events answers 503. It must outlive the service.
+  void SetEventLog(data::EventLog* log);
   // The app's way to its personal data (api/app_data.h), for
   // AppHost::SetData: it uses the store SetDataStore gave, and lives as
   // long as the service.

@@ -250,11 +250,13 @@ TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
                            "GET /v1/data/inventory public",
                            "GET /v1/data/export owner",
                            "GET /v1/data/receipt owner",
+                           "GET /v1/data/events owner",
+                           "GET /v1/data/events/{after} owner",
                            "POST /v1/data/delete admin"}) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
         << want;
   }
-  EXPECT_EQ(routes.size(), 27u);
+  EXPECT_EQ(routes.size(), 29u);
 }
 
 TEST_F(DeviceServiceTest, PersonalDataIsExportedByOwnersAndDeletedByAnAdmin) {

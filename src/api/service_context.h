@@ -29,7 +29,8 @@ class AppHost;
 }
 namespace warden::data {
 class DataStore;
-}
+class EventLog;
+}  // namespace warden::data
 namespace warden::updater {
 class UpdateService;
 }
@@ -96,6 +97,8 @@ struct ServiceContext {
   // The personal-data store, or null when none is open (the data routes
   // answer 503).
   data::DataStore* data = nullptr;
+  // wardend's event log, or null (GET /v1/data/events answers 503).
+  data::EventLog* event_log = nullptr;
   // What signs deletion receipts: the device's identity key (used only to
   // sign, so it may live in a token) and its certificate.
   const crypto::PrivateKey* identity_key = nullptr;

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -762,11 +763,20 @@ int RunDataInventory(const std::string& home, const DataArgs& a) {
   Result<Json> inv = s->DataInventory();
   if (!inv.ok()) return Fail(inv.status());
   if (a.json) {
-    std::cout << MachineJson({{"name", a.name}, {"kinds", (*inv)["kinds"]}})
+    std::cout << MachineJson({{"name", a.name},
+                              {"kinds", (*inv)["kinds"]},
+                              {"kept_by_wardend",
+                               inv->value("kept_by_wardend", Json::array())}})
               << "\n";
     return kExitOk;
   }
-  for (const Json& k : (*inv)["kinds"]) {
+  Json kinds = (*inv)["kinds"];
+  if (!kinds.is_array()) kinds = Json::array();
+  const Json own = inv->value("kept_by_wardend", Json::array());
+  if (own.is_array()) {
+    for (const Json& k : own) kinds.push_back(k);
+  }
+  for (const Json& k : kinds) {
     if (!k.is_object()) continue;
     const int64_t retention = k.value("retention_seconds", int64_t{0});
     std::cout << Printable(TextField(k, "name"), 64) << "  "
@@ -780,12 +790,92 @@ int RunDataInventory(const std::string& home, const DataArgs& a) {
   return kExitOk;
 }
 
+// Most event log entries read from one device: its log holds far fewer.
+constexpr size_t kMaxEventEntries = 200'000;
+
+// `page` ({"entries", "next"}) followed by every page after it, as one
+// {"entries": [...]}. A device whose "next" does not move forward, or that
+// gives more than kMaxEventEntries, is refused rather than followed.
+Result<Json> AllEvents(client::DeviceSession& s, Json page) {
+  Json entries = Json::array();
+  int64_t cursor = 0;
+  while (true) {
+    if (!page.is_object() || !page.contains("entries") ||
+        !page["entries"].is_array()) {
+      return UnavailableError("the device's event log reply is malformed");
+    }
+    for (Json& e : page["entries"]) entries.push_back(std::move(e));
+    if (entries.size() > kMaxEventEntries) {
+      return ResourceExhaustedError("the device's event log is too long");
+    }
+    const Json next = page.value("next", Json());
+    if (next.is_null()) break;
+    if (!next.is_number_integer() || next.get<int64_t>() <= cursor) {
+      return UnavailableError("the device's event log pages do not advance");
+    }
+    cursor = next.get<int64_t>();
+    WARDEN_ASSIGN_OR_RETURN(page, s.DataEvents(cursor));
+  }
+  return Json{{"entries", std::move(entries)}};
+}
+
 int RunDataExport(const std::string& home, const DataArgs& a) {
   Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
   if (!s.ok()) return Fail(s.status());
   Result<Json> out = s->DataExport();
   if (!out.ok()) return Fail(out.status());
+  if (out->contains("event_log")) {
+    Result<Json> events = AllEvents(*s, (*out)["event_log"]);
+    if (!events.ok()) return Fail(events.status());
+    (*out)["event_log"] = std::move(*events);
+  }
   std::cout << MachineJson(*out) << "\n";
+  return kExitOk;
+}
+
+// An entry's time, as UTC in ISO 8601.
+std::string UtcTime(int64_t seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(seconds);
+  char text[32];
+  if (std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    return std::to_string(seconds);
+  }
+  return text;
+}
+
+int RunDataEvents(const std::string& home, const DataArgs& a) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<Json> first = s->DataEvents(0);
+  if (!first.ok()) return Fail(first.status());
+  Result<Json> all = AllEvents(*s, std::move(*first));
+  if (!all.ok()) return Fail(all.status());
+  if (a.json) {
+    std::cout << MachineJson({{"name", a.name}, {"entries", (*all)["entries"]}})
+              << "\n";
+    return kExitOk;
+  }
+  // One line per entry, as the journal shows it, with each personal
+  // value beside the pseudonym the journal has in its place.
+  for (const Json& e : (*all)["entries"]) {
+    if (!e.is_object()) continue;
+    std::cout << UtcTime(e.value("time", int64_t{0})) << " "
+              << TextField(e, "severity") << " " << TextField(e, "category")
+              << " " << TextField(e, "kind");
+    if (e.contains("fields") && e["fields"].is_array()) {
+      for (const Json& f : e["fields"]) {
+        if (!f.is_object()) continue;
+        std::cout << " " << TextField(f, "name") << "="
+                  << TextField(f, "value");
+        if (f.value("personal", false)) {
+          std::cout << " (" << TextField(f, "pseudonym") << ")";
+        }
+      }
+    }
+    std::cout << "\n";
+  }
   return kExitOk;
 }
 
@@ -1231,15 +1321,21 @@ int Main(int argc, char** argv) {
   // data
   DataArgs data_args;
   CLI::App* data_cmd = app.add_subcommand(
-      "data", "the personal data a device keeps: inventory, export, delete");
+      "data",
+      "the personal data a device keeps: inventory, export, events, delete");
   data_cmd->require_subcommand(1);
   CLI::App* data_inventory = data_cmd->add_subcommand(
       "inventory", "what kinds of personal data the device keeps, and why");
   CLI::App* data_export = data_cmd->add_subcommand(
       "export", "print every personal record the device holds, as JSON");
+  CLI::App* data_events = data_cmd->add_subcommand(
+      "events",
+      "print the device's event log with the personal values its system log "
+      "shows as pseudonyms");
   CLI::App* data_delete = data_cmd->add_subcommand(
       "delete", "erase all personal data (administrators)");
-  for (CLI::App* sub : {data_inventory, data_export, data_delete}) {
+  for (CLI::App* sub :
+       {data_inventory, data_export, data_events, data_delete}) {
     sub->add_option("name", data_args.name, "device name")->required();
   }
   data_delete->add_option("--receipt", data_args.receipt_out,
@@ -1257,6 +1353,7 @@ int Main(int argc, char** argv) {
   verify_name->excludes(verify_cert);
   data_verify->add_flag("--json", data_args.json, "print JSON");
   data_inventory->add_flag("--json", data_args.json, "print JSON");
+  data_events->add_flag("--json", data_args.json, "print JSON");
   data_delete->add_flag("--json", data_args.json, "print JSON");
   data_delete->add_flag("--yes,-y", data_args.yes,
                         "do not ask for confirmation");
@@ -1413,6 +1510,7 @@ int Main(int argc, char** argv) {
     }
     if (data_inventory->parsed()) return RunDataInventory(*h, data_args);
     if (data_export->parsed()) return RunDataExport(*h, data_args);
+    if (data_events->parsed()) return RunDataEvents(*h, data_args);
     if (data_delete->parsed()) return RunDataDelete(*h, data_args);
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.

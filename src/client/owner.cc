@@ -164,6 +164,14 @@ Result<schema::Json> DeviceSession::DataExport() {
               "device refused the data export");
 }
 
+Result<schema::Json> DeviceSession::DataEvents(int64_t after) {
+  const std::string path = after > 0
+                               ? "/v1/data/events/" + std::to_string(after)
+                               : std::string("/v1/data/events");
+  return Call(http::verb::get, path, std::nullopt,
+              "device refused its event log");
+}
+
 Result<schema::Json> DeviceSession::DataDelete() {
   WARDEN_ASSIGN_OR_RETURN(
       schema::Json j, Call(http::verb::post, "/v1/data/delete",

@@ -91,6 +91,9 @@ class DeviceSession {
   // GET /v1/data/export: every personal record the device holds
   // (docs/PROTOCOLS.md, "Personal data"); bounded by the reply limits.
   Result<schema::Json> DataExport();
+  // GET /v1/data/events[/{after}]: one page of wardend's event log,
+  // {"entries": [...], "next": id | null} (docs/PROTOCOLS.md).
+  Result<schema::Json> DataEvents(int64_t after);
   // POST /v1/data/delete: deletes all personal data; returns what was
   // deleted. Needs an administrator.
   Result<schema::Json> DataDelete();

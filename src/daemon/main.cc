@@ -25,6 +25,7 @@
 #include "daemon/keystore_setup.h"
 #include "daemon/updates.h"
 #include "data/data_store.h"
+#include "data/event_log.h"
 #include "data/receipt.h"
 #include "events/bus.h"
 #include "events/catalog.h"
@@ -111,21 +112,38 @@ std::string StateDb(const std::string& state_dir) {
 // How often records past their retention are looked for.
 constexpr std::chrono::minutes kRetentionSweepEvery{10};
 
+// Deletes what is past its retention in the data store and the event log.
+void SweepRetention(data::DataStore& data, data::EventLog& event_log,
+                    events::Bus& bus) {
+  auto swept = data.Sweep(SystemClock().Now());
+  if (!swept.ok()) {
+    bus.Publish(events::Event(events::kStoreError)
+                    .Text("operation", "retention sweep")
+                    .Text("error", swept.status().ToString()));
+  } else if (*swept > 0) {
+    bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
+  }
+  auto entries = event_log.Sweep(SystemClock().Now());
+  if (!entries.ok()) {
+    bus.Publish(events::Event(events::kStoreError)
+                    .Text("operation", "event log retention sweep")
+                    .Text("error", entries.status().ToString()));
+  } else if (*entries > 0) {
+    bus.Publish(events::Event(events::kDataExpired)
+                    .Text("store", std::string(data::kEventLogName))
+                    .Int("records", *entries));
+  }
+}
+
 void ScheduleRetentionSweep(asio::steady_timer& timer, data::DataStore& data,
-                            events::Bus& bus) {
+                            data::EventLog& event_log, events::Bus& bus) {
   timer.expires_after(kRetentionSweepEvery);
-  timer.async_wait([&timer, &data, &bus](const boost::system::error_code& ec) {
-    if (ec) return;
-    auto swept = data.Sweep(SystemClock().Now());
-    if (!swept.ok()) {
-      bus.Publish(events::Event(events::kStoreError)
-                      .Text("operation", "retention sweep")
-                      .Text("error", swept.status().ToString()));
-    } else if (*swept > 0) {
-      bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
-    }
-    ScheduleRetentionSweep(timer, data, bus);
-  });
+  timer.async_wait(
+      [&timer, &data, &event_log, &bus](const boost::system::error_code& ec) {
+        if (ec) return;
+        SweepRetention(data, event_log, bus);
+        ScheduleRetentionSweep(timer, data, event_log, bus);
+      });
 }
 
 int ResetOwner(const std::string& state_dir) {
@@ -343,6 +361,17 @@ int Run(const Options& options) {
     Log("error", personal.status().ToString());
     return 1;
   }
+  // The clear values behind the log's pseudonyms, sealed beside the data
+  // and erased with it.
+  auto event_log =
+      data::EventLog::Open(platform::DefaultEnv(),
+                           platform::JoinPath(options.state_dir, "events.db"),
+                           *secrets->keystore, data::EventLog::Policy{});
+  if (!event_log.ok()) {
+    Log("error", event_log.status().ToString());
+    return 1;
+  }
+  (*personal)->AlsoErase(event_log->get());
   auto tls =
       api::MakeServerTlsContext(device->key, device->certificate, device->ca);
   if (!tls.ok()) {
@@ -356,6 +385,20 @@ int Run(const Options& options) {
   RotatePseudonymKey(*pseudonym_key);
   events::RateLimitedLog log(SystemClock(), events::RateLimitedLog::Policy{},
                              WriteLine, MakePseudonymizer(pseudonym_key));
+  // The event log keeps what the stderr log writes, no more: one limit
+  // for both. A failure is told once, on stderr, until appends work again
+  // (the bus cannot be published to from here).
+  bool event_log_failing = false;
+  log.SetRecorder(
+      [&log, &event_log, &event_log_failing](const events::Event& e) {
+        auto appended = (*event_log)->Append(e, log.pseudonymizer());
+        if (!appended.ok() && !event_log_failing) {
+          WriteLine("error operational store_error operation=\"event log\" " +
+                    std::string("error=") +
+                    events::QuoteValue(appended.status().ToString()));
+        }
+        event_log_failing = !appended.ok();
+      });
   bus.Subscribe([&log, pseudonym_key](const events::Event& e) {
     log.Write(e);
     if (e.kind().name == events::kDataDeleted.name) {
@@ -387,14 +430,9 @@ int Run(const Options& options) {
                     .Int("records", records)
                     .Int("keys_destroyed", (*resumed)->keys_destroyed));
   }
-  auto swept = (*personal)->Sweep(SystemClock().Now());
-  if (!swept.ok()) {
-    Log("error", swept.status().ToString());
-  } else if (*swept > 0) {
-    bus.Publish(events::Event(events::kDataExpired).Int("records", *swept));
-  }
+  SweepRetention(**personal, **event_log, bus);
   asio::steady_timer retention_timer(io);
-  ScheduleRetentionSweep(retention_timer, **personal, bus);
+  ScheduleRetentionSweep(retention_timer, **personal, **event_log, bus);
 
   // The boot step and the integrity of the booted slot come before the
   // app: a slot that does not verify is never run (safe mode).
@@ -473,6 +511,7 @@ int Run(const Options& options) {
     service.SetUpdater(runner.get());
   }
   service.SetDataStore(personal->get(), &device->key, &device->certificate);
+  service.SetEventLog(event_log->get());
   if (app) app->SetData(service.AppData());
   Status st = service.Init();
   if (!st.ok()) {

@@ -131,6 +131,8 @@ struct Intent {
   std::vector<int64_t> new_epochs;  // per kind, in result.kinds' order
   std::vector<std::string> keys;    // data keys to destroy
   bool unpair = false;              // the device is to be unpaired too
+  // The erasable store's name and count when the deletion began.
+  std::optional<DeletionResult::Kind> also;
 };
 
 Result<Intent> ParseIntent(const std::string& text) {
@@ -153,6 +155,10 @@ Result<Intent> ParseIntent(const std::string& text) {
     in.unpair = j.value("unpair", false);
     if (j.contains("keys"))
       in.keys = j.at("keys").get<std::vector<std::string>>();
+    if (j.contains("also")) {
+      in.also = DeletionResult::Kind{j.at("also").at("name").get<std::string>(),
+                                     j.at("also").at("records").get<int64_t>()};
+    }
     return in;
   } catch (const std::exception& e) {
     return DataLossError(std::string("deletion record: ") + e.what());
@@ -561,6 +567,8 @@ void DataStore::SetUnpair(std::function<Status()> unpair) {
   unpair_ = std::move(unpair);
 }
 
+void DataStore::AlsoErase(ErasableStore* store) { also_ = store; }
+
 Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by,
                                             bool unpair) {
   if (unpair && !unpair_) {
@@ -575,6 +583,10 @@ Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by,
     return FailedPreconditionError("a deletion is pending; resume it");
   }
   WARDEN_ASSIGN_OR_RETURN(auto items, keystore_.List());
+  int64_t also_count = 0;
+  if (also_ != nullptr) {
+    WARDEN_ASSIGN_OR_RETURN(also_count, also_->Count());
+  }
   std::string body;
   WARDEN_TRY(db_->InTransaction([&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(auto kinds, AllKinds());
@@ -596,6 +608,10 @@ Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by,
                    {"requested_by", std::string(requested_by)},
                    {"started_at", NowSeconds()}};
     if (unpair) intent["unpair"] = true;
+    if (also_ != nullptr) {
+      intent["also"] = {{"name", std::string(also_->ErasableName())},
+                        {"records", also_count}};
+    }
     WARDEN_ASSIGN_OR_RETURN(body, Dump(intent));
     WARDEN_TRY(db_->Exec("UPDATE kinds SET epoch = epoch + 1"));
     WARDEN_ASSIGN_OR_RETURN(
@@ -628,6 +644,14 @@ Result<DeletionResult> DataStore::FinishDeletion(
     Status st = keystore_.Destroy(name);
     if (!st.ok() && st.code() != Code::kNotFound) return st;
   }
+  if (in.also) {
+    if (also_ == nullptr || also_->ErasableName() != in.also->name) {
+      return FailedPreconditionError("the pending deletion also erases " +
+                                     in.also->name +
+                                     ", and that store was not given");
+    }
+    WARDEN_TRY(also_->Erase());
+  }
   WARDEN_TRY(db_->InTransaction([&]() -> Status {
     for (size_t i = 0; i < in.result.kinds.size(); ++i) {
       const std::string& kind = in.result.kinds[i].name;
@@ -659,6 +683,7 @@ Result<DeletionResult> DataStore::FinishDeletion(
     WARDEN_TRY(unpair_());
     in.result.unpaired = true;
   }
+  if (in.also) in.result.kinds.push_back(*in.also);
   in.result.completed_at = NowSeconds();
   in.result.keys_destroyed = static_cast<int64_t>(in.keys.size());
   WARDEN_ASSIGN_OR_RETURN(std::string done, Dump(ResultJson(in.result)));

@@ -34,7 +34,8 @@
 //      write from now on uses a doomed key;
 //   2. crypto-erase: every data key of an older epoch is destroyed in the
 //      keystore (Keystore::Destroy), so the rows cannot be opened even if
-//      a copy of them survives;
+//      a copy of them survives; then the store AlsoErase gave (the event
+//      log) is erased, its own key first;
 //   3. the rows are deleted (secure_delete zeroes them in their pages);
 //   4. the WAL is checkpointed and truncated, the file VACUUMed (free
 //      pages go), and the WAL checkpointed and truncated again;
@@ -135,7 +136,8 @@ struct DeletionResult {
     int64_t records = 0;
     bool operator==(const Kind&) const = default;
   };
-  std::vector<Kind> kinds;     // every declared kind, sorted by name
+  // Every declared kind, sorted by name, then the store AlsoErase gave.
+  std::vector<Kind> kinds;
   std::string requested_by;    // e.g. an owner's fingerprint, "device button"
   int64_t started_at = 0;      // unix seconds: when it was asked for
   int64_t completed_at = 0;    // unix seconds: when it was finished
@@ -143,6 +145,21 @@ struct DeletionResult {
   // The deletion also unpaired the device (a transfer of ownership).
   bool unpaired = false;
   bool operator==(const DeletionResult&) const = default;
+};
+
+// A store of personal data kept beside the records (wardend's event log,
+// data/event_log.h) that every deletion erases with them.
+class ErasableStore {
+ public:
+  virtual ~ErasableStore() = default;
+  // Its name in a deletion's result and receipt: never a kind name an app
+  // may declare.
+  virtual std::string_view ErasableName() const = 0;
+  // The entries it holds.
+  virtual Result<int64_t> Count() = 0;
+  // Erases everything it holds, crypto-erase first. Must be idempotent: a
+  // resumed deletion runs it again.
+  virtual Status Erase() = 0;
 };
 
 // The associated data sealing a record: a version tag, the kind and the id.
@@ -208,6 +225,12 @@ class DataStore {
   // store's use of it.
   void SetUnpair(std::function<Status()> unpair);
 
+  // A store that every deletion erases too: the intent records its name
+  // and count, step 2 runs its Erase after the data keys are destroyed,
+  // and the result lists it after the declared kinds. Set before
+  // ResumeDeletion; `store` must outlive the DataStore's use of it.
+  void AlsoErase(ErasableStore* store);
+
   // Deletes all personal data (see the header comment); `requested_by` (at
   // most kMaxRequesterSize bytes) is kept in the result. With `unpair`
   // (transfer of ownership) the intent also says so, and after step 4 the
@@ -264,6 +287,7 @@ class DataStore {
   Clock& clock_;
   Rng& rng_;
   std::function<Status()> unpair_;
+  ErasableStore* also_ = nullptr;
   // Data keys unsealed so far, by keystore name: a write or read does not
   // go to the keystore each time. Wiped when a deletion starts.
   std::map<std::string, crypto::SecretBytes, std::less<>> keys_;

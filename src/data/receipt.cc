@@ -46,7 +46,8 @@ Status CheckShape(const json& doc) {
       !d["certificate"].is_string()) {
     return bad("device is {\"serial\", \"certificate\"}");
   }
-  if (!r["kinds"].is_array() || r["kinds"].size() > kMaxKinds) {
+  // The declared kinds and the one store DataStore::AlsoErase adds.
+  if (!r["kinds"].is_array() || r["kinds"].size() > kMaxKinds + 1) {
     return bad("kinds");
   }
   for (const json& k : r["kinds"]) {

@@ -122,5 +122,33 @@ TEST(RateLimitedLogTest, FlushAllReportsOpenWindows) {
   EXPECT_EQ(log.pending_suppressed(), 0);
 }
 
+TEST(RateLimitedLogTest, TheRecorderSeesWhatIsWrittenAndNothingSuppressed) {
+  FakeClock clock;
+  std::vector<std::string> lines;
+  std::vector<std::string> recorded;
+  RateLimitedLog log(
+      clock, {.burst = 2, .window = std::chrono::seconds(10)},
+      [&](std::string_view l) { lines.emplace_back(l); }, Mask);
+  log.SetRecorder([&](const Event& e) {
+    recorded.emplace_back(e.kind().name);
+    // A personal value reaches the recorder in clear, the line masked.
+    if (const std::string* peer = e.TextOf("peer")) {
+      EXPECT_EQ(*peer, "127.0.0.5");
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    log.Write(Event(kLoginFailed).Personal("peer", "127.0.0.5"));
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].find("127.0.0.5"), std::string::npos);
+  EXPECT_EQ(recorded,
+            (std::vector<std::string>{"login_failed", "login_failed"}));
+  clock.Advance(std::chrono::seconds(10));
+  log.Flush();
+  EXPECT_EQ(recorded, (std::vector<std::string>{"login_failed", "login_failed",
+                                                "log_suppressed"}));
+  EXPECT_EQ(lines.size(), recorded.size());
+}
+
 }  // namespace
 }  // namespace warden::events

@@ -75,11 +75,21 @@ RateLimitedLog::RateLimitedLog(Clock& clock, Policy policy, Writer writer,
   }
 }
 
+void RateLimitedLog::SetRecorder(Recorder recorder) {
+  recorder_ = std::move(recorder);
+}
+
+void RateLimitedLog::Emit(const Event& event) {
+  if (recorder_) recorder_(event);
+  writer_(FormatLine(event, pseudonym_));
+}
+
 void RateLimitedLog::Report(std::string_view kind, Window& window) {
   if (window.suppressed > 0) {
     Event summary(kLogSuppressed);
     summary.Text("kind", std::string(kind)).Int("count", window.suppressed);
-    writer_(FormatLine(summary, pseudonym_));
+    summary.set_time(clock_.Now());
+    Emit(summary);
   }
   window.suppressed = 0;
 }
@@ -101,7 +111,7 @@ void RateLimitedLog::Write(const Event& event) {
     return;
   }
   ++w.written;
-  writer_(FormatLine(event, pseudonym_));
+  Emit(event);
 }
 
 void RateLimitedLog::Flush(bool all) {

@@ -11,6 +11,11 @@
 // start a line of its own. Personal fields show the pseudonym the caller's
 // function gives them.
 //
+// A recorder (SetRecorder) sees every event the log writes, summaries
+// included, and nothing it suppresses: a second sink that keeps what the
+// line hides (wardend's sealed event log, data/event_log.h) is then
+// limited exactly as the lines are.
+//
 // Not thread-safe; call from the event loop.
 #ifndef WARDEN_EVENTS_LOG_H_
 #define WARDEN_EVENTS_LOG_H_
@@ -43,10 +48,16 @@ class RateLimitedLog {
     std::chrono::seconds window{60};  // at least 1 s
   };
   using Writer = std::function<void(std::string_view line)>;
+  using Recorder = std::function<void(const Event& event)>;
 
   // `clock` must outlive the log. The monotonic clock sets the windows.
   RateLimitedLog(Clock& clock, Policy policy, Writer writer,
                  Pseudonymizer pseudonym);
+
+  // Called with each event written, before its line is; none by default.
+  void SetRecorder(Recorder recorder);
+  // The function that gives personal fields their pseudonyms.
+  const Pseudonymizer& pseudonymizer() const { return pseudonym_; }
 
   // Writes `event` or counts it as suppressed.
   void Write(const Event& event);
@@ -66,10 +77,12 @@ class RateLimitedLog {
     int64_t suppressed = 0;
   };
   void Report(std::string_view kind, Window& window);
+  void Emit(const Event& event);
 
   Clock& clock_;
   Policy policy_;
   Writer writer_;
+  Recorder recorder_;
   Pseudonymizer pseudonym_;
   std::map<std::string, Window, std::less<>> windows_;
 };

@@ -16,8 +16,10 @@ ptrace-attached by its own user, as it is by default."""
 import json
 import os
 import random
+import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -202,6 +204,102 @@ class ForensicDeletionTest(harness.DeviceTestCase):
         self.assertEqual(self.exported_schedule(), [])
         os.remove(receipt)
         self.assertEqual(self.scan_files(needles), {})
+
+    # --- the event log: a peer address that reached an event
+
+    def bad_request_from(self, d, source):
+        """A request without a Host field, sent from `source`: wardend
+        answers 400 and publishes bad_request with the peer's address."""
+        with socket.create_connection(("127.0.0.1", d.port), timeout=10,
+                                      source_address=(source, 0)) as s:
+            with harness.tls_context().wrap_socket(s) as t:
+                t.sendall(b"GET /v1/info HTTP/1.1\r\nConnection: close"
+                          b"\r\n\r\n")
+                reply = b""
+                while True:
+                    b = t.recv(65536)
+                    if not b:
+                        break
+                    reply += b
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:200])
+
+    def event_log_held(self):
+        """The sealed entries of events.db and the event log's key blobs."""
+        path = os.path.join(self.unit["dir"], "events.db")
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        try:
+            rows = [bytes(r[0]) for r in
+                    db.execute("SELECT sealed FROM entries")]
+        finally:
+            db.close()
+        keys = []
+        for base, _, names in os.walk(self.unit["dir"]):
+            for n in names:
+                if n.startswith("events-"):
+                    with open(os.path.join(base, n), "rb") as f:
+                        keys.append(f.read())
+        return rows, keys
+
+    def test_peer_address_is_a_pseudonym_on_stderr_and_gone_after_deletion(self):
+        peer = "127.0.0.87"
+        d = self.start()
+        self.pair(d)
+        self.bad_request_from(d, peer)
+        # The journal (wardend's stderr) has the pseudonym, never the
+        # address; the owner reads the address behind it from the device.
+        lines = [l for l in d.read_log()[d.log_start:].splitlines()
+                 if " bad_request " in l]
+        self.assertEqual(len(lines), 1, d.read_log())
+        shown = re.search(r" peer=(~[0-9a-f]{12}) ", lines[0])
+        self.assertIsNotNone(shown, lines[0])
+        self.assertNotIn(peer, d.read_log())
+        rows, keys = self.event_log_held()
+        self.assertTrue(rows)
+        self.assertTrue(keys)
+        needles = {"peer address": [peer.encode()],
+                   "sealed event": [w for r in rows for w in windows(r)],
+                   "event log key blob": [w for k in keys
+                                          for w in windows(k)]}
+        # Sealed at rest: the address is in no file even while it is held,
+        # and the scan does find the sealed entries and the key.
+        held = self.scan_files(needles)
+        self.assertNotIn("peer address", sum(held.values(), []))
+        self.assertIn("sealed event", sum(held.values(), []))
+        self.assertIn("event log key blob", sum(held.values(), []))
+
+        events = json.loads(run_cli("data", "events", "home", "--json",
+                                    home=self.home).stdout)["entries"]
+        found = [f for e in events if e["kind"] == "bad_request"
+                 for f in e["fields"] if f["name"] == "peer"]
+        self.assertEqual(found, [{"name": "peer", "value": peer,
+                                  "personal": True,
+                                  "pseudonym": shown.group(1)}])
+        # The export carries it too: it is personal data held about the
+        # owner's household.
+        export = json.loads(run_cli("data", "export", "home",
+                                    home=self.home).stdout)
+        self.assertIn(peer, json.dumps(export["event_log"]))
+        inventory = json.loads(run_cli("data", "inventory", "home", "--json",
+                                       home=self.home).stdout)
+        own = {k["name"]: k for k in inventory["kept_by_wardend"]}
+        self.assertFalse(own["wardend.event_log"]["may_leave_device"])
+
+        out = run_cli("data", "delete", "home", "--yes", "--json",
+                      home=self.home)
+        deletion = json.loads(out.stdout)["deletion"]
+        self.assertIn("wardend.event_log",
+                      [k["name"] for k in deletion["kinds"]])
+        receipt = json.dumps(deletion["receipt"])
+        self.assertIn("wardend.event_log", receipt)
+        events = json.loads(run_cli("data", "events", "home", "--json",
+                                    home=self.home).stdout)["entries"]
+        self.assertNotIn(peer, json.dumps(events))
+        self.assertEqual(self.scan_files(needles), {})
+        self.assertNotIn(peer, d.read_log())
+        if GCORE:
+            self.assertEqual(self.scan(self.core_of(d), needles), [])
+        else:
+            self.skipTest("gcore (gdb) is not installed: memory not scanned")
 
     def test_deletion_killed_at_random_points_leaves_no_bytes(self):
         rng = random.Random(self.seed)
