@@ -91,6 +91,9 @@ class DeviceSession {
   // GET /v1/data/export: every personal record the device holds
   // (docs/PROTOCOLS.md, "Personal data"); bounded by the reply limits.
   Result<schema::Json> DataExport();
+  // GET /v1/data/receipts: {"receipts": [...]}, the signed receipts of the
+  // device's last deletions, newest first. Checking them is the caller's.
+  Result<schema::Json> DataReceipts();
   // POST /v1/data/delete: deletes all personal data; returns what was
   // deleted. Needs an administrator.
   Result<schema::Json> DataDelete();
