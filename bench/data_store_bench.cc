@@ -1,9 +1,11 @@
 // The personal-data store against raw SQLite, in the same run:
 //
-//   data_store_bench [--dir DIR] [--ops N] [--records 1000,100000,1000000]
+//   data_store_bench [--dir DIR] [--ops N] [--reads M]
+//                    [--records 1000,100000,1000000]
 //
 // 1. write and read throughput: N records of 200 bytes written one durable
-//    transaction each, then read back one by one by id, through DataStore
+//    transaction each, then M reads (N unless given) one by one by id,
+//    going round the N records, through DataStore
 //    (AES-256-GCM per record, data key from a file-backend keystore) and
 //    through a bare SQLite connection with the same schema and pragmas
 //    (WAL, synchronous=FULL, secure_delete) and no encryption; prints both
@@ -77,7 +79,7 @@ Store Open(const std::string& dir) {
 const data::KindDeclaration kKind{"history", data::Category::kSensor,
                                   "temperature readings", 86400, false};
 
-void Throughput(const std::string& root, int ops) {
+void Throughput(const std::string& root, int ops, int reads) {
   const std::string value(200, 'v');
   // The store.
   const std::string dir = root + "/store";
@@ -93,11 +95,11 @@ void Throughput(const std::string& root, int ops) {
   }
   const double store_write = ops / Seconds(t);
   t = Clock::now();
-  for (int64_t id : ids) {
-    auto r = s.data->Read("history", id);
+  for (int i = 0; i < reads; ++i) {
+    auto r = s.data->Read("history", ids[static_cast<size_t>(i % ops)]);
     if (!r.ok()) Die("read", r.status());
   }
-  const double store_read = ops / Seconds(t);
+  const double store_read = reads / Seconds(t);
 
   // Raw SQLite, same schema and pragmas, no encryption.
   sqlite3* db = nullptr;
@@ -140,10 +142,10 @@ void Throughput(const std::string& root, int ops) {
   const double raw_write = ops / Seconds(t);
   t = Clock::now();
   size_t bytes_read = 0;
-  for (int i = 1; i <= ops; ++i) {
-    sqlite3_bind_int64(sel, 1, i);
+  for (int i = 0; i < reads; ++i) {
+    sqlite3_bind_int64(sel, 1, i % ops + 1);
     if (sqlite3_step(sel) != SQLITE_ROW) {
-      std::fprintf(stderr, "data_store_bench: raw read %d\n", i);
+      std::fprintf(stderr, "data_store_bench: raw read %d\n", i % ops + 1);
       std::exit(1);
     }
     // The value copied out, as the store hands out its own copy.
@@ -152,8 +154,8 @@ void Throughput(const std::string& root, int ops) {
     bytes_read += copy.size();
     sqlite3_reset(sel);
   }
-  if (bytes_read != static_cast<size_t>(ops) * value.size()) std::exit(1);
-  const double raw_read = ops / Seconds(t);
+  if (bytes_read != static_cast<size_t>(reads) * value.size()) std::exit(1);
+  const double raw_read = reads / Seconds(t);
   sqlite3_finalize(ins);
   sqlite3_finalize(count);
   sqlite3_finalize(sel);
@@ -168,7 +170,7 @@ void Throughput(const std::string& root, int ops) {
               fmt::format("{{\"figure\": \"data_read\", \"ops\": {}, "
                           "\"store_per_s\": {:.0f}, \"raw_sqlite_per_s\": "
                           "{:.0f}, \"raw_over_store\": {:.2f}}}",
-                          ops, store_read, raw_read, raw_read / store_read)
+                          reads, store_read, raw_read, raw_read / store_read)
                   .c_str());
   std::fflush(stdout);
 }
@@ -246,6 +248,7 @@ void Deletion(const std::string& root, int64_t records) {
 int main(int argc, char** argv) {
   std::string base = fs::temp_directory_path();
   int ops = 2000;
+  int reads = 0;
   std::vector<int64_t> counts = {1000, 100000, 1000000};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -253,6 +256,8 @@ int main(int argc, char** argv) {
       base = argv[i + 1];
     } else if (a == "--ops") {
       ops = std::atoi(argv[i + 1]);
+    } else if (a == "--reads") {
+      reads = std::atoi(argv[i + 1]);
     } else if (a == "--records") {
       counts.clear();
       std::string list = argv[i + 1];
@@ -266,16 +271,17 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: data_store_bench [--dir DIR] [--ops N] "
-                   "[--records N,N,...]\n");
+                   "[--reads M] [--records N,N,...]\n");
       return 2;
     }
   }
   if (ops < 1) ops = 1;
+  if (reads < 1) reads = ops;
   const std::string root =
       base + "/warden-data-bench." + std::to_string(::getpid());
   fs::create_directories(root);
   fs::permissions(root, fs::perms::owner_all);
-  Throughput(root, ops);
+  Throughput(root, ops, reads);
   for (int64_t n : counts) {
     if (n >= 1) Deletion(root, n);
   }

@@ -115,6 +115,9 @@ Status DataRoutes::Register(Router& router) {
   WARDEN_TRY(
       router.Add({verb::get, "/v1/data/events/{after}", Access::kOwner, "",
                   false, Immediate([this](Call& c) { return Events(c); })}));
+  WARDEN_TRY(
+      router.Add({verb::get, "/v1/data/receipts", Access::kOwner, "", false,
+                  Immediate([this](Call& c) { return Receipts(c); })}));
   return router.Add({verb::post, "/v1/data/delete", Access::kAdmin,
                      std::string(kDeleteSchema), true,
                      Immediate([this](Call& c) { return Delete(c); })});
@@ -255,6 +258,17 @@ Response DataRoutes::Receipt(Call& call) {
   return call.Json(
       status::ok,
       {{"receipt", schema::Json::parse(**receipt, nullptr, false)}});
+}
+
+Response DataRoutes::Receipts(Call& call) {
+  if (auto unavailable = Unavailable(call)) return *unavailable;
+  auto receipts = ctx_.data->Receipts();
+  if (!receipts.ok()) return call.Error(receipts.status());
+  schema::Json list = schema::Json::array();
+  for (const std::string& r : *receipts) {
+    list.push_back(schema::Json::parse(r, nullptr, false));
+  }
+  return call.Json(status::ok, {{"receipts", std::move(list)}});
 }
 
 }  // namespace warden::api

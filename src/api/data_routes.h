@@ -24,6 +24,9 @@
 //                            signed receipt (data/receipt.h), which the
 //                            device keeps.
 //   GET  /v1/data/receipt    owner: the receipt of the last deletion.
+//   GET  /v1/data/receipts   owner: {"receipts": [...]}, the receipts of
+//                            the last data::kMaxReceiptsKept deletions,
+//                            newest first (an empty list when none).
 #ifndef WARDEN_API_DATA_ROUTES_H_
 #define WARDEN_API_DATA_ROUTES_H_
 
@@ -52,6 +55,7 @@ class DataRoutes {
   Response Delete(Call& call);
   Response Receipt(Call& call);
   Response Events(Call& call);
+  Response Receipts(Call& call);
   // A 503 reply when there is no data store, else nullopt.
   std::optional<Response> Unavailable(Call& call);
 

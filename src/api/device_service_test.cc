@@ -252,11 +252,12 @@ TEST_F(DeviceServiceTest, EveryRouteIsRegisteredWithItsAccess) {
                            "GET /v1/data/receipt owner",
                            "GET /v1/data/events owner",
                            "GET /v1/data/events/{after} owner",
+                           "GET /v1/data/receipts owner",
                            "POST /v1/data/delete admin"}) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), want), routes.end())
         << want;
   }
-  EXPECT_EQ(routes.size(), 29u);
+  EXPECT_EQ(routes.size(), 30u);
 }
 
 TEST_F(DeviceServiceTest, PersonalDataIsExportedByOwnersAndDeletedByAnAdmin) {
@@ -303,6 +304,19 @@ TEST_F(DeviceServiceTest, PersonalDataIsExportedByOwnersAndDeletedByAnAdmin) {
   Response kept = As(bob_key_, verb::get, "/v1/data/receipt");
   ASSERT_EQ(kept.result(), status::ok);
   EXPECT_EQ(Body(kept)["receipt"], d["receipt"]);
+
+  // A second deletion: both receipts are listed, newest first, to owners
+  // only.
+  Response second = As(owner_key_, verb::post, "/v1/data/delete");
+  ASSERT_EQ(second.result(), status::ok) << second.body();
+  Response listed = As(bob_key_, verb::get, "/v1/data/receipts");
+  ASSERT_EQ(listed.result(), status::ok) << listed.body();
+  auto receipts = Body(listed)["receipts"];
+  ASSERT_EQ(receipts.size(), 2u);
+  EXPECT_EQ(receipts[0], Body(second)["receipt"]);
+  EXPECT_EQ(receipts[1], d["receipt"]);
+  EXPECT_EQ(Send(verb::get, "/v1/data/receipts").result(),
+            status::unauthorized);
 }
 
 TEST_F(DeviceServiceTest, PairingWithTheRightCodeRegistersAnAdministratorOnce) {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "base/time_format.h"
+#include "base/utf8.h"
 
 namespace warden::assess {
 namespace {
@@ -24,43 +25,6 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-        (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
 }
 
 bool ValidFieldName(std::string_view name) {
@@ -166,7 +130,7 @@ Result<SecurityTxt> ParseSecurityTxt(std::string_view text) {
                                 std::to_string(kMaxSecurityTxtBytes) +
                                 " bytes");
   }
-  if (!ValidUtf8(text)) {
+  if (!IsValidUtf8(text)) {
     return InvalidArgumentError("security.txt is not UTF-8");
   }
   SecurityTxt out;

@@ -923,6 +923,70 @@ int RunDataDelete(const std::string& home, const DataArgs& a) {
   return kExitOk;
 }
 
+// Fetches the device's kept receipts, checks each against the certificate
+// pinned at pairing and prints what each says; with --out DIR each is also
+// written to DIR/receipt-N.json (1 the newest). Exit 1 if any does not
+// verify.
+int RunDataReceipts(const std::string& home, const DataArgs& a) {
+  Result<client::DeviceSession> s = client::DeviceSession::Open(home, a.name);
+  if (!s.ok()) return Fail(s.status());
+  Result<client::Registry> reg = client::Registry::Load(home);
+  if (!reg.ok()) return Fail(reg.status());
+  Result<client::DeviceRecord> record = reg->Find(a.name);
+  if (!record.ok()) return Fail(record.status());
+  Result<Json> got = s->DataReceipts();
+  if (!got.ok()) return Fail(got.status());
+  Json listed = Json::array();
+  bool all_valid = true;
+  size_t n = 0;
+  for (const Json& receipt : (*got)["receipts"]) {
+    ++n;
+    const std::string text = receipt.dump(2) + "\n";
+    if (!a.receipt_out.empty()) {
+      Status written = platform::WriteFileAtomic(
+          a.receipt_out + "/receipt-" + std::to_string(n) + ".json", text,
+          0644);
+      if (!written.ok()) return Fail(written);
+    }
+    Result<data::Receipt> r =
+        data::VerifyReceiptPinned(text, record->fingerprint);
+    all_valid = all_valid && r.ok();
+    if (a.json) {
+      Json item = {{"valid", r.ok()}};
+      if (r.ok()) {
+        int64_t records = 0;
+        for (const auto& k : r->deletion.kinds) records += k.records;
+        item["records"] = records;
+        item["requested_by"] = r->deletion.requested_by;
+        item["completed_at"] = r->deletion.completed_at;
+        item["unpaired"] = r->deletion.unpaired;
+      } else {
+        item["error"] = r.status().message();
+      }
+      listed.push_back(std::move(item));
+      continue;
+    }
+    if (!r.ok()) {
+      std::cout << n << ": NOT VALID: " << Printable(r.status().message(), 256)
+                << "\n";
+      continue;
+    }
+    int64_t records = 0;
+    for (const auto& k : r->deletion.kinds) records += k.records;
+    std::cout << n << ": valid: deleted " << records << " records at "
+              << r->deletion.completed_at << " (unix time), asked by "
+              << Printable(r->deletion.requested_by, 128)
+              << (r->deletion.unpaired ? "; the device was unpaired too" : "")
+              << "\n";
+  }
+  if (a.json) {
+    std::cout << MachineJson({{"name", a.name}, {"receipts", listed}}) << "\n";
+  } else if (n == 0) {
+    std::cout << "no deletion receipts on " << Printable(a.name, 64) << "\n";
+  }
+  return all_valid ? kExitOk : kExitFailed;
+}
+
 int RunVerifyReceipt(const std::string& home_opt, const DataArgs& a) {
   Result<std::string> text =
       platform::ReadFile(a.receipt, data::kMaxReceiptSize);
@@ -955,14 +1019,19 @@ int RunVerifyReceipt(const std::string& home_opt, const DataArgs& a) {
                               {"serial", r->serial},
                               {"kinds", kinds},
                               {"requested_by", r->deletion.requested_by},
-                              {"completed_at", r->deletion.completed_at}})
+                              {"completed_at", r->deletion.completed_at},
+                              {"unpaired", r->deletion.unpaired}})
               << "\n";
     return kExitOk;
   }
   std::cout << "valid: " << Printable(r->serial, 64) << " deleted " << records
             << " records of " << r->deletion.kinds.size() << " kinds at "
             << r->deletion.completed_at << " (unix time), asked by "
-            << Printable(r->deletion.requested_by, 128) << "\n";
+            << Printable(r->deletion.requested_by, 128)
+            << (r->deletion.unpaired
+                    ? "; the device was unpaired in the same step"
+                    : "")
+            << "\n";
   return kExitOk;
 }
 
@@ -1340,6 +1409,14 @@ int Main(int argc, char** argv) {
   }
   data_delete->add_option("--receipt", data_args.receipt_out,
                           "write the device's signed receipt to FILE");
+  CLI::App* data_receipts = data_cmd->add_subcommand(
+      "receipts",
+      "fetch and check the device's receipts of its last deletions");
+  data_receipts->alias("receipt");
+  data_receipts->add_option("name", data_args.name, "device name")->required();
+  data_receipts->add_option("--out", data_args.receipt_out,
+                            "also write each receipt to DIR/receipt-N.json");
+  data_receipts->add_flag("--json", data_args.json, "print JSON");
   CLI::App* data_verify = data_cmd->add_subcommand(
       "verify-receipt",
       "check a deletion receipt's signature against the device's "
@@ -1511,6 +1588,7 @@ int Main(int argc, char** argv) {
     if (data_inventory->parsed()) return RunDataInventory(*h, data_args);
     if (data_export->parsed()) return RunDataExport(*h, data_args);
     if (data_events->parsed()) return RunDataEvents(*h, data_args);
+    if (data_receipts->parsed()) return RunDataReceipts(*h, data_args);
     if (data_delete->parsed()) return RunDataDelete(*h, data_args);
   } catch (const std::exception& e) {
     // Our code does not throw; this catches what a library might.

@@ -172,6 +172,16 @@ Result<schema::Json> DeviceSession::DataEvents(int64_t after) {
               "device refused its event log");
 }
 
+Result<schema::Json> DeviceSession::DataReceipts() {
+  WARDEN_ASSIGN_OR_RETURN(
+      schema::Json j, Call(http::verb::get, "/v1/data/receipts", std::nullopt,
+                           "device refused the receipts"));
+  if (!j.contains("receipts") || !j["receipts"].is_array()) {
+    return UnavailableError("device reply has no list of receipts");
+  }
+  return j;
+}
+
 Result<schema::Json> DeviceSession::DataDelete() {
   WARDEN_ASSIGN_OR_RETURN(
       schema::Json j, Call(http::verb::post, "/v1/data/delete",

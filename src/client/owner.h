@@ -94,6 +94,10 @@ class DeviceSession {
   // GET /v1/data/events[/{after}]: one page of wardend's event log,
   // {"entries": [...], "next": id | null} (docs/PROTOCOLS.md).
   Result<schema::Json> DataEvents(int64_t after);
+
+  // GET /v1/data/receipts: {"receipts": [...]}, the signed receipts of the
+  // device's last deletions, newest first. Checking them is the caller's.
+  Result<schema::Json> DataReceipts();
   // POST /v1/data/delete: deletes all personal data; returns what was
   // deleted. Needs an administrator.
   Result<schema::Json> DataDelete();

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "base/utf8.h"
 #include "crypto/aead.h"
 #include "crypto/secret.h"
 
@@ -32,9 +33,17 @@ constexpr char kUpV1[] =
     "NULL, receipt TEXT);";
 constexpr char kDownV1[] =
     "DROP TABLE deletion; DROP TABLE records; DROP TABLE kinds;";
+// Past deletions' receipts, beginning with the one version 1 kept.
+constexpr char kUpV2[] =
+    "CREATE TABLE receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, receipt "
+    "TEXT NOT NULL);"
+    "INSERT INTO receipts(receipt) SELECT receipt FROM deletion WHERE state "
+    "= 'done' AND receipt IS NOT NULL;";
+constexpr char kDownV2[] = "DROP TABLE receipts;";
 
 const db::Schema& DataSchema() {
-  static const db::Schema schema{kApplicationId, {{1, kUpV1, kDownV1}}};
+  static const db::Schema schema{kApplicationId,
+                                 {{1, kUpV1, kDownV1}, {2, kUpV2, kDownV2}}};
   return schema;
 }
 
@@ -54,43 +63,6 @@ bool IsKindName(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-// Well-formed UTF-8 (no overlong forms, no surrogates, nothing above
-// U+10FFFF), so that JSON carries it unchanged.
-bool IsUtf8(ByteView b) {
-  size_t i = 0;
-  while (i < b.size()) {
-    const uint8_t c = b[i];
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= b.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      if ((b[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (b[i + k] & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
 }
 
 bool HasControl(std::string_view s) {
@@ -202,7 +174,7 @@ Status ValidateDeclaration(const KindDeclaration& kind) {
     return InvalidArgumentError("a kind's name is 1 to 32 of [a-z0-9_]");
   }
   if (kind.purpose.empty() || kind.purpose.size() > kMaxPurposeSize ||
-      !IsUtf8(AsBytes(kind.purpose)) || HasControl(kind.purpose)) {
+      !IsValidUtf8(AsBytes(kind.purpose)) || HasControl(kind.purpose)) {
     return InvalidArgumentError(
         "kind " + kind.name +
         ": the purpose is 1 to 256 bytes of UTF-8 text on one line");
@@ -322,8 +294,8 @@ Result<std::vector<KindInventory>> DataStore::Kinds() {
   return out;
 }
 
-Result<crypto::SecretBytes> DataStore::DataKey(std::string_view kind,
-                                               int64_t epoch, bool make) {
+Result<ByteView> DataStore::DataKey(std::string_view kind, int64_t epoch,
+                                    bool make) {
   const std::string name = DataKeyName(kind, epoch);
   auto cached = keys_.find(name);
   if (cached == keys_.end()) {
@@ -347,7 +319,7 @@ Result<crypto::SecretBytes> DataStore::DataKey(std::string_view kind,
     }
     cached = keys_.emplace(name, std::move(*key)).first;
   }
-  return crypto::SecretBytes(cached->second.bytes());
+  return cached->second.view();
 }
 
 Result<int64_t> DataStore::Write(std::string_view kind, ByteView value) {
@@ -359,7 +331,7 @@ Result<int64_t> DataStore::Write(std::string_view kind, ByteView value) {
   if (k->records >= kMaxRecordsPerKind) {
     return ResourceExhaustedError("kind " + std::string(kind) + " is full");
   }
-  WARDEN_ASSIGN_OR_RETURN(crypto::SecretBytes key,
+  WARDEN_ASSIGN_OR_RETURN(ByteView key,
                           DataKey(kind, k->epoch, k->keyed != k->epoch));
   int64_t id = 0;
   WARDEN_TRY(db_->InTransaction([&]() -> Status {
@@ -371,8 +343,8 @@ Result<int64_t> DataStore::Write(std::string_view kind, ByteView value) {
         insert.Bind(1, kind).Bind(2, k->epoch).Bind(3, NowSeconds()).Run());
     id = db_->LastInsertId();
     WARDEN_ASSIGN_OR_RETURN(
-        Bytes sealed, crypto::AeadSealRandomNonce(rng_, key.view(),
-                                                  RecordAad(kind, id), value));
+        Bytes sealed,
+        crypto::AeadSealRandomNonce(rng_, key, RecordAad(kind, id), value));
     WARDEN_ASSIGN_OR_RETURN(
         auto update, db_->Prepare("UPDATE records SET sealed = ?1 WHERE id = "
                                   "?2"));
@@ -400,9 +372,8 @@ Result<Record> DataStore::OpenRow(std::string_view kind, int64_t id,
     }
     return key.status();
   }
-  WARDEN_ASSIGN_OR_RETURN(
-      Bytes value,
-      crypto::AeadOpenRandomNonce(key->view(), RecordAad(kind, id), sealed));
+  WARDEN_ASSIGN_OR_RETURN(Bytes value, crypto::AeadOpenRandomNonce(
+                                           *key, RecordAad(kind, id), sealed));
   return Record{id, std::string(kind), created_at, std::move(value)};
 }
 
@@ -413,7 +384,7 @@ Result<Record> DataStore::Read(std::string_view kind, int64_t id) {
   s.Bind(1, id).Bind(2, kind);
   WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFoundError("no such record");
-  return OpenRow(kind, id, s.Int(0), s.Int(1), s.Blob(2));
+  return OpenRow(kind, id, s.Int(0), s.Int(1), s.BlobView(2));
 }
 
 Result<std::vector<Record>> DataStore::List(std::string_view kind,
@@ -430,7 +401,7 @@ Result<std::vector<Record>> DataStore::List(std::string_view kind,
     WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     WARDEN_ASSIGN_OR_RETURN(
-        Record r, OpenRow(kind, s.Int(0), s.Int(1), s.Int(2), s.Blob(3)));
+        Record r, OpenRow(kind, s.Int(0), s.Int(1), s.Int(2), s.BlobView(3)));
     out.push_back(std::move(r));
   }
   return out;
@@ -499,7 +470,7 @@ Result<std::string> DataStore::Export() {
           return ResourceExhaustedError("the export is too large");
         }
         json rec = {{"id", r.id}, {"created_at", r.created_at}};
-        if (IsUtf8(r.value)) {
+        if (IsValidUtf8(r.value)) {
           rec["text"] = ToString(r.value);
         } else {
           rec["base64"] = Base64Encode(r.value);
@@ -544,14 +515,37 @@ Result<std::optional<DeletionResult>> DataStore::LastDeletion() {
 }
 
 Status DataStore::KeepReceipt(std::string_view receipt) {
-  WARDEN_ASSIGN_OR_RETURN(
-      auto s, db_->Prepare("UPDATE deletion SET receipt = ?1 WHERE state = "
-                           "'done'"));
-  WARDEN_TRY(s.Bind(1, receipt).Run());
-  if (db_->Changes() == 0) {
-    return FailedPreconditionError("no deletion to keep a receipt for");
+  if (receipt.size() > kMaxKeptReceiptSize) {
+    return InvalidArgumentError("a deletion receipt is at most 32 KiB");
   }
-  return Status::Ok();
+  return db_->InTransaction([&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("UPDATE deletion SET receipt = ?1 WHERE state = "
+                             "'done'"));
+    WARDEN_TRY(s.Bind(1, receipt).Run());
+    if (db_->Changes() == 0) {
+      return FailedPreconditionError("no deletion to keep a receipt for");
+    }
+    WARDEN_ASSIGN_OR_RETURN(
+        auto add, db_->Prepare("INSERT INTO receipts(receipt) VALUES(?1)"));
+    WARDEN_TRY(add.Bind(1, receipt).Run());
+    WARDEN_ASSIGN_OR_RETURN(
+        auto trim, db_->Prepare("DELETE FROM receipts WHERE id NOT IN (SELECT "
+                                "id FROM receipts ORDER BY id DESC LIMIT ?1)"));
+    return trim.Bind(1, static_cast<int64_t>(kMaxReceiptsKept)).Run();
+  });
+}
+
+Result<std::vector<std::string>> DataStore::Receipts() {
+  WARDEN_ASSIGN_OR_RETURN(
+      auto s, db_->Prepare("SELECT receipt FROM receipts ORDER BY id DESC"));
+  std::vector<std::string> out;
+  while (true) {
+    WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
 }
 
 Result<std::optional<std::string>> DataStore::LastReceipt() {
@@ -575,7 +569,7 @@ Result<DeletionResult> DataStore::DeleteAll(std::string_view requested_by,
     return FailedPreconditionError("this device cannot be unpaired here");
   }
   if (requested_by.empty() || requested_by.size() > kMaxRequesterSize ||
-      !IsUtf8(AsBytes(requested_by)) || HasControl(requested_by)) {
+      !IsValidUtf8(AsBytes(requested_by)) || HasControl(requested_by)) {
     return InvalidArgumentError("who asked for the deletion: 1 to 128 bytes");
   }
   WARDEN_ASSIGN_OR_RETURN(bool pending, DeletionPending());

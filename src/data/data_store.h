@@ -84,6 +84,10 @@ inline constexpr int64_t kMinRetentionSeconds = 1;
 inline constexpr size_t kMaxExportSize = 64 * 1024 * 1024;
 // Longest "requested by" text a deletion keeps.
 inline constexpr size_t kMaxRequesterSize = 128;
+// Receipts of past deletions kept (Receipts); the oldest goes first.
+inline constexpr size_t kMaxReceiptsKept = 16;
+// Largest receipt KeepReceipt takes (data/receipt.h's kMaxReceiptSize).
+inline constexpr size_t kMaxKeptReceiptSize = 32 * 1024;
 
 // The categories a kind may be declared under.
 enum class Category {
@@ -250,11 +254,17 @@ class DataStore {
   // The last deletion completed, or nullopt when there has been none.
   Result<std::optional<DeletionResult>> LastDeletion();
   // Keeps the signed receipt (data/receipt.h) of the last deletion, which
-  // the device then gives to whoever asks; a later deletion replaces it.
-  // kFailedPrecondition when no deletion has completed.
+  // the device then gives to whoever asks. It is also added to the
+  // receipts of past deletions, of which the newest kMaxReceiptsKept are
+  // kept (the oldest is dropped in the same transaction). Receipts are not
+  // personal data of the kinds a deletion erases: they say what went, and
+  // stay. kFailedPrecondition when no deletion has completed;
+  // kInvalidArgument for a receipt over kMaxKeptReceiptSize.
   Status KeepReceipt(std::string_view receipt);
   // The receipt kept for the last deletion, or nullopt.
   Result<std::optional<std::string>> LastReceipt();
+  // The receipts kept (at most kMaxReceiptsKept), newest first.
+  Result<std::vector<std::string>> Receipts();
 
  private:
   DataStore(std::unique_ptr<db::Database> db, keystore::Keystore& keystore,
@@ -273,9 +283,9 @@ class DataStore {
   Result<std::optional<KindRow>> FindKind(std::string_view kind);
   Result<std::vector<KindRow>> AllKinds();
   // The data key of `kind` in `epoch`: from the cache, else made afresh
-  // when `make`, else unsealed from the keystore.
-  Result<crypto::SecretBytes> DataKey(std::string_view kind, int64_t epoch,
-                                      bool make);
+  // when `make`, else unsealed from the keystore, and kept in the cache.
+  // The view is of the cached copy: valid until keys_ is cleared.
+  Result<ByteView> DataKey(std::string_view kind, int64_t epoch, bool make);
   Result<Record> OpenRow(std::string_view kind, int64_t id, int64_t epoch,
                          int64_t created_at, ByteView sealed);
   Status Checkpoint();

@@ -439,5 +439,60 @@ TEST_F(DataStoreTest, ATransferUnpairsInTheSameIntentAndResumesBoth) {
   EXPECT_EQ(unpaired, 1);
 }
 
+TEST_F(DataStoreTest, TheLastReceiptsAreKeptNewestFirstAndTheOldestDropped) {
+  ASSERT_TRUE(store_->Declare(Schedule()).ok());
+  EXPECT_EQ(store_->KeepReceipt("{}").code(), Code::kFailedPrecondition);
+  EXPECT_TRUE(store_->Receipts()->empty());
+  const int kept = static_cast<int>(kMaxReceiptsKept);
+  for (int i = 0; i < kept + 4; ++i) {
+    MustWrite("schedule", "06:30 21.0");
+    ASSERT_TRUE(store_->DeleteAll("owner").ok());
+    ASSERT_TRUE(store_->KeepReceipt("receipt " + std::to_string(i)).ok());
+  }
+  Reopen();
+  auto receipts = store_->Receipts();
+  ASSERT_TRUE(receipts.ok()) << receipts.status().ToString();
+  ASSERT_EQ(receipts->size(), kMaxReceiptsKept);
+  EXPECT_EQ(receipts->front(), "receipt " + std::to_string(kept + 3));
+  EXPECT_EQ(receipts->back(), "receipt 4");
+  EXPECT_EQ(**store_->LastReceipt(), "receipt " + std::to_string(kept + 3));
+  // The dropped ones are gone from the file, not only from the answer.
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(
+      sqlite3_open_v2(DbPath().c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+      SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM receipts", -1, &st, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), kept);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  // A receipt larger than any signed one is refused.
+  Reopen();
+  EXPECT_EQ(
+      store_->KeepReceipt(std::string(kMaxKeptReceiptSize + 1, 'x')).code(),
+      Code::kInvalidArgument);
+  EXPECT_EQ(store_->Receipts()->size(), kMaxReceiptsKept);
+}
+
+TEST_F(DataStoreTest, AReceiptKeptBeforeTheHistoryExistedIsInIt) {
+  ASSERT_TRUE(store_->Declare(Schedule()).ok());
+  ASSERT_TRUE(store_->DeleteAll("owner").ok());
+  ASSERT_TRUE(store_->KeepReceipt("the old receipt").ok());
+  Close();
+  // Back to schema version 1 (only the last receipt, in the deletion row),
+  // as a store written by the previous build.
+  RawSql(
+      "DROP TABLE receipts; DELETE FROM schema_migrations WHERE version = 2; "
+      "PRAGMA user_version = 1;");
+  Reopen();
+  auto receipts = store_->Receipts();
+  ASSERT_TRUE(receipts.ok()) << receipts.status().ToString();
+  ASSERT_EQ(*receipts, std::vector<std::string>{"the old receipt"});
+}
+
 }  // namespace
 }  // namespace warden::data

@@ -31,7 +31,12 @@ Status CheckShape(const json& doc) {
   static constexpr const char* kFields[] = {
       "format",       "device",     "kinds",       "keys_destroyed",
       "requested_by", "started_at", "completed_at"};
-  if (!r.is_object() || r.size() != std::size(kFields)) {
+  // "unpaired" is the one optional field, and only ever true.
+  const bool unpaired = r.is_object() && r.contains("unpaired");
+  if (unpaired && !(r["unpaired"].is_boolean() && r["unpaired"].get<bool>())) {
+    return bad("unpaired is true or absent");
+  }
+  if (!r.is_object() || r.size() != std::size(kFields) + (unpaired ? 1 : 0)) {
     return bad("the receipt has other fields");
   }
   for (const char* f : kFields) {
@@ -85,6 +90,7 @@ Result<std::string> MakeReceipt(const DeletionResult& deletion,
       {"requested_by", deletion.requested_by},
       {"started_at", deletion.started_at},
       {"completed_at", deletion.completed_at}};
+  if (deletion.unpaired) receipt["unpaired"] = true;
   try {
     WARDEN_ASSIGN_OR_RETURN(Bytes sig, key.Sign(SignedBytes(receipt)));
     return json{{"receipt", std::move(receipt)},
@@ -118,6 +124,7 @@ Result<Receipt> ParseReceipt(std::string_view text) {
   out.deletion.requested_by = r["requested_by"].get<std::string>();
   out.deletion.started_at = r["started_at"].get<int64_t>();
   out.deletion.completed_at = r["completed_at"].get<int64_t>();
+  out.deletion.unpaired = r.contains("unpaired");
   return out;
 }
 

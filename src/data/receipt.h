@@ -7,8 +7,14 @@
 //   {"receipt": {"format": "warden-deletion-receipt/1",
 //                "device": {"serial", "certificate" (PEM)},
 //                "kinds": [{"name", "records"}], "keys_destroyed",
-//                "requested_by", "started_at", "completed_at"},
+//                "requested_by", "started_at", "completed_at",
+//                "unpaired" (optional)},
 //    "signature": base64}
+// "unpaired": true says that the same deletion also unpaired the device (a
+// transfer of ownership, `warden reset NAME --transfer`); it is under the
+// signature like every other field. A receipt without it (every receipt of
+// a plain deletion, and those made before the field existed) says nothing
+// about pairing; any other value than true is refused.
 // The signature is over kReceiptContext followed by the "receipt" object
 // serialised compactly with its keys sorted (nlohmann's dump, which is what
 // both sides compute from the parsed object, so spacing and key order in
@@ -40,7 +46,8 @@ struct Receipt {
 };
 
 // Signs a receipt for `deletion` with `key` (which may live in a token or
-// a TPM: only Sign is used). `certificate` is the device's, whose key is
+// a TPM: only Sign is used); "unpaired" is written when
+// `deletion.unpaired`. `certificate` is the device's, whose key is
 // `key`'s public half. Errors from signing.
 Result<std::string> MakeReceipt(const DeletionResult& deletion,
                                 std::string_view serial,

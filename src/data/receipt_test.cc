@@ -75,6 +75,47 @@ TEST_F(ReceiptTest, AnAlteredReceiptOrAnotherDevicesDoesNotVerify) {
   EXPECT_EQ(VerifyReceipt(*forged, cert_).status().code(), Code::kBadSignature);
 }
 
+TEST_F(ReceiptTest, ATransferReceiptSaysTheDeviceWasUnpairedUnderItsSignature) {
+  DeletionResult transfer = Deletion();
+  transfer.unpaired = true;
+  auto text = MakeReceipt(transfer, "SN-1", cert_, key_);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  auto r = VerifyReceipt(*text, cert_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->deletion.unpaired);
+  auto doc = nlohmann::json::parse(*text);
+  ASSERT_EQ(doc["receipt"]["unpaired"], true);
+  // Taking the statement out, or adding it to a plain deletion's receipt,
+  // breaks the signature.
+  auto dropped = doc;
+  dropped["receipt"].erase("unpaired");
+  EXPECT_EQ(VerifyReceipt(dropped.dump(), cert_).status().code(),
+            Code::kBadSignature);
+  auto plain = MakeReceipt(Deletion(), "SN-1", cert_, key_);
+  ASSERT_TRUE(plain.ok());
+  auto added = nlohmann::json::parse(*plain);
+  added["receipt"]["unpaired"] = true;
+  EXPECT_EQ(VerifyReceipt(added.dump(), cert_).status().code(),
+            Code::kBadSignature);
+  // Only true means anything.
+  auto other = doc;
+  other["receipt"]["unpaired"] = false;
+  EXPECT_EQ(ParseReceipt(other.dump()).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(ReceiptTest, AReceiptWithoutTheUnpairedFieldStillVerifies) {
+  // A receipt as devices signed them before the field existed: exactly the
+  // seven fields, signed over those.
+  auto plain = MakeReceipt(Deletion(), "SN-1", cert_, key_);
+  ASSERT_TRUE(plain.ok());
+  auto doc = nlohmann::json::parse(*plain);
+  ASSERT_FALSE(doc["receipt"].contains("unpaired"));
+  ASSERT_EQ(doc["receipt"].size(), 7u);
+  auto r = VerifyReceipt(*plain, cert_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->deletion.unpaired);
+}
+
 TEST_F(ReceiptTest, APinnedFingerprintNamesTheOnlyDeviceThatCanSign) {
   auto text = MakeReceipt(Deletion(), "SN-1", cert_, key_);
   ASSERT_TRUE(text.ok());

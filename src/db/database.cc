@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -75,19 +77,30 @@ int StoredScriptAuthorizer(void*, int action, const char*, const char*,
 Statement::Statement(Statement&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)),
       stmt_(std::exchange(other.stmt_, nullptr)),
+      owner_(std::exchange(other.owner_, nullptr)),
       bind_error_(std::exchange(other.bind_error_, 0)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    Release();
     db_ = std::exchange(other.db_, nullptr);
     stmt_ = std::exchange(other.stmt_, nullptr);
+    owner_ = std::exchange(other.owner_, nullptr);
     bind_error_ = std::exchange(other.bind_error_, 0);
   }
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() { Release(); }
+
+void Statement::Release() {
+  if (stmt_ == nullptr) return;
+  if (owner_ != nullptr) {
+    owner_->Return(std::exchange(stmt_, nullptr));
+  } else {
+    sqlite3_finalize(std::exchange(stmt_, nullptr));
+  }
+}
 
 void Statement::NoteBind(int rc) {
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
@@ -156,6 +169,13 @@ Bytes Statement::Blob(int column) const {
   return p ? Bytes(p, p + n) : Bytes();
 }
 
+ByteView Statement::BlobView(int column) const {
+  const uint8_t* p =
+      static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+  int n = sqlite3_column_bytes(stmt_, column);
+  return p ? ByteView(p, static_cast<size_t>(n)) : ByteView();
+}
+
 bool Statement::IsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
@@ -208,6 +228,8 @@ Result<std::unique_ptr<Database>> Database::Open(platform::Env& env,
 }
 
 Database::~Database() {
+  for (const CachedStatement& c : cache_) sqlite3_finalize(c.stmt);
+  cache_.clear();
   sqlite3_close_v2(db_);
   internal::ReleaseEnvVfs(env_);
 }
@@ -353,6 +375,13 @@ Status Database::Exec(std::string_view sql) {
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  // Most recently handed back first: the likeliest to be asked for again.
+  for (auto it = cache_.rbegin(); it != cache_.rend(); ++it) {
+    if (!it->in_use && it->sql == sql) {
+      it->in_use = true;
+      return Statement(db_, it->stmt, this);
+    }
+  }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
                               &stmt, nullptr);
@@ -360,7 +389,36 @@ Result<Statement> Database::Prepare(std::string_view sql) {
     sqlite3_finalize(stmt);
     return SqlError(db_, "prepare");
   }
-  return Statement(db_, stmt);
+  // Text that is only blanks or comments compiles to no statement.
+  if (stmt == nullptr) return Statement(db_, nullptr, nullptr);
+  if (cache_.size() >= kStatementCacheSize) {
+    // The least recently handed back goes; when all are in use, this one
+    // is not kept.
+    auto idle =
+        std::find_if(cache_.begin(), cache_.end(),
+                     [](const CachedStatement& c) { return !c.in_use; });
+    if (idle == cache_.end()) return Statement(db_, stmt, nullptr);
+    sqlite3_finalize(idle->stmt);
+    cache_.erase(idle);
+  }
+  cache_.push_back({std::string(sql), stmt, true});
+  return Statement(db_, stmt, this);
+}
+
+void Database::Return(sqlite3_stmt* stmt) {
+  auto it =
+      std::find_if(cache_.begin(), cache_.end(),
+                   [&](const CachedStatement& c) { return c.stmt == stmt; });
+  if (it == cache_.end()) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  // A failed run was reported by Step; the code it gives again means
+  // nothing here.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  it->in_use = false;
+  std::rotate(it, std::next(it), cache_.end());
 }
 
 Status Database::InTransaction(const std::function<Status()>& body) {

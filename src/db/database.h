@@ -26,6 +26,15 @@
 // DETACH and PRAGMA refused, so a tampered database cannot make the
 // daemon write elsewhere.
 //
+// Statement cache. Compiling a statement costs far more than running a
+// lookup by key, so Prepare keeps the compiled statements its callers are
+// done with, by their SQL text, and hands one back (rewound, its bindings
+// cleared) the next time the same text is prepared: at most
+// kStatementCacheSize of them (those in use included), the one least
+// recently handed back dropped first. A statement still in use is never
+// shared: preparing the same text again meanwhile compiles another, kept
+// only while there is room.
+//
 // Not thread-safe: one caller at a time per Database.
 #ifndef WARDEN_DB_DATABASE_H_
 #define WARDEN_DB_DATABASE_H_
@@ -46,6 +55,11 @@ struct sqlite3_stmt;
 
 namespace warden::db {
 
+// Compiled statements a Database keeps for reuse.
+inline constexpr size_t kStatementCacheSize = 32;
+
+class Database;
+
 struct Migration {
   int version = 0;   // 1, 2, 3 ... in order, without gaps
   std::string up;    // SQL taking the schema from version-1 to version
@@ -60,8 +74,9 @@ struct Schema {
 };
 
 // A prepared statement. Binding errors are kept and reported by the next
-// Step or Run. Movable; finalized on destruction. Must not outlive its
-// Database.
+// Step or Run. Movable; on destruction it goes back to its Database's
+// statement cache (rewound, bindings cleared) or is finalized. Must not
+// outlive its Database.
 class Statement {
  public:
   Statement(Statement&& other) noexcept;
@@ -88,14 +103,20 @@ class Statement {
   int64_t Int(int column) const;
   std::string Text(int column) const;
   Bytes Blob(int column) const;
+  // As Blob without a copy: the view is SQLite's own buffer, valid until
+  // the next Step, Reset, column call on `column` or the Statement's end.
+  ByteView BlobView(int column) const;
   bool IsNull(int column) const;
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, Database* owner)
+      : db_(db), stmt_(stmt), owner_(owner) {}
   void NoteBind(int rc);
+  void Release();
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  Database* owner_ = nullptr;  // whose cache takes the statement back
   int bind_error_ = 0;
 };
 
@@ -140,6 +161,8 @@ class Database {
 
   // The schema version the database is at (the newest in the Schema).
   int version() const { return version_; }
+  // Compiled statements the cache holds, in use or not.
+  size_t cached_statements() const { return cache_.size(); }
   const std::string& path() const { return path_; }
 
  private:
@@ -149,11 +172,23 @@ class Database {
   Status Migrate(const Schema& schema);
   Status ExecStored(const std::string& sql);
   Result<int64_t> PragmaInt(const char* name);
+  // Takes back a statement its caller is done with (see Statement cache).
+  void Return(sqlite3_stmt* stmt);
+
+  friend class Statement;
+  struct CachedStatement {
+    std::string sql;
+    sqlite3_stmt* stmt;
+    bool in_use;  // handed out to a Statement now
+  };
 
   platform::Env& env_;  // holds a reference on its VFS while open
   sqlite3* db_;
   std::string path_;
   int version_ = 0;
+  // Least recently handed back first. The Statements handed out point at
+  // their entries' sqlite3_stmt; an entry in use is never finalized.
+  std::vector<CachedStatement> cache_;
 };
 
 }  // namespace warden::db

@@ -121,6 +121,70 @@ TEST_F(DatabaseTest, StatementsBindAndReadEveryType) {
   EXPECT_EQ(db->Prepare("SELEC 1").status().code(), Code::kInternal);
 }
 
+TEST_F(DatabaseTest, AReusedStatementKeepsNoBindingOfItsLastUse) {
+  auto db = OpenDb(OlderBuild());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Exec("INSERT INTO person(id, name) VALUES(1, 'alice')").ok());
+  const std::string find = "SELECT name FROM person WHERE id = ?1";
+  {
+    auto s = db->Prepare(find);
+    ASSERT_TRUE(s.ok());
+    s->Bind(1, int64_t{1});
+    ASSERT_TRUE(*s->Step());
+    EXPECT_EQ(s->Text(0), "alice");
+  }
+  const size_t cached = db->cached_statements();
+  // The same text again is the cached statement, rewound and with its
+  // parameter unbound: a caller that forgets to bind finds nothing rather
+  // than the last caller's row.
+  auto again = db->Prepare(find);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(db->cached_statements(), cached);
+  EXPECT_FALSE(*again->Step());
+}
+
+TEST_F(DatabaseTest, AStatementInUseIsNotHandedOutTwice) {
+  auto db = OpenDb(OlderBuild());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Exec("INSERT INTO person(id, name) VALUES(1, 'alice'), "
+                       "(2, 'bob')")
+                  .ok());
+  const std::string all = "SELECT name FROM person ORDER BY id";
+  auto outer = db->Prepare(all);
+  ASSERT_TRUE(outer.ok());
+  ASSERT_TRUE(*outer->Step());
+  EXPECT_EQ(outer->Text(0), "alice");
+  // Preparing the same text while the first is mid-way gives another
+  // statement, and the first carries on where it was.
+  auto inner = db->Prepare(all);
+  ASSERT_TRUE(inner.ok());
+  ASSERT_TRUE(*inner->Step());
+  EXPECT_EQ(inner->Text(0), "alice");
+  ASSERT_TRUE(*outer->Step());
+  EXPECT_EQ(outer->Text(0), "bob");
+}
+
+TEST_F(DatabaseTest, TheStatementCacheIsBounded) {
+  auto db = OpenDb(OlderBuild());
+  ASSERT_TRUE(db);
+  for (int i = 0; i < 3 * static_cast<int>(kStatementCacheSize); ++i) {
+    EXPECT_EQ(QueryInt(*db, "SELECT " + std::to_string(i)), i);
+  }
+  EXPECT_EQ(db->cached_statements(), kStatementCacheSize);
+  // Even with every cached statement in use at once.
+  std::vector<Statement> held;
+  for (int i = 0; i < 2 * static_cast<int>(kStatementCacheSize); ++i) {
+    auto s = db->Prepare("SELECT 'held', " + std::to_string(i));
+    ASSERT_TRUE(s.ok());
+    held.push_back(std::move(*s));
+  }
+  EXPECT_LE(db->cached_statements(), kStatementCacheSize);
+  for (int i = 0; i < 2 * static_cast<int>(kStatementCacheSize); ++i) {
+    ASSERT_TRUE(*held[static_cast<size_t>(i)].Step());
+    EXPECT_EQ(held[static_cast<size_t>(i)].Int(1), i);
+  }
+}
+
 TEST_F(DatabaseTest, ConstraintsBecomeTheirCodes) {
   auto db = OpenDb(NewerBuild());
   ASSERT_TRUE(db);

@@ -38,6 +38,8 @@ class DataTest(harness.DeviceTestCase):
         self.assertEqual(status, 401)
         status, _, _ = harness.request(d.port, "POST", "/v1/data/delete", {})
         self.assertEqual(status, 401)
+        status, _, _ = harness.request(d.port, "GET", "/v1/data/receipts")
+        self.assertEqual(status, 401)
 
         out = run_cli("data", "export", "home", home=self.home)
         self.assertEqual(json.loads(out.stdout)["kinds"], [])
@@ -55,6 +57,19 @@ class DataTest(harness.DeviceTestCase):
         self.assertEqual(json.loads(ok.stdout)["serial"], self.unit["serial"])
         cert = os.path.join(self.unit["dir"], "identity.crt")
         run_cli("data", "verify-receipt", receipt, "--device-cert", cert)
+        # The device keeps it among its last receipts, which the owner
+        # fetches and checks, newest first.
+        run_cli("data", "delete", "home", "--yes", home=self.home)
+        kept = os.path.join(self.root, "kept")
+        os.mkdir(kept)
+        listed = json.loads(run_cli("data", "receipts", "home", "--out", kept,
+                                    "--json", home=self.home).stdout)
+        self.assertEqual(len(listed["receipts"]), 2)
+        self.assertTrue(all(r["valid"] for r in listed["receipts"]))
+        with open(receipt) as f:
+            first = json.load(f)
+        with open(os.path.join(kept, "receipt-2.json")) as f:
+            self.assertEqual(json.load(f), first)
 
         # A receipt that claims something else, or another unit's
         # certificate, does not verify.
@@ -156,7 +171,21 @@ class DataTest(harness.DeviceTestCase):
         self.assertTrue(done["deletion"]["unpaired"])
         self.assertGreaterEqual(done["deletion"]["keys_destroyed"], 1)
         cert = os.path.join(self.unit["dir"], "identity.crt")
-        run_cli("data", "verify-receipt", receipt, "--device-cert", cert)
+        checked = json.loads(run_cli("data", "verify-receipt", receipt,
+                                     "--device-cert", cert, "--json").stdout)
+        # The signed receipt itself says the device was unpaired in the
+        # same step, and that statement cannot be taken out unnoticed.
+        self.assertTrue(checked["unpaired"])
+        with open(receipt) as f:
+            doc = json.load(f)
+        del doc["receipt"]["unpaired"]
+        stripped = os.path.join(self.root, "stripped-receipt.json")
+        with open(stripped, "w") as f:
+            json.dump(doc, f)
+        bad = run_cli("data", "verify-receipt", stripped, "--device-cert",
+                      cert, check=False)
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+        self.assertIn("signature", bad.stderr)
         # A new owner pairs with the label's code and finds nothing of the
         # old one's data.
         new_home = os.path.join(self.root, "new-owner")
