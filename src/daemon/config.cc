@@ -100,7 +100,8 @@ const schema::Schema& ConfigSchema() {
             "pin_env": {"type": "string", "pattern": "^[A-Z_][A-Z0-9_]{0,63}$"},
             "tcti": {"type": "string", "minLength": 1, "maxLength": 256},
             "tpm_keys_file":
-                {"type": "string", "minLength": 1, "maxLength": 4096}
+                {"type": "string", "minLength": 1, "maxLength": 4096},
+            "max_nv_indices": {"type": "integer", "minimum": 1, "maximum": 65536}
           }
         },
         "server": {
@@ -369,10 +370,11 @@ Result<KeystoreConfig> ParseKeystore(const schema::Json& k) {
     }
   } else {
     out.backend = KeystoreConfig::Backend::kTpm;
-    own = {"tcti", "tpm_keys_file"};
+    own = {"tcti", "tpm_keys_file", "max_nv_indices"};
   }
-  for (const char* member : {"kek_file", "binding_file", "module", "token",
-                             "pin_env", "tcti", "tpm_keys_file"}) {
+  for (const char* member :
+       {"kek_file", "binding_file", "module", "token", "pin_env", "tcti",
+        "tpm_keys_file", "max_nv_indices"}) {
     if (k.contains(member) &&
         std::find(own.begin(), own.end(), member) == own.end()) {
       return InvalidArgumentError(std::string("config: /keystore/") + member +
@@ -395,6 +397,7 @@ Result<KeystoreConfig> ParseKeystore(const schema::Json& k) {
   out.pin_env = k.value("pin_env", out.pin_env);
   out.tcti = k.value("tcti", out.tcti);
   out.tpm_keys_file = k.value("tpm_keys_file", "");
+  out.max_nv_indices = k.value("max_nv_indices", out.max_nv_indices);
   return out;
 }
 

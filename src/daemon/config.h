@@ -123,6 +123,9 @@ struct KeystoreConfig {
   // <state dir>/keystore.tpm).
   std::string tcti = "device:/dev/tpmrm0";
   std::string tpm_keys_file;
+  // The most item versions the TPM backend keeps, one NV index each
+  // (keystore/tpm_backend.h); 1 to 65536.
+  size_t max_nv_indices = 32;
 };
 
 // "file", "pkcs11" or "tpm".

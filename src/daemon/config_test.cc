@@ -195,6 +195,11 @@ TEST(ConfigTest, KeystoreSettingsOfEachBackendAreRead) {
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->keystore.backend, KeystoreConfig::Backend::kTpm);
   EXPECT_EQ(t->keystore.tcti, "swtpm:port=2321");
+  EXPECT_EQ(t->keystore.max_nv_indices, 32u);
+  auto n =
+      ParseConfig(R"({"keystore": {"backend": "tpm", "max_nv_indices": 8}})");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(n->keystore.max_nv_indices, 8u);
   auto f = ParseConfig(R"({"keystore": {"backend": "file",
       "kek_file": "/etc/warden/kek", "binding_file": "/etc/machine-id"}})");
   ASSERT_TRUE(f.ok()) << f.status().ToString();
@@ -216,6 +221,12 @@ TEST(ConfigTest, BadKeystoreSettingsAreRefusedNamingTheMember) {
            {R"("backend": "file", "tcti": "device:/dev/tpm0")",
             "/keystore/tcti"},
            {R"("backend": "tpm", "kek_file": "/k")", "/keystore/kek_file"},
+           {R"("backend": "file", "max_nv_indices": 8)",
+            "/keystore/max_nv_indices"},
+           {R"("backend": "tpm", "max_nv_indices": 0)",
+            "/keystore/max_nv_indices"},
+           {R"("backend": "tpm", "max_nv_indices": 65537)",
+            "/keystore/max_nv_indices"},
            {R"("backend": "pkcs11", "token": "t")", "/keystore/module"},
            {R"("backend": "pkcs11", "module": "/m.so")", "/keystore/token"},
            {R"("backend": "pkcs11", "module": "m.so", "token": "t")",

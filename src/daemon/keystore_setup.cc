@@ -45,6 +45,7 @@ Result<std::unique_ptr<keystore::Backend>> OpenBackend(
     case KeystoreConfig::Backend::kTpm: {
       keystore::TpmBackendOptions options;
       options.tcti = config.tcti;
+      options.max_nv_indices = config.max_nv_indices;
       options.keys_path =
           OrDefault(config.tpm_keys_file, state_dir, "keystore.tpm");
       WARDEN_ASSIGN_OR_RETURN(auto backend,

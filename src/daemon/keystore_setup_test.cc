@@ -89,5 +89,22 @@ TEST_F(KeystoreSetupTest, TpmBackendReachesTheConfiguredTpm) {
   EXPECT_FALSE(loaded->exportable());
 }
 
+// The NV budget the operator configures is the one the backend keeps: a
+// TPM whose NV is shared with other users must not be filled by wardend.
+TEST_F(KeystoreSetupTest, TheConfiguredNvBudgetIsKept) {
+  auto tpm = keystore::testing::TestSwtpm::Start(root_ + "/swtpm");
+  ASSERT_TRUE(tpm.ok()) << tpm.status().ToString();
+  KeystoreConfig config;
+  config.backend = KeystoreConfig::Backend::kTpm;
+  config.tcti = (*tpm)->tcti();
+  config.max_nv_indices = 1;
+  auto store = OpenKeystore(config, root_, platform::DefaultEnv());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateSigningKey("identity").ok());
+  const Bytes secret(32, 7);
+  Status second = (*store)->Seal("data-key", secret);
+  EXPECT_EQ(second.code(), Code::kResourceExhausted) << second.ToString();
+}
+
 }  // namespace
 }  // namespace warden::daemon
