@@ -446,7 +446,7 @@ Result<int64_t> DataStore::Sweep(WallTime now) {
     return Status::Ok();
   }));
   // The deleted rows' old frames stay in the WAL until it is checkpointed.
-  if (removed > 0) WARDEN_TRY(Checkpoint());
+  if (removed > 0) WARDEN_TRY(db_->CheckpointWal());
   return removed;
 }
 
@@ -487,16 +487,6 @@ Result<std::string> DataStore::Export() {
                          {"records", std::move(records)}});
   }
   return Dump(json{{"kinds", std::move(out_kinds)}});
-}
-
-Status DataStore::Checkpoint() {
-  WARDEN_ASSIGN_OR_RETURN(auto s,
-                          db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
-  WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row || s.Int(0) != 0) {
-    return UnavailableError("the WAL could not be checkpointed");
-  }
-  return Status::Ok();
 }
 
 Result<bool> DataStore::DeletionPending() {
@@ -661,11 +651,7 @@ Result<DeletionResult> DataStore::FinishDeletion(
     }
     return Status::Ok();
   }));
-  // The deleted rows' frames leave the WAL, then their free pages leave
-  // the file, then the WAL the VACUUM wrote is emptied too.
-  WARDEN_TRY(Checkpoint());
-  WARDEN_TRY(db_->Vacuum());
-  WARDEN_TRY(Checkpoint());
+  WARDEN_TRY(db_->CheckpointAndVacuum());
   // The unpairing is part of the same intent: until it has run, the
   // intent stays, and a restart runs it again.
   if (in.unpair) {
@@ -687,7 +673,7 @@ Result<DeletionResult> DataStore::FinishDeletion(
                              "receipt = NULL WHERE id = 1"));
     return s.Bind(1, done).Run();
   }));
-  WARDEN_TRY(Checkpoint());
+  WARDEN_TRY(db_->CheckpointWal());
   return in.result;
 }
 

@@ -288,7 +288,6 @@ class DataStore {
   Result<ByteView> DataKey(std::string_view kind, int64_t epoch, bool make);
   Result<Record> OpenRow(std::string_view kind, int64_t id, int64_t epoch,
                          int64_t created_at, ByteView sealed);
-  Status Checkpoint();
   Result<DeletionResult> FinishDeletion(const std::string& intent_json);
   int64_t NowSeconds() const;
 

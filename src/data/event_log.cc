@@ -297,7 +297,7 @@ Result<int64_t> EventLog::Sweep(WallTime now) {
   WARDEN_TRY(s.Bind(1, now_s - policy_.retention_seconds).Run());
   const int64_t removed = db_->Changes();
   // The deleted rows' old frames stay in the WAL until it is checkpointed.
-  if (removed > 0) WARDEN_TRY(Checkpoint());
+  if (removed > 0) WARDEN_TRY(db_->CheckpointWal());
   return removed;
 }
 
@@ -312,16 +312,6 @@ Result<int64_t> EventLog::SealedBytes() {
       auto s, db_->Prepare("SELECT COALESCE(SUM(size), 0) FROM entries"));
   WARDEN_TRY(s.Step().status());
   return s.Int(0);
-}
-
-Status EventLog::Checkpoint() {
-  WARDEN_ASSIGN_OR_RETURN(auto s,
-                          db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
-  WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row || s.Int(0) != 0) {
-    return UnavailableError("the WAL could not be checkpointed");
-  }
-  return Status::Ok();
 }
 
 Status EventLog::Erase() {
@@ -347,11 +337,7 @@ Status EventLog::Erase() {
   WARDEN_ASSIGN_OR_RETURN(auto s,
                           db_->Prepare("DELETE FROM entries WHERE epoch < ?1"));
   WARDEN_TRY(s.Bind(1, epoch).Run());
-  // The deleted rows' frames leave the WAL, their free pages the file,
-  // and the WAL the VACUUM wrote is emptied too.
-  WARDEN_TRY(Checkpoint());
-  WARDEN_TRY(db_->Vacuum());
-  return Checkpoint();
+  return db_->CheckpointAndVacuum();
 }
 
 }  // namespace warden::data

@@ -144,7 +144,6 @@ class EventLog final : public ErasableStore {
       : db_(std::move(db)), keystore_(keystore), policy_(policy), rng_(rng) {}
 
   Result<crypto::SecretBytes> Key(int64_t epoch, bool make);
-  Status Checkpoint();
 
   std::unique_ptr<db::Database> db_;
   keystore::Keystore& keystore_;

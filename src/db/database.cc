@@ -441,6 +441,22 @@ Status Database::Vacuum() {
   return st;
 }
 
+Status Database::CheckpointWal() {
+  WARDEN_ASSIGN_OR_RETURN(Statement s,
+                          Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  WARDEN_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row || s.Int(0) != 0) {
+    return UnavailableError("the WAL could not be checkpointed");
+  }
+  return Status::Ok();
+}
+
+Status Database::CheckpointAndVacuum() {
+  WARDEN_TRY(CheckpointWal());
+  WARDEN_TRY(Vacuum());
+  return CheckpointWal();
+}
+
 int64_t Database::LastInsertId() const {
   return sqlite3_last_insert_rowid(db_);
 }

@@ -154,6 +154,15 @@ class Database {
   // everywhere else. Not within a transaction (kFailedPrecondition).
   Status Vacuum();
 
+  // Copies the WAL into the file and truncates it (wal_checkpoint
+  // TRUNCATE). kUnavailable when a reader kept it from completing.
+  Status CheckpointWal();
+
+  // What an erasure ends with: the deleted rows' frames leave the WAL, their
+  // free pages leave the file (Vacuum), and the WAL the VACUUM wrote is
+  // emptied too, so no deleted byte stays in the file or beside it.
+  Status CheckpointAndVacuum();
+
   // The rowid of the last row inserted, and the rows the last statement
   // changed.
   int64_t LastInsertId() const;
