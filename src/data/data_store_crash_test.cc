@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "data/data_store.h"
-#include "keystore/file_backend.h"
+#include "data/testing/store_files.h"
 #include "platform/crash_testing.h"
 
 namespace warden::data {
@@ -34,14 +34,8 @@ FakeClock& TestClock() {
 }
 
 Result<Stores> OpenStores(Env& env, const std::string& root) {
-  keystore::FileBackendOptions options;
-  options.kek_path = root + "/kek";
-  WARDEN_ASSIGN_OR_RETURN(auto backend,
-                          keystore::FileBackend::Open(env, options));
   Stores s;
-  WARDEN_ASSIGN_OR_RETURN(
-      s.keystore,
-      keystore::Keystore::Open(env, root + "/keystore", std::move(backend)));
+  WARDEN_ASSIGN_OR_RETURN(s.keystore, testing::OpenFileKeystore(env, root));
   WARDEN_ASSIGN_OR_RETURN(s.data, DataStore::Open(env, root + "/data.db",
                                                   *s.keystore, TestClock()));
   return s;
@@ -57,14 +51,7 @@ std::string Value(int i) {
 }
 
 std::vector<std::string> DataKeys(keystore::Keystore& ks) {
-  std::vector<std::string> out;
-  auto items = ks.List();
-  EXPECT_TRUE(items.ok());
-  if (!items.ok()) return out;
-  for (const auto& item : *items) {
-    if (item.name.starts_with("data-")) out.push_back(item.name);
-  }
-  return out;
+  return testing::ItemsNamed(ks, "data-");
 }
 
 // What setup wrote, for the checks of every run.
@@ -73,41 +60,25 @@ struct Written {
   std::vector<int64_t> ids;
 };
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // The first 24 bytes of every data key's blob and of every record as
 // sealed in the database: none may be left in any file after a deletion.
 void CollectFragments(const std::string& root, Written& w) {
   for (const auto& e : fs::directory_iterator(root + "/keystore")) {
     if (!e.path().filename().string().starts_with("data-")) continue;
-    w.sealed_fragments.push_back(ReadAll(e.path()).substr(0, 24));
+    w.sealed_fragments.push_back(
+        testing::ReadWholeFile(e.path().string()).substr(0, 24));
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((root + "/data.db").c_str(), &db,
-                            SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(db, "SELECT sealed FROM records", -1, &st, nullptr),
-      SQLITE_OK);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    w.sealed_fragments.emplace_back(
-        static_cast<const char*>(sqlite3_column_blob(st, 0)), 24);
+  for (const std::string& sealed :
+       testing::BlobColumn(root + "/data.db", "SELECT sealed FROM records")) {
+    w.sealed_fragments.push_back(sealed.substr(0, 24));
   }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
 }
 
 void ExpectNoFragment(const std::string& root, const Written& w) {
-  for (const auto& e : fs::recursive_directory_iterator(root)) {
-    if (!e.is_regular_file()) continue;
-    const std::string content = ReadAll(e.path());
+  for (const auto& [path, content] : testing::FilesUnder(root)) {
     for (const auto& f : w.sealed_fragments) {
       EXPECT_EQ(content.find(f), std::string::npos)
-          << "a deleted byte survives in " << e.path();
+          << "a deleted byte survives in " << path;
     }
   }
 }

@@ -9,7 +9,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "keystore/file_backend.h"
+#include "data/testing/store_files.h"
 
 namespace warden::data {
 namespace {
@@ -48,12 +48,7 @@ class DataStoreTest : public ::testing::Test {
   }
   void Reopen() {
     Close();
-    keystore::FileBackendOptions options;
-    options.kek_path = root_ / "kek";
-    auto backend = keystore::FileBackend::Open(platform::DefaultEnv(), options);
-    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    auto ks = keystore::Keystore::Open(platform::DefaultEnv(),
-                                       root_ / "keystore", std::move(*backend));
+    auto ks = testing::OpenFileKeystore(platform::DefaultEnv(), root_);
     ASSERT_TRUE(ks.ok()) << ks.status().ToString();
     keystore_ = std::move(*ks);
     auto store =
@@ -71,54 +66,18 @@ class DataStoreTest : public ::testing::Test {
 
   // Every file under the root, concatenated with its name.
   std::vector<std::pair<std::string, std::string>> Files() const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& e : fs::recursive_directory_iterator(root_)) {
-      if (!e.is_regular_file()) continue;
-      std::ifstream in(e.path(), std::ios::binary);
-      out.emplace_back(e.path().string(),
-                       std::string(std::istreambuf_iterator<char>(in), {}));
-    }
-    return out;
+    return testing::FilesUnder(root_);
   }
 
   // The sealed column of every record, read past the store.
   std::vector<std::string> SealedRows() {
-    std::vector<std::string> out;
-    sqlite3* db = nullptr;
-    EXPECT_EQ(
-        sqlite3_open_v2(DbPath().c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-        SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(
-        sqlite3_prepare_v2(db, "SELECT sealed FROM records", -1, &st, nullptr),
-        SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      out.emplace_back(static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                       sqlite3_column_bytes(st, 0));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
+    return testing::BlobColumn(DbPath(), "SELECT sealed FROM records");
   }
 
-  void RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(db);
-  }
+  void RawSql(const std::string& sql) { testing::RawSql(DbPath(), sql); }
 
   std::vector<std::string> DataKeys() {
-    std::vector<std::string> out;
-    auto items = keystore_->List();
-    EXPECT_TRUE(items.ok());
-    for (const auto& item : *items) {
-      if (item.name.starts_with("data-")) out.push_back(item.name);
-    }
-    return out;
+    return testing::ItemsNamed(*keystore_, "data-");
   }
 
   fs::path root_;

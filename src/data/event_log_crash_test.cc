@@ -12,6 +12,7 @@
 
 #include "data/data_store.h"
 #include "data/event_log.h"
+#include "data/testing/store_files.h"
 #include "events/catalog.h"
 #include "keystore/file_backend.h"
 #include "platform/crash_testing.h"
@@ -38,14 +39,8 @@ FakeClock& TestClock() {
 }
 
 Result<Stores> OpenStores(Env& env, const std::string& root) {
-  keystore::FileBackendOptions options;
-  options.kek_path = root + "/kek";
-  WARDEN_ASSIGN_OR_RETURN(auto backend,
-                          keystore::FileBackend::Open(env, options));
   Stores s;
-  WARDEN_ASSIGN_OR_RETURN(
-      s.keystore,
-      keystore::Keystore::Open(env, root + "/keystore", std::move(backend)));
+  WARDEN_ASSIGN_OR_RETURN(s.keystore, testing::OpenFileKeystore(env, root));
   WARDEN_ASSIGN_OR_RETURN(
       s.log, EventLog::Open(env, root + "/events.db", *s.keystore, {}));
   WARDEN_ASSIGN_OR_RETURN(s.data, DataStore::Open(env, root + "/data.db",
@@ -54,31 +49,17 @@ Result<Stores> OpenStores(Env& env, const std::string& root) {
   return s;
 }
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // The first 24 bytes of the log's key blob and of every sealed entry.
 std::vector<std::string> Fragments(const std::string& root) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(root + "/keystore")) {
     if (!e.path().filename().string().starts_with("events-")) continue;
-    out.push_back(ReadAll(e.path()).substr(0, 24));
+    out.push_back(testing::ReadWholeFile(e.path().string()).substr(0, 24));
   }
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2((root + "/events.db").c_str(), &db,
-                            SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(
-      sqlite3_prepare_v2(db, "SELECT sealed FROM entries", -1, &st, nullptr),
-      SQLITE_OK);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    out.emplace_back(static_cast<const char*>(sqlite3_column_blob(st, 0)), 24);
+  for (const std::string& sealed :
+       testing::BlobColumn(root + "/events.db", "SELECT sealed FROM entries")) {
+    out.push_back(sealed.substr(0, 24));
   }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
   return out;
 }
 
@@ -133,12 +114,10 @@ TEST(EventLogCrashTest, DeletingEverythingErasesTheLog) {
             }
             for (int pass = 0; pass < 2; ++pass) {
               if (pass == 1) s = Stores{};
-              for (const auto& e : fs::recursive_directory_iterator(root)) {
-                if (!e.is_regular_file()) continue;
-                const std::string content = ReadAll(e.path());
+              for (const auto& [path, content] : testing::FilesUnder(root)) {
                 for (const auto& f : *fragments) {
                   EXPECT_EQ(content.find(f), std::string::npos)
-                      << "an erased byte survives in " << e.path();
+                      << "an erased byte survives in " << path;
                 }
               }
             }

@@ -9,9 +9,9 @@
 #include <iterator>
 
 #include "data/receipt.h"
+#include "data/testing/store_files.h"
 #include "events/bus.h"
 #include "events/catalog.h"
-#include "keystore/file_backend.h"
 
 namespace warden::data {
 namespace {
@@ -46,12 +46,7 @@ class EventLogTest : public ::testing::Test {
   }
   void Reopen() {
     Close();
-    keystore::FileBackendOptions options;
-    options.kek_path = root_ / "kek";
-    auto backend = keystore::FileBackend::Open(platform::DefaultEnv(), options);
-    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    auto ks = keystore::Keystore::Open(platform::DefaultEnv(),
-                                       root_ / "keystore", std::move(*backend));
+    auto ks = testing::OpenFileKeystore(platform::DefaultEnv(), root_);
     ASSERT_TRUE(ks.ok()) << ks.status().ToString();
     keystore_ = std::move(*ks);
     auto log =
@@ -88,50 +83,14 @@ class EventLogTest : public ::testing::Test {
   }
 
   std::vector<std::pair<std::string, std::string>> Files() const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& e : fs::recursive_directory_iterator(root_)) {
-      if (!e.is_regular_file()) continue;
-      std::ifstream in(e.path(), std::ios::binary);
-      out.emplace_back(e.path().string(),
-                       std::string(std::istreambuf_iterator<char>(in), {}));
-    }
-    return out;
+    return testing::FilesUnder(root_);
   }
   std::vector<std::string> SealedRows() {
-    std::vector<std::string> out;
-    sqlite3* db = nullptr;
-    EXPECT_EQ(
-        sqlite3_open_v2(LogPath().c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-        SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(
-        sqlite3_prepare_v2(db, "SELECT sealed FROM entries", -1, &st, nullptr),
-        SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      out.emplace_back(static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                       sqlite3_column_bytes(st, 0));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
+    return testing::BlobColumn(LogPath(), "SELECT sealed FROM entries");
   }
-  void RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(LogPath().c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(db);
-  }
+  void RawSql(const std::string& sql) { testing::RawSql(LogPath(), sql); }
   std::vector<std::string> LogKeys() {
-    std::vector<std::string> out;
-    auto items = keystore_->List();
-    EXPECT_TRUE(items.ok());
-    for (const auto& item : *items) {
-      if (item.name.starts_with("events-")) out.push_back(item.name);
-    }
-    return out;
+    return testing::ItemsNamed(*keystore_, "events-");
   }
 
   fs::path root_;
