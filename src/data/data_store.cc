@@ -8,6 +8,7 @@
 #include "base/utf8.h"
 #include "crypto/aead.h"
 #include "crypto/secret.h"
+#include "data/sealed_key.h"
 
 namespace warden::data {
 namespace {
@@ -16,7 +17,6 @@ using nlohmann::json;
 
 constexpr int32_t kApplicationId = 0x57444154;  // "WDAT"
 constexpr char kDataKeyPrefix[] = "data-";
-constexpr size_t kDataKeySize = 32;
 constexpr size_t kSealOverhead = crypto::kAeadNonceSize + crypto::kAeadTagSize;
 
 constexpr char kUpV1[] =
@@ -299,25 +299,9 @@ Result<ByteView> DataStore::DataKey(std::string_view kind, int64_t epoch,
   const std::string name = DataKeyName(kind, epoch);
   auto cached = keys_.find(name);
   if (cached == keys_.end()) {
-    Result<crypto::SecretBytes> key = NotFoundError(name);
-    if (make) {
-      // A key of this name that no committed write vouches for may be left
-      // by a Seal that failed after writing it, and may not be durable:
-      // nothing uses it, so it goes and a fresh one is made.
-      Status gone = keystore_.Destroy(name);
-      if (!gone.ok() && gone.code() != Code::kNotFound) return gone;
-      WARDEN_ASSIGN_OR_RETURN(Bytes fresh, RandomBytes(rng_, kDataKeySize));
-      crypto::SecretBytes made(std::move(fresh));
-      WARDEN_TRY(keystore_.Seal(name, made.view()));
-      key = std::move(made);
-    } else {
-      key = keystore_.Unseal(name);
-    }
-    if (!key.ok()) return key.status();
-    if (key->size() != kDataKeySize) {
-      return IntegrityError("data key " + name + " has the wrong size");
-    }
-    cached = keys_.emplace(name, std::move(*key)).first;
+    WARDEN_ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                            MakeOrOpenSealedKey(keystore_, rng_, name, make));
+    cached = keys_.emplace(name, std::move(key)).first;
   }
   return cached->second.view();
 }

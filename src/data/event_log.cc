@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "crypto/aead.h"
+#include "data/sealed_key.h"
 
 namespace warden::data {
 namespace {
@@ -14,7 +15,6 @@ using nlohmann::json;
 
 constexpr int32_t kApplicationId = 0x5745564c;  // "WEVL"
 constexpr char kKeyPrefix[] = "events-";
-constexpr size_t kKeySize = 32;
 constexpr size_t kSealOverhead = crypto::kAeadNonceSize + crypto::kAeadTagSize;
 // An entry's sealed size can never exceed this: the fields are bounded
 // before the entry is built, and JSON escapes at most sextuple a byte.
@@ -131,30 +131,15 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(platform::Env& env,
 
 EventLog::~EventLog() = default;
 
-Result<crypto::SecretBytes> EventLog::Key(int64_t epoch, bool make) {
+Result<ByteView> EventLog::Key(int64_t epoch, bool make) {
   if (!key_ || key_->first != epoch) {
     key_.reset();
-    const std::string name = EventLogKeyName(epoch);
-    Result<crypto::SecretBytes> key = NotFoundError(name);
-    if (make) {
-      // A key no committed append vouches for may be what a Seal that
-      // failed half-way left, and may not be durable: it goes.
-      Status gone = keystore_.Destroy(name);
-      if (!gone.ok() && gone.code() != Code::kNotFound) return gone;
-      WARDEN_ASSIGN_OR_RETURN(warden::Bytes fresh, RandomBytes(rng_, kKeySize));
-      crypto::SecretBytes made(std::move(fresh));
-      WARDEN_TRY(keystore_.Seal(name, made.view()));
-      key = std::move(made);
-    } else {
-      key = keystore_.Unseal(name);
-    }
-    if (!key.ok()) return key.status();
-    if (key->size() != kKeySize) {
-      return IntegrityError("key " + name + " has the wrong size");
-    }
-    key_.emplace(epoch, std::move(*key));
+    WARDEN_ASSIGN_OR_RETURN(
+        crypto::SecretBytes key,
+        MakeOrOpenSealedKey(keystore_, rng_, EventLogKeyName(epoch), make));
+    key_.emplace(epoch, std::move(key));
   }
-  return crypto::SecretBytes(key_->second.bytes());
+  return key_->second.view();
 }
 
 Result<int64_t> EventLog::Append(const events::Event& event,
@@ -210,10 +195,9 @@ Result<int64_t> EventLog::Append(const events::Event& event,
                                   "sealed) VALUES(?1, ?2, 0, x'')"));
     WARDEN_TRY(insert.Bind(1, time).Bind(2, epoch).Run());
     id = db_->LastInsertId();
-    WARDEN_ASSIGN_OR_RETURN(
-        warden::Bytes sealed,
-        crypto::AeadSealRandomNonce(rng_, key->view(), EventEntryAad(id),
-                                    AsBytes(plain)));
+    WARDEN_ASSIGN_OR_RETURN(warden::Bytes sealed,
+                            crypto::AeadSealRandomNonce(
+                                rng_, *key, EventEntryAad(id), AsBytes(plain)));
     WARDEN_ASSIGN_OR_RETURN(
         auto update,
         db_->Prepare("UPDATE entries SET sealed = ?1, size = ?2 WHERE id = "
@@ -279,7 +263,7 @@ Result<std::vector<EventEntry>> EventLog::List(int64_t after_id, size_t limit) {
     }
     WARDEN_ASSIGN_OR_RETURN(
         warden::Bytes plain,
-        crypto::AeadOpenRandomNonce(key->view(), EventEntryAad(id), sealed));
+        crypto::AeadOpenRandomNonce(*key, EventEntryAad(id), sealed));
     auto entry = ParseEntry(id, s.Int(1), plain);
     crypto::Wipe(plain);
     if (!entry.ok()) return entry.status();

@@ -143,7 +143,9 @@ class EventLog final : public ErasableStore {
            Policy policy, Rng& rng)
       : db_(std::move(db)), keystore_(keystore), policy_(policy), rng_(rng) {}
 
-  Result<crypto::SecretBytes> Key(int64_t epoch, bool make);
+  // The key of `epoch`, made with `make`; the view is of the cached copy,
+  // valid until the next call.
+  Result<ByteView> Key(int64_t epoch, bool make);
 
   std::unique_ptr<db::Database> db_;
   keystore::Keystore& keystore_;
